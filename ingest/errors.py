@@ -1,0 +1,12 @@
+"""Errors raised while reading a file. Each names the file and says what the user can do."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """A file could not be ingested. ``reason`` is short and user-facing."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason

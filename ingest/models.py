@@ -1,0 +1,68 @@
+"""Values that flow out of ingest: a loaded document, its cleaned pages, and chunks that point into them.
+
+Character offsets always refer to the *cleaned* page text (``Page.text``), which is what the store keeps
+and what citations quote, so ``page.text[chunk.char_start:chunk.char_end] == chunk.text`` holds everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Page:
+    """One physical page: 1-based page number and its cleaned text."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """A file read and cleaned, not yet chunked or stored."""
+
+    source: str  # file name, the document's identity in the library
+    title: str
+    sha256: str  # hash of the file's bytes: the document's version
+    pages: tuple[Page, ...]
+    file_type: str  # "pdf", "txt" or "md"
+    year: int | None = None  # publication year when the file says so (PDF metadata or the text)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+    @property
+    def doc_id(self) -> str:
+        return doc_id_for(self.source)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one page, sized for the embedding model, with its exact position."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    page_start: int
+    page_end: int
+    char_start: int  # offset into the cleaned text of page_start
+    char_end: int  # offset into the cleaned text of page_end
+    text: str
+    index: int  # position of the chunk within its document
+    text_hash: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.text_hash:
+            object.__setattr__(self, "text_hash", text_hash(self.text))
+
+
+def doc_id_for(source: str) -> str:
+    """Stable id of a document: derived from its file name, so a new version keeps the same id."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:12]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,144 @@
+"""ChunkStore through its public API, on the real embedded Chroma and SQLite in a temp folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.models import Chunk, LoadedDocument, Page
+from vectorstore import open_store
+
+
+def make_document(source: str, pages: list[str], version: str = "v1") -> tuple[LoadedDocument, list[Chunk]]:
+    doc = LoadedDocument(
+        source=source,
+        title=source.rsplit(".", 1)[0],
+        sha256=(version * 64)[:64],
+        pages=tuple(Page(i, text) for i, text in enumerate(pages, start=1)),
+        file_type="txt",
+    )
+    chunks = [
+        Chunk(
+            chunk_id=f"{doc.doc_id}-{doc.sha256[:8]}-{i:05d}",
+            doc_id=doc.doc_id,
+            source=source,
+            title=doc.title,
+            page_start=page.number,
+            page_end=page.number,
+            char_start=0,
+            char_end=len(page.text),
+            text=page.text,
+            index=i,
+        )
+        for i, page in enumerate(doc.pages)
+    ]
+    return doc, chunks
+
+
+@pytest.fixture
+def store(tmp_path, embedder):
+    return open_store(tmp_path / "data", embedder)
+
+
+MALAWI = "UNODC mentored police at the Dzaleka Refugee Camp in Malawi; 87 victims of trafficking were identified."
+BANGLADESH = "In Cox's Bazar, Bangladesh, 160 practitioners including 40 women were trained on trafficking cases."
+MINING = "Children work in artisanal gold mines in the Sahel, where armed groups control many sites."
+
+
+def vector_count(store) -> int:
+    return store.collection.count()
+
+
+def test_added_document_is_found_by_meaning_and_by_words(store):
+    doc, chunks = make_document("camps.txt", [MALAWI, BANGLADESH])
+    store.add_document(doc, chunks)
+    store.add_document(*make_document("mines.txt", [MINING]))
+
+    semantic = store.search("refugee camp in southern Africa where victims were rescued", k=1)
+    assert semantic[0].chunk.text == MALAWI
+    exact = store.search("Cox's Bazar practitioners", k=1)
+    assert exact[0].chunk.text == BANGLADESH
+    assert exact[0].lexical > 0
+
+
+def test_adding_same_document_twice_does_not_duplicate(store):
+    store.add_document(*make_document("camps.txt", [MALAWI, BANGLADESH]))
+    store.add_document(*make_document("camps.txt", [MALAWI, BANGLADESH]))
+    assert len(store.documents()) == 1
+    assert vector_count(store) == 2
+    assert len(store.search("Dzaleka", k=10)) == 2
+
+
+def test_new_version_replaces_old_chunks_everywhere(store):
+    store.add_document(*make_document("camps.txt", [MALAWI, BANGLADESH], version="a"))
+    store.add_document(*make_document("camps.txt", [MINING], version="b"))
+
+    assert [d.sha256[:1] for d in store.documents()] == ["b"]
+    assert vector_count(store) == 1
+    # the lexical index forgot the old text too
+    assert store.search("Dzaleka Bazar practitioners", k=5)[0].chunk.text == MINING
+    assert all(r.lexical == 0 for r in store.search("Dzaleka", k=5))
+
+
+def test_remove_deletes_vectors_text_and_lexical_entries(store):
+    doc, chunks = make_document("camps.txt", [MALAWI, BANGLADESH])
+    store.add_document(doc, chunks)
+    store.add_document(*make_document("mines.txt", [MINING]))
+
+    assert store.remove_document(doc.doc_id) is True
+    assert [d.source for d in store.documents()] == ["mines.txt"]
+    assert store.page_text(doc.doc_id, 1) is None
+    assert vector_count(store) == 1
+    assert all(r.chunk.source == "mines.txt" for r in store.search("Dzaleka refugee camp victims", k=5))
+    assert store.remove_document(doc.doc_id) is False  # removing twice is not an error
+
+
+def test_failed_catalogue_write_keeps_previous_version(store, monkeypatch):
+    old_doc, old_chunks = make_document("camps.txt", [MALAWI], version="a")
+    store.add_document(old_doc, old_chunks)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.catalog, "replace_document", broken)
+    with pytest.raises(OSError):
+        store.add_document(*make_document("camps.txt", [MINING], version="b"))
+
+    assert [d.sha256[:1] for d in store.documents()] == ["a"]
+    assert vector_count(store) == 1
+    assert store.search("gold mines", k=1)[0].chunk.text == MALAWI
+
+
+def test_orphan_vectors_are_ignored_and_reconciled(store, embedder):
+    doc, chunks = make_document("camps.txt", [MALAWI])
+    store.add_document(doc, chunks)
+    store.collection.upsert(ids=["orphan"], embeddings=embedder.encode([MALAWI]), metadatas=[{"doc_id": "x"}])
+
+    assert [r.chunk.chunk_id for r in store.search("Dzaleka", k=5)] == [chunks[0].chunk_id]
+    assert store.reconcile() == 1
+    assert vector_count(store) == 1
+
+
+def test_search_restricted_to_documents(store):
+    camps, camp_chunks = make_document("camps.txt", [MALAWI, BANGLADESH])
+    store.add_document(camps, camp_chunks)
+    mines, _ = make_document("mines.txt", [MINING])
+    store.add_document(*make_document("mines.txt", [MINING]))
+
+    results = store.search("trafficking victims identified", k=5, doc_ids=[mines.doc_id])
+    assert {r.chunk.doc_id for r in results} == {mines.doc_id}
+    assert store.search("anything", k=5, doc_ids=[]) == []
+
+
+def test_library_survives_reopening(tmp_path, embedder):
+    first = open_store(tmp_path / "data", embedder)
+    first.add_document(*make_document("camps.txt", [MALAWI]))
+    first.catalog.close()
+
+    again = open_store(tmp_path / "data", embedder)
+    assert [d.source for d in again.documents()] == ["camps.txt"]
+    assert again.search("Dzaleka", k=1)[0].chunk.text == MALAWI
+
+
+def test_query_with_fts_syntax_characters_does_not_fail(store):
+    store.add_document(*make_document("camps.txt", [MALAWI]))
+    assert store.search('"87" OR (victims* AND NOT) -:^', k=1)

@@ -1,0 +1,294 @@
+"""The library's catalogue in SQLite: documents, cleaned page text, chunks, and the FTS5 lexical index.
+
+SQLite is the authority on what the library holds. Chroma holds only vectors keyed by chunk id; a chunk
+id that Chroma returns but the catalogue does not know is ignored (and cleaned up by ``ChunkStore``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingest.models import Chunk, LoadedDocument
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    file_type TEXT NOT NULL,
+    page_count INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    year INTEGER,
+    ingested_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_sha ON documents(sha256);
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (doc_id, number)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    page_start INTEGER NOT NULL,
+    page_end INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    text_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+-- Porter stemming over unicode61 words: "trafficked"/"trafficking" meet, accents fold, case folds.
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+END;
+"""
+
+# Words too common to say anything about relevance in a question; kept out of the lexical query.
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those through
+    to too under until up very was we were what when where which while who whom why will with would you
+    your yours yourself yourselves did does many much tell say says said go went get got like overall
+    kind sort way ones one""".split()
+)
+_WORD = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:['’]\w+)?")
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    source: str
+    title: str
+    sha256: str
+    file_type: str
+    page_count: int
+    chunk_count: int
+    year: int | None
+    ingested_at: str
+
+
+def lexical_terms(text: str) -> list[str]:
+    """Content words and numbers of a query, in order, without duplicates or stop-words."""
+    seen: dict[str, None] = {}
+    for match in _WORD.finditer(text.lower()):
+        word = match.group(0).replace("’", "'")
+        if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        seen.setdefault(word, None)
+    return list(seen)
+
+
+def fts_query(terms: Iterable[str]) -> str:
+    """An FTS5 OR-query; each term is quoted so punctuation in it can never be read as query syntax."""
+    return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+
+
+def _locked(method):
+    """Serialise use of the one connection: the UI answers and ingests from several threads."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+class Catalog:
+    """Documents, pages, chunks and the FTS5 index, in one SQLite file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(SCHEMA)
+
+    @_locked
+    def close(self) -> None:
+        self._db.close()
+
+    # ----- reading -----------------------------------------------------------------------------------
+    @_locked
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._db.execute("SELECT * FROM documents ORDER BY source COLLATE NOCASE").fetchall()
+        return [DocumentRecord(**dict(r)) for r in rows]
+
+    @_locked
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        row = self._db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return DocumentRecord(**dict(row)) if row else None
+
+    @_locked
+    def document_by_source(self, source: str) -> DocumentRecord | None:
+        row = self._db.execute("SELECT * FROM documents WHERE source = ?", (source,)).fetchone()
+        return DocumentRecord(**dict(row)) if row else None
+
+    @_locked
+    def document_by_sha(self, sha256: str) -> DocumentRecord | None:
+        row = self._db.execute("SELECT * FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
+        return DocumentRecord(**dict(row)) if row else None
+
+    @_locked
+    def page_text(self, doc_id: str, number: int) -> str | None:
+        row = self._db.execute(
+            "SELECT text FROM pages WHERE doc_id = ? AND number = ?", (doc_id, number)
+        ).fetchone()
+        return row["text"] if row else None
+
+    @_locked
+    def chunk_ids(self, doc_id: str | None = None) -> list[str]:
+        if doc_id is None:
+            rows = self._db.execute("SELECT chunk_id FROM chunks").fetchall()
+        else:
+            rows = self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)).fetchall()
+        return [r["chunk_id"] for r in rows]
+
+    @_locked
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """The chunks the catalogue knows among ``chunk_ids`` (unknown ids are left out)."""
+        found: dict[str, Chunk] = {}
+        for start in range(0, len(chunk_ids), 500):
+            batch = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                f"SELECT c.*, d.source, d.title FROM chunks c JOIN documents d USING (doc_id) "
+                f"WHERE c.chunk_id IN ({marks})",
+                batch,
+            ).fetchall()
+            for r in rows:
+                found[r["chunk_id"]] = _chunk_from_row(r)
+        return found
+
+    @_locked
+    def lexical_search(
+        self, terms: Sequence[str], limit: int, doc_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, bm25 relevance) best first; relevance is positive, higher is better."""
+        if not terms:
+            return []
+        sql = (
+            "SELECT c.chunk_id, -bm25(chunks_fts) AS score FROM chunks_fts "
+            "JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?"
+        )
+        params: list = [fts_query(terms)]
+        if doc_ids is not None:
+            sql += f" AND c.doc_id IN ({','.join('?' * len(doc_ids))})"
+            params.extend(doc_ids)
+        sql += " ORDER BY bm25(chunks_fts) LIMIT ?"
+        params.append(limit)
+        return [(r["chunk_id"], float(r["score"])) for r in self._db.execute(sql, params)]
+
+    @_locked
+    def lexical_scores(self, terms: Sequence[str], chunk_ids: Sequence[str]) -> dict[str, float]:
+        """bm25 relevance of the given chunks (0 for a chunk with none of the terms)."""
+        if not terms or not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._db.execute(
+            "SELECT c.chunk_id, -bm25(chunks_fts) AS score FROM chunks_fts "
+            f"JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ? AND c.chunk_id IN ({marks})",
+            [fts_query(terms), *chunk_ids],
+        ).fetchall()
+        return {r["chunk_id"]: float(r["score"]) for r in rows}
+
+    # ----- writing -----------------------------------------------------------------------------------
+    @_locked
+    def replace_document(self, document: LoadedDocument, chunks: Sequence[Chunk]) -> None:
+        """Store a document with its pages and chunks in one transaction, replacing any older version."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._transaction():
+            self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.doc_id,))
+            self._db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
+            self._db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    document.doc_id,
+                    document.source,
+                    document.title,
+                    document.sha256,
+                    document.file_type,
+                    document.page_count,
+                    len(chunks),
+                    document.year,
+                    now,
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO pages VALUES (?,?,?)",
+                [(document.doc_id, p.number, p.text) for p in document.pages],
+            )
+            self._db.executemany(
+                "INSERT INTO chunks(chunk_id, doc_id, idx, page_start, page_end, char_start, char_end, text, "
+                "text_hash) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (c.chunk_id, c.doc_id, c.index, c.page_start, c.page_end, c.char_start, c.char_end, c.text,
+                     c.text_hash)
+                    for c in chunks
+                ],
+            )
+
+    @_locked
+    def delete_document(self, doc_id: str) -> bool:
+        with self._transaction():
+            self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+            deleted = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
+        return deleted > 0
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error: a document is stored whole or not at all."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self):
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, exc_type, exc, tb):
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False
+
+
+def _chunk_from_row(r: sqlite3.Row) -> Chunk:
+    return Chunk(
+        chunk_id=r["chunk_id"],
+        doc_id=r["doc_id"],
+        source=r["source"],
+        title=r["title"],
+        page_start=r["page_start"],
+        page_end=r["page_end"],
+        char_start=r["char_start"],
+        char_end=r["char_end"],
+        text=r["text"],
+        index=r["idx"],
+        text_hash=r["text_hash"],
+    )

@@ -1,0 +1,50 @@
+"""Builds the store from settings: embedded Chroma in the data folder, or a Chroma server when a URL is set."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlparse
+
+from vectorstore.catalog import Catalog
+from vectorstore.embeddings import Embedder
+from vectorstore.store import ChunkStore
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "tip_chunks"
+
+
+class StoreConfigError(ValueError):
+    """The storage settings cannot work together; the message names the setting to fix."""
+
+
+def chroma_client(data_dir: Path, chroma_url: str | None):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if not chroma_url:
+        return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
+    url = urlparse(chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise StoreConfigError(
+            f"TIP_CHROMA_URL={chroma_url!r} is not a server address: use e.g. http://127.0.0.1:8000, "
+            "or unset it to keep the library in the data folder"
+        )
+    port = url.port or (443 if url.scheme == "https" else 8000)
+    return chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings)
+
+
+def open_store(data_dir: Path, embedder: Embedder, chroma_url: str | None = None) -> ChunkStore:
+    """Open (creating if needed) the library under ``data_dir``; vectors go to ``chroma_url`` when set."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    client = chroma_client(data_dir, chroma_url)
+    collection = client.get_or_create_collection(
+        COLLECTION,
+        configuration={"hnsw": {"space": "cosine"}},
+        embedding_function=None,
+    )
+    store = ChunkStore(Catalog(data_dir / "library.sqlite3"), collection, embedder)
+    store.reconcile()
+    return store

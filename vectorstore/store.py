@@ -1,0 +1,168 @@
+"""The library's storage: Chroma for vectors, the SQLite catalogue for everything else.
+
+Writes are ordered so that a failure at any step leaves the previous state intact:
+vectors of the new version are added first under new ids, the catalogue switches to the new version in one
+transaction (the commit point), and only then are the old vectors deleted. The catalogue is the authority;
+vectors it does not know are ignored by search and removed by ``reconcile``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.models import Chunk, LoadedDocument
+from vectorstore.catalog import Catalog, DocumentRecord, lexical_terms
+from vectorstore.embeddings import Embedder
+
+log = logging.getLogger(__name__)
+
+# Share of the fused score that comes from the dense (semantic) side; the rest is the lexical side.
+DENSE_WEIGHT = 0.6
+# Candidates fetched from each side before fusion, as a multiple of k (at least MIN_POOL).
+POOL_FACTOR = 4
+MIN_POOL = 30
+_CHROMA_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    chunk: Chunk
+    score: float  # fused relevance used for ranking
+    dense: float  # cosine similarity of query and chunk vectors
+    lexical: float  # bm25 relevance scaled to [0, 1] among the candidates of this query
+
+
+class ChunkStore:
+    """Add, remove and search documents' chunks. Knows Chroma and SQLite; callers know neither."""
+
+    def __init__(self, catalog: Catalog, collection, embedder: Embedder):
+        self.catalog = catalog
+        self.collection = collection
+        self.embedder = embedder
+
+    # ----- catalogue reads -----------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        return self.catalog.documents()
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        return self.catalog.document(doc_id)
+
+    def document_by_source(self, source: str) -> DocumentRecord | None:
+        return self.catalog.document_by_source(source)
+
+    def document_by_sha(self, sha256: str) -> DocumentRecord | None:
+        return self.catalog.document_by_sha(sha256)
+
+    def page_text(self, doc_id: str, number: int) -> str | None:
+        return self.catalog.page_text(doc_id, number)
+
+    # ----- writes --------------------------------------------------------------------------------------
+    def add_document(self, document: LoadedDocument, chunks: Sequence[Chunk]) -> None:
+        """Store a document (or a new version of it) whole, or leave the library as it was."""
+        old_ids = self.catalog.chunk_ids(document.doc_id)
+        new_ids = [c.chunk_id for c in chunks]
+        vectors = self.embedder.encode([c.text for c in chunks])
+        self._upsert_vectors(chunks, vectors)
+        try:
+            self.catalog.replace_document(document, chunks)
+        except BaseException:
+            self._delete_vectors([i for i in new_ids if i not in set(old_ids)])
+            raise
+        self._delete_vectors(sorted(set(old_ids) - set(new_ids)))
+
+    def remove_document(self, doc_id: str) -> bool:
+        """Delete a document's vectors, chunks, pages and lexical entries. False when it is not stored."""
+        ids = self.catalog.chunk_ids(doc_id)
+        removed = self.catalog.delete_document(doc_id)
+        self._delete_vectors(ids)
+        return removed
+
+    def reconcile(self) -> int:
+        """Delete vectors whose chunks the catalogue does not hold (left by an interrupted write)."""
+        known = set(self.catalog.chunk_ids())
+        stored = set(self.collection.get(include=[])["ids"])
+        orphans = sorted(stored - known)
+        self._delete_vectors(orphans)
+        if orphans:
+            log.warning("removed %d vectors left behind by an interrupted write", len(orphans))
+        return len(orphans)
+
+    def _upsert_vectors(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        for start in range(0, len(chunks), _CHROMA_BATCH):
+            part = chunks[start : start + _CHROMA_BATCH]
+            self.collection.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[start : start + _CHROMA_BATCH],
+                metadatas=[
+                    {"doc_id": c.doc_id, "source": c.source, "page": c.page_start, "index": c.index} for c in part
+                ],
+            )
+
+    def _delete_vectors(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), _CHROMA_BATCH):
+            self.collection.delete(ids=list(ids[start : start + _CHROMA_BATCH]))
+
+    # ----- search --------------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 8, doc_ids: Sequence[str] | None = None) -> list[ScoredChunk]:
+        """The k chunks most relevant to ``query``, fusing dense and lexical relevance.
+
+        Both sides contribute a candidate pool; every candidate is then scored on *both* sides (its cosine
+        from its stored vector, its bm25 from the FTS index), so a chunk found by only one side is not
+        penalised for the other side's cut-off.
+        """
+        if doc_ids is not None and not doc_ids:
+            return []
+        pool = max(MIN_POOL, POOL_FACTOR * k)
+        query_vector = self.embedder.encode([query])[0]
+        terms = lexical_terms(query)
+
+        dense = self._dense_candidates(query_vector, pool, doc_ids)
+        lexical = dict(self.catalog.lexical_search(terms, pool, doc_ids))
+        candidate_ids = list(dict.fromkeys([*dense, *lexical]))
+        chunks = self.catalog.chunks(candidate_ids)
+        candidate_ids = [i for i in candidate_ids if i in chunks]  # vectors of removed chunks are ignored
+        if not candidate_ids:
+            return []
+
+        missing_dense = [i for i in candidate_ids if i not in dense]
+        dense.update(self._cosines(query_vector, missing_dense))
+        missing_lexical = [i for i in candidate_ids if i not in lexical]
+        lexical.update(self.catalog.lexical_scores(terms, missing_lexical))
+
+        top_lexical = max(lexical.values(), default=0.0)
+        scored = []
+        for chunk_id in candidate_ids:
+            lex = lexical.get(chunk_id, 0.0) / top_lexical if top_lexical > 0 else 0.0
+            cos = dense.get(chunk_id, 0.0)
+            scored.append(
+                ScoredChunk(chunk=chunks[chunk_id], score=DENSE_WEIGHT * cos + (1 - DENSE_WEIGHT) * lex,
+                            dense=cos, lexical=lex)
+            )
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored[:k]
+
+    def _dense_candidates(
+        self, query_vector: np.ndarray, pool: int, doc_ids: Sequence[str] | None
+    ) -> dict[str, float]:
+        count = self.collection.count()
+        if count == 0:
+            return {}
+        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids is not None else None
+        result = self.collection.query(
+            query_embeddings=[query_vector], n_results=min(pool, count), where=where, include=["distances"]
+        )
+        # Chroma's cosine distance is 1 - cosine similarity.
+        return {i: 1.0 - float(d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)}
+
+    def _cosines(self, query_vector: np.ndarray, chunk_ids: Sequence[str]) -> dict[str, float]:
+        if not chunk_ids:
+            return {}
+        got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
+        if got["embeddings"] is None or len(got["ids"]) == 0:
+            return {}
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        return {i: float(v) for i, v in zip(got["ids"], vectors @ query_vector, strict=True)}
