@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from pathlib import Path
 
 import pytest
 
 from assistant.settings import use_offline_mode
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT_ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
-SUBMISSION = CORPUS / "UNODC-submission-SR-TIP-gender-peace-security-2024.txt"
 
 use_offline_mode()
 
@@ -49,9 +43,3 @@ def embedder():
     model = Embedder()
     model.warm_up()
     return model
-
-
-def require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared data not found at {path}")
-    return path
