@@ -1,0 +1,100 @@
+"""The ``Answer`` value that every front end receives: UI, CLI ``--json``, evaluation and export.
+
+A citation means the same everywhere: a document, a physical page, and a character span of that page's
+cleaned text, with the quoted text itself (``quote == page_text[start:end]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+class SupportLabel(Enum):
+    SUPPORTED = "supported"
+    PARTIAL = "partial"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # the number shown as [n] in the answer
+    doc_id: str
+    source: str  # file name
+    title: str
+    page: int  # 1-based physical page
+    start: int  # span of the quoted passage in the page's cleaned text
+    end: int
+    quote: str
+    chunk_id: str
+    context: str  # the retrieved passage the quote was taken from, for display around it
+    context_start: int  # page offset of ``context``
+
+
+@dataclass(frozen=True)
+class SentenceSupport:
+    """How well the sentence is backed by a passage; filled by the support checker."""
+
+    label: SupportLabel
+    score: float
+    doc_id: str
+    page: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str
+    citations: tuple[int, ...]
+    support: SentenceSupport | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    refused: bool
+    retrieval_query: str
+    related: tuple[Citation, ...] = ()  # shown as "possibly related" when refused, never as an answer
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def citation(self, n: int) -> Citation:
+        return next(c for c in self.citations if c.n == n)
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``ask --json``."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "retrieval_query": self.retrieval_query,
+            "citations": [_citation_dict(c) for c in self.citations],
+            "sentences": [
+                {
+                    "text": s.text,
+                    "citations": list(s.citations),
+                    "support": _support_dict(s.support),
+                }
+                for s in self.sentences
+            ],
+            "related": [_citation_dict(c) for c in self.related],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+
+
+def _citation_dict(c: Citation) -> dict:
+    d = asdict(c)
+    d.pop("context")
+    d.pop("context_start")
+    return d
+
+
+def _support_dict(s: SentenceSupport | None) -> dict | None:
+    if s is None:
+        return None
+    d = asdict(s)
+    d["label"] = s.label.value
+    return d

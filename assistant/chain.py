@@ -1,0 +1,50 @@
+"""The answering chain as a LangChain Runnable: condense → retrieve → compose (with citations).
+
+Input: ``{"question": str, "history": [{"role", "content"}, ...], "doc_ids": [...] | None}``.
+Output: an ``Answer``. The composer is any object with ``compose(question, query, retrieved) -> Answer``;
+the default is the extractive one, which needs no LLM.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from assistant.answer import Answer
+from assistant.conversation import RetrievalQuery, condense
+from vectorstore.store import ChunkStore, ScoredChunk
+
+
+class Composer(Protocol):
+    def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer: ...
+
+
+def build_chain(store: ChunkStore, composer: Composer, top_k: int) -> Runnable:
+    def condense_step(inputs: dict) -> dict:
+        started = time.perf_counter()
+        query = condense(inputs["question"], inputs.get("history") or [])
+        return {**inputs, "query": query, "timings": {"condense": _ms(started)}}
+
+    def retrieve_step(state: dict) -> dict:
+        started = time.perf_counter()
+        retrieved = store.search(state["query"].text, k=top_k, doc_ids=state.get("doc_ids"))
+        return {**state, "retrieved": retrieved, "timings": {**state["timings"], "retrieve": _ms(started)}}
+
+    def compose_step(state: dict) -> Answer:
+        started = time.perf_counter()
+        answer = composer.compose(state["question"], state["query"], state["retrieved"])
+        return replace(answer, timings_ms={**state["timings"], "compose": _ms(started)})
+
+    return (
+        RunnableLambda(condense_step, name="condense")
+        | RunnableLambda(retrieve_step, name="retrieve")
+        | RunnableLambda(compose_step, name="compose")
+    ).with_config(run_name="tip-answer")
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

@@ -1,0 +1,56 @@
+"""Turning a follow-up question into a retrieval query, using the chat history and no LLM.
+
+"How many of them were women?" means nothing to a search engine on its own. When a question reads as a
+follow-up (it points back with a pronoun, opens with "and"/"what about", or is too short to stand alone), the
+retrieval query adds the previous question and the start of the previous answer, which name the subject.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from vectorstore.catalog import lexical_terms
+
+Turn = Mapping[str, str]  # {"role": "user" | "assistant", "content": "..."}
+
+_BACK_REFERENCES = re.compile(
+    r"\b(they|them|their|theirs|she|her|hers|he|him|his|it|its|this|that|these|those|there|such|"
+    r"the same|the former|the latter|above|previous|earlier|before)\b",
+    re.IGNORECASE,
+)
+_CONTINUATIONS = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what of|and what|why)\b", re.I)
+# A question with this few content words rarely names its own subject.
+SHORT_QUESTION_TERMS = 5
+ANSWER_WORDS_KEPT = 60
+
+
+@dataclass(frozen=True)
+class RetrievalQuery:
+    text: str
+    is_followup: bool
+
+
+def is_followup(question: str, history: Sequence[Turn]) -> bool:
+    if not any(t.get("role") == "user" for t in history):
+        return False
+    if _BACK_REFERENCES.search(question) or _CONTINUATIONS.search(question):
+        return True
+    return len(lexical_terms(question)) <= SHORT_QUESTION_TERMS
+
+
+def condense(question: str, history: Sequence[Turn]) -> RetrievalQuery:
+    """The query to retrieve with: the question itself, or the question in the context of the last turn."""
+    question = question.strip()
+    if not is_followup(question, history):
+        return RetrievalQuery(question, False)
+    last_user = next((t["content"] for t in reversed(history) if t.get("role") == "user"), "")
+    last_answer = next((t["content"] for t in reversed(history) if t.get("role") == "assistant"), "")
+    answer_start = " ".join(_strip_markers(last_answer).split()[:ANSWER_WORDS_KEPT])
+    parts = [question, last_user.strip(), answer_start]
+    return RetrievalQuery(" ".join(p for p in parts if p), True)
+
+
+def _strip_markers(text: str) -> str:
+    return re.sub(r"\[\d+\]", "", text)

@@ -1,0 +1,255 @@
+"""The default composer: answers with sentences taken verbatim from the retrieved passages. No LLM.
+
+Every sentence of an extractive answer is a sentence of a stored page, so its citation points at exactly
+the text it repeats. The composer chooses which sentences answer the question, puts them in a readable
+order, numbers the passages they come from, and refuses when nothing retrieved is close enough.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answer import Answer, AnswerSentence, Citation
+from assistant.conversation import RetrievalQuery
+from ingest.models import Chunk
+from ingest.sentences import split_sentences
+from vectorstore.catalog import lexical_terms
+from vectorstore.embeddings import Embedder
+from vectorstore.store import ScoredChunk
+
+REFUSAL_TEXT = "The library does not appear to contain an answer to this question."
+
+_QUANTITY_QUESTION = re.compile(
+    r"\b(how (many|much|long|old|often|large)|what (number|share|proportion|percentage|fraction|age|year|amount)|"
+    r"which year|when|figure|rate|average|median|typical age|sentence|prison|term|percent|estimate|cost|paid)\b",
+    re.I,
+)
+_HAS_NUMBER = re.compile(r"\d")
+# A sentence opening like this leans on the one before it ("As a result, 87 victims were identified").
+_LEANS_BACK = re.compile(
+    r"^[\W_]*(as a result|consequently|because of this|therefore|thus|hence|in turn|subsequently|"
+    r"this|these|those|they|their|she|he|her|his|it|its|such|the same|both|of these|of them)\b",
+    re.I,
+)
+_ENDS_LIKE_PROSE = re.compile(r"[.!?:;)\"”’]\s*$")
+# Endnotes and references read like sentences but are sources, not statements: "39 UNODC, Global Report…".
+_REFERENCE = re.compile(r"^\d{1,3}\s+(?:See\b|Ibid|Id\.|[A-Z][\w.&-]*,)|\b[Ii]bid\b|\baccessed\b.*\d{4}|^Endnotes\b")
+# List markers are layout, not content: "- In 2023, …", "• 36.7% …", "ii. An abundance …".
+_LIST_MARKER = re.compile(r"(?:[-–•»▪◦*o]|\(?[ivx]{1,4}[.)]|\(?\d{1,2}[.)]|\(?[a-h][.)])\s+")
+MIN_SENTENCE_WORDS = 4
+MAX_LIST_ITEMS = 8
+
+
+@dataclass(frozen=True)
+class ExtractiveConfig:
+    max_sentences: int = 5
+    # Sentence relevance = weights · (cosine to question, cosine to retrieval query, term coverage, passage).
+    w_question: float = 0.35
+    w_query: float = 0.15
+    w_terms: float = 0.30
+    w_passage: float = 0.20
+    number_bonus: float = 0.08  # a "how many" question is answered by a sentence with a number in it
+    keep_within: float = 0.20  # sentences scoring this close to the best one join the answer
+    # Below these the library is taken not to hold the answer.
+    min_sentence_score: float = 0.40
+    min_passage_dense: float = 0.30
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    retrieved: ScoredChunk
+    position: int  # index among the sentences of its passage
+    start: int  # page offsets
+    end: int
+    text: str
+    context: str  # what the sentence means in place: itself, plus the sentence it leans back on
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.retrieved.chunk.chunk_id, self.position
+
+    @property
+    def is_prose(self) -> bool:
+        """Headings, table rows and figure labels are not answers, though they sit among the sentences."""
+        words = len(self.text.split())
+        if words < MIN_SENTENCE_WORDS or _REFERENCE.search(self.text):
+            return False
+        return bool(_ENDS_LIKE_PROSE.search(self.text)) or words >= 15
+
+
+class ExtractiveComposer:
+    def __init__(self, embedder: Embedder, config: ExtractiveConfig | None = None):
+        self.embedder = embedder
+        self.config = config or ExtractiveConfig()
+
+    def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
+        cfg = self.config
+        passages = _passage_sentences(retrieved)
+        candidates = [s for sentences in passages.values() for s in sentences if s.is_prose]
+        if not candidates:
+            return _refusal(question, query, retrieved)
+
+        fixed = self._fixed_scores(question, query, candidates, retrieved)
+        terms = _TermWeights(question, [c.context for c in candidates])
+        scores = {c.key: fixed[i] + cfg.w_terms * terms.coverage(i) for i, c in enumerate(candidates)}
+        best = max(scores.values())
+        if best < cfg.min_sentence_score or max(r.dense for r in retrieved) < cfg.min_passage_dense:
+            return _refusal(question, query, retrieved)
+
+        # Greedy selection: after each pick, the question terms it covered count for less, so the next pick
+        # favours the part of the question not answered yet ("...and what does the report say about Mali?").
+        chosen: dict[tuple[str, int], _Sentence] = {}
+        while len(chosen) < cfg.max_sentences:
+            remaining = {
+                i: fixed[i] + cfg.w_terms * terms.coverage(i)
+                for i, c in enumerate(candidates)
+                if c.key not in chosen
+            }
+            if not remaining:
+                break
+            pick = max(remaining, key=remaining.get)
+            if remaining[pick] < best - cfg.keep_within:
+                break
+            for part in _unit(candidates[pick], passages[candidates[pick].key[0]]):
+                chosen.setdefault(part.key, part)
+            terms.cover(candidates[pick].context)
+        return _answer(question, query, list(chosen.values()), scores)
+
+    def _fixed_scores(
+        self, question: str, query: RetrievalQuery, candidates: Sequence[_Sentence], retrieved: Sequence[ScoredChunk]
+    ) -> list[float]:
+        """The parts of a sentence's relevance that do not change as the answer grows."""
+        cfg = self.config
+        vectors = self.embedder.encode([question, query.text, *(c.context for c in candidates)])
+        to_question = vectors[2:] @ vectors[0]
+        to_query = vectors[2:] @ vectors[1]
+        top_passage = max(r.score for r in retrieved) or 1.0
+        wants_number = bool(_QUANTITY_QUESTION.search(question))
+        return [
+            float(
+                cfg.w_question * to_question[i]
+                + cfg.w_query * to_query[i]
+                + cfg.w_passage * cand.retrieved.score / top_passage
+                + (cfg.number_bonus if wants_number and _HAS_NUMBER.search(cand.text) else 0.0)
+            )
+            for i, cand in enumerate(candidates)
+        ]
+
+
+def _passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[_Sentence]]:
+    """Sentences of each retrieved passage, without list markers; a sentence repeated by overlapping
+    passages is kept once, in the passage retrieved first."""
+    seen: set[tuple[str, int, int]] = set()
+    out: dict[str, list[_Sentence]] = {}
+    for r in retrieved:
+        chunk = r.chunk
+        sentences = out.setdefault(chunk.chunk_id, [])
+        previous = ""
+        for s, e in split_sentences(chunk.text):
+            marker = _LIST_MARKER.match(chunk.text, s, e)
+            if marker:
+                s = marker.end()
+            text = chunk.text[s:e]
+            key = (chunk.doc_id, chunk.page_start, chunk.char_start + s)
+            context = f"{previous} {text}" if previous and _LEANS_BACK.search(text) else text
+            previous = text
+            if key in seen or not text:
+                continue
+            seen.add(key)
+            sentences.append(_Sentence(r, len(sentences), chunk.char_start + s, chunk.char_start + e, text, context))
+    return out
+
+
+def _unit(sentence: _Sentence, passage: Sequence[_Sentence]) -> list[_Sentence]:
+    """A chosen sentence with what it needs to be read on its own: the sentence it leans back on, the
+    sentence that leans back on it, or, when it introduces a list ("...included:"), the list items."""
+    i = sentence.position
+    unit = [sentence]
+    if i > 0 and _LEANS_BACK.search(sentence.text):
+        unit.insert(0, passage[i - 1])
+    if sentence.text.rstrip().endswith(":"):
+        unit.extend(passage[i + 1 : i + 1 + MAX_LIST_ITEMS])
+    elif i + 1 < len(passage) and _LEANS_BACK.search(passage[i + 1].text):
+        unit.append(passage[i + 1])
+    return [s for s in unit if s is sentence or len(s.text.split()) >= MIN_SENTENCE_WORDS]
+
+
+def _stem(word: str) -> str:
+    # Crude but fast: "trafficked" and "trafficking" share their first five letters.
+    return word[:5] if word.isalpha() else word
+
+
+class _TermWeights:
+    """The question's content terms, rarer ones (among the candidate sentences) weighing more."""
+
+    COVERED_FACTOR = 0.25  # a term already answered still counts a little: it ties the answer together
+
+    def __init__(self, question: str, texts: Sequence[str]):
+        self.stems = [{_stem(t) for t in lexical_terms(text)} for text in texts]
+        n = len(texts)
+        self.weight = {
+            t: math.log((n + 1) / (0.5 + sum(t in s for s in self.stems))) + 1.0
+            for t in {_stem(t) for t in lexical_terms(question)}
+        }
+
+    def coverage(self, i: int) -> float:
+        """Weighted share of the question's terms that sentence ``i`` contains. As terms get covered the
+        share shifts to the terms still open, so a sentence on the unanswered part of a question rises."""
+        total = sum(self.weight.values()) or 1.0
+        return sum(w for t, w in self.weight.items() if t in self.stems[i]) / total
+
+    def cover(self, text: str) -> None:
+        for t in {_stem(t) for t in lexical_terms(text)} & self.weight.keys():
+            self.weight[t] *= self.COVERED_FACTOR
+
+
+def _answer(
+    question: str, query: RetrievalQuery, chosen: Sequence[_Sentence], scores: dict[tuple[str, int], float]
+) -> Answer:
+    # Readable order: passages in the order of their best sentence, sentences in page order within one.
+    best_in_passage: dict[str, float] = {}
+    for s in chosen:
+        cid = s.retrieved.chunk.chunk_id
+        best_in_passage[cid] = max(best_in_passage.get(cid, -1.0), scores.get(s.key, -1.0))
+    passage_rank = {cid: rank for rank, cid in enumerate(sorted(best_in_passage, key=lambda c: -best_in_passage[c]))}
+    ordered = sorted(chosen, key=lambda s: (passage_rank[s.retrieved.chunk.chunk_id], s.position))
+
+    # One citation per run of consecutive sentences of one passage, so a quote is exactly what is cited.
+    runs: list[list[_Sentence]] = []
+    for s in ordered:
+        last = runs[-1][-1] if runs else None
+        if last is not None and last.key[0] == s.key[0] and last.position + 1 == s.position:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    citations = tuple(_citation(n, run[0].retrieved.chunk, run[0].start, run[-1].end) for n, run in enumerate(runs, 1))
+    sentences = tuple(AnswerSentence(s.text, (n,)) for n, run in enumerate(runs, 1) for s in run)
+    text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
+    return Answer(question, text, sentences, citations, refused=False, retrieval_query=query.text)
+
+
+def _citation(n: int, chunk: Chunk, start: int, end: int) -> Citation:
+    offset = chunk.char_start
+    return Citation(
+        n=n,
+        doc_id=chunk.doc_id,
+        source=chunk.source,
+        title=chunk.title,
+        page=chunk.page_start,
+        start=start,
+        end=end,
+        quote=chunk.text[start - offset : end - offset],
+        chunk_id=chunk.chunk_id,
+        context=chunk.text,
+        context_start=offset,
+    )
+
+
+def _refusal(question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
+    related = tuple(
+        _citation(i, r.chunk, r.chunk.char_start, r.chunk.char_end) for i, r in enumerate(retrieved[:3], start=1)
+    )
+    return Answer(question, REFUSAL_TEXT, (), (), refused=True, retrieval_query=query.text, related=related)

@@ -1,0 +1,98 @@
+"""``Assistant``: the one object front ends hold. It wires settings to the store, ingest and the chain.
+
+Building it is cheap; the embedding model and the store open on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+
+from ingest.chunking import Chunker
+
+from assistant.answer import Answer
+from assistant.chain import build_chain
+from assistant.extractive import ExtractiveComposer, ExtractiveConfig
+from assistant.settings import Settings
+from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
+from vectorstore import ChunkStore, DocumentRecord, Embedder, open_store
+
+log = logging.getLogger(__name__)
+
+
+class DocumentNotFound(LookupError):
+    def __init__(self, ref: str):
+        super().__init__(f"no document {ref!r} in the library: `tip-assistant docs` lists what is there")
+        self.ref = ref
+
+
+class Assistant:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        if embedder is not None:  # share one loaded model between several libraries (tests, benchmarks)
+            self.embedder = embedder
+        self._ingest_lock = threading.Lock()  # one ingest at a time; questions go on meanwhile
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.embedding_model)
+
+    @cached_property
+    def store(self) -> ChunkStore:
+        return open_store(self.settings.data_dir, self.embedder, self.settings.chroma_url)
+
+    @cached_property
+    def chain(self):
+        composer = ExtractiveComposer(self.embedder, ExtractiveConfig(max_sentences=self.settings.max_sentences))
+        return build_chain(self.store, composer, self.settings.top_k)
+
+    def warm_up(self) -> None:
+        self.embedder.warm_up()
+        _ = self.chain
+
+    # ----- questions -----------------------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]] = (),
+        doc_ids: Sequence[str] | None = None,
+    ) -> Answer:
+        if not question or not question.strip():
+            raise ValueError("the question is empty: type a question")
+        return self.chain.invoke({"question": question, "history": list(history), "doc_ids": doc_ids})
+
+    # ----- the library ---------------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:
+        files = collect_files(paths)
+        chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
+        with self._ingest_lock:
+            return ingest_files(files, self.store, chunker, progress)
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.store.documents()
+
+    def find_document(self, ref: str) -> DocumentRecord:
+        """A document by id, file name or title (case-insensitive for names and titles)."""
+        docs = self.documents()
+        for match in (
+            lambda d: d.doc_id == ref,
+            lambda d: d.source == ref,
+            lambda d: d.source.lower() == ref.lower() or Path(ref).name.lower() == d.source.lower(),
+            lambda d: d.title.lower() == ref.lower(),
+        ):
+            found = [d for d in docs if match(d)]
+            if len(found) == 1:
+                return found[0]
+        raise DocumentNotFound(ref)
+
+    def remove(self, ref: str) -> DocumentRecord:
+        doc = self.find_document(ref)
+        with self._ingest_lock:
+            self.store.remove_document(doc.doc_id)
+        return doc
+
+    def page_text(self, doc_id: str, page: int) -> str | None:
+        return self.store.page_text(doc_id, page)

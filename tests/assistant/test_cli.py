@@ -1,0 +1,89 @@
+"""The CLI through ``main(argv)``: exit codes and messages, on a library in a temp folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import assistant.service
+from assistant.cli import main
+from tests.shared_paths import SUBMISSION, require
+
+
+@pytest.fixture(autouse=True)
+def library(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("TIP_DATA_DIR", str(tmp_path / "data"))
+    # every CLI call builds an Assistant; let them share the model already loaded for this run
+    monkeypatch.setattr(assistant.service, "Embedder", lambda *args, **kwargs: embedder)
+    return tmp_path / "data"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ingest_ask_docs_remove_round_trip(capsys):
+    submission = require(SUBMISSION)
+    code, out, _ = run(capsys, "ingest", str(submission))
+    assert code == 0
+    assert f"✅ {submission.name}: added" in out
+    assert "1 added" in out
+
+    code, out, _ = run(capsys, "ingest", str(submission))
+    assert code == 0 and f"{submission.name}: unchanged" in out
+
+    code, out, _ = run(capsys, "ask", "How many victims of trafficking were identified at the Dzaleka Refugee Camp?",
+                       "--json")
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["refused"] is False and "87" in answer["answer"]
+    citation = answer["citations"][0]
+    assert {"n", "doc_id", "source", "title", "page", "start", "end", "quote"} <= citation.keys()
+    assert citation["source"] == submission.name
+    assert all(set(s["citations"]) <= {c["n"] for c in answer["citations"]} for s in answer["sentences"])
+
+    code, out, _ = run(capsys, "docs")
+    assert code == 0 and submission.name in out
+
+    code, out, _ = run(capsys, "remove", submission.name)
+    assert code == 0 and "removed" in out
+    code, out, _ = run(capsys, "docs")
+    assert "library is empty" in out
+
+
+def test_followup_with_history_file(capsys, tmp_path):
+    require(SUBMISSION)
+    run(capsys, "ingest", str(SUBMISSION))
+    history = tmp_path / "turns.json"
+    history.write_text(json.dumps([
+        {"role": "user", "content": "What did UNODC do for Rohingya refugees in Cox's Bazar, Bangladesh?"},
+        {"role": "assistant", "content": "It ran capacity-building workshops for law enforcement officers."},
+    ]), encoding="utf-8")
+    code, out, _ = run(capsys, "ask", "How many of them were women?", "--history", str(history), "--json")
+    assert code == 0
+    assert "40" in json.loads(out)["answer"]
+
+
+def test_remove_unknown_document_is_a_clean_error(capsys):
+    code, _, err = run(capsys, "remove", "nothing-here.pdf")
+    assert code == 2
+    assert "no document 'nothing-here.pdf'" in err and "tip-assistant docs" in err
+
+
+def test_bad_history_file_is_named(capsys, tmp_path):
+    bad = tmp_path / "turns.json"
+    bad.write_text('[{"role": "robot", "content": "hi"}]', encoding="utf-8")
+    code, _, err = run(capsys, "ask", "anything?", "--history", str(bad))
+    assert code == 2
+    assert "turns.json" in err and '"role"' in err
+
+
+def test_failed_file_makes_ingest_exit_non_zero(capsys, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    code, out, _ = run(capsys, "ingest", str(empty))
+    assert code == 1
+    assert "❌ empty.txt: failed" in out

@@ -1,0 +1,32 @@
+from assistant.conversation import condense, is_followup
+
+HISTORY = [
+    {"role": "user", "content": "What has UNODC been doing on trafficking among Rohingya refugees in Bangladesh?"},
+    {"role": "assistant", "content": "From March 2020 to February 2024 UNODC ran capacity-building programmes "
+     "in Cox's Bazar for law enforcement officers and prosecutors. [1]"},
+]
+
+
+def test_question_without_history_is_used_as_is():
+    query = condense("How many of them were women?", [])
+    assert query.text == "How many of them were women?"
+    assert not query.is_followup
+
+
+def test_pronoun_followup_brings_in_the_previous_turn():
+    query = condense("How many of them were women?", HISTORY)
+    assert query.is_followup
+    assert "Rohingya" in query.text and "Cox's Bazar" in query.text
+    assert "[1]" not in query.text  # citation markers of the previous answer are not search terms
+
+
+def test_short_ellipsis_is_a_followup():
+    assert is_followup("And the year before?", HISTORY)
+    assert is_followup("Is there an estimate for Burkina Faso?", HISTORY)
+
+
+def test_self_contained_question_after_history_stands_alone():
+    question = "What prison sentence did the defendant called Dawn receive after pleading guilty in federal court?"
+    query = condense(question, HISTORY)
+    assert not query.is_followup
+    assert query.text == question

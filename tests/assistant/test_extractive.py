@@ -1,0 +1,122 @@
+"""The extractive composer on hand-made passages, with the real embedding model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.conversation import RetrievalQuery
+from assistant.extractive import REFUSAL_TEXT, ExtractiveComposer, ExtractiveConfig
+from ingest.models import Chunk
+from vectorstore.store import ScoredChunk
+
+CAMP = (
+    "UNODC supported Malawi's Ministry of Homeland Security at the Dzaleka Refugee Camp. "
+    "As a result, 87 victims of trafficking were identified and rescued in January and February 2024. "
+    "Support will continue throughout 2024."
+)
+BAZAR = (
+    "From March 2020 to February 2024, UNODC ran capacity-building programmes in Cox's Bazar, Bangladesh. "
+    "A total of 160 practitioners, including 40 women, benefited from these training sessions."
+)
+MINES = "Artisanal gold mines in the Sahel employ many children. Armed groups control some of these sites."
+
+
+def passage(text: str, page: int, offset: int, score: float, source: str = "report.pdf") -> ScoredChunk:
+    chunk = Chunk(
+        chunk_id=f"{source}-{page}-{offset}",
+        doc_id=source[:12],
+        source=source,
+        title="A report",
+        page_start=page,
+        page_end=page,
+        char_start=offset,
+        char_end=offset + len(text),
+        text=text,
+        index=page,
+    )
+    return ScoredChunk(chunk=chunk, score=score, dense=score, lexical=score)
+
+
+@pytest.fixture
+def composer(embedder):
+    return ExtractiveComposer(embedder)
+
+
+def ask(composer, question, passages):
+    return composer.compose(question, RetrievalQuery(question, False), passages)
+
+
+def test_answer_is_verbatim_sentences_each_with_a_valid_marker(composer):
+    passages = [passage(CAMP, 4, 100, 0.8), passage(BAZAR, 5, 0, 0.6), passage(MINES, 9, 30, 0.3)]
+    answer = ask(composer, "How many trafficking victims were identified at the Dzaleka camp?", passages)
+
+    assert not answer.refused
+    assert "87 victims" in answer.text
+    # "As a result, ..." leans on the sentence before it, which comes along so the answer reads on its own
+    texts = [s.text for s in answer.sentences]
+    leaning = next(i for i, t in enumerate(texts) if t.startswith("As a result, 87 victims"))
+    assert leaning > 0 and texts[leaning - 1].startswith("UNODC supported Malawi")
+    numbers = [c.n for c in answer.citations]
+    assert numbers == list(range(1, len(numbers) + 1))
+    for sentence in answer.sentences:
+        (n,) = sentence.citations
+        assert f"{sentence.text} [{n}]" in answer.text
+        citation = answer.citation(n)
+        assert sentence.text in citation.quote
+        # the quote sits at its page offsets inside the passage it came from
+        local = citation.start - citation.context_start
+        assert citation.context[local : local + len(citation.quote)] == citation.quote
+    assert len(re.findall(r"\[\d+\]", answer.text)) == len(answer.sentences)
+
+
+def test_consecutive_sentences_share_one_citation_quoting_exactly_them(embedder):
+    composer = ExtractiveComposer(embedder, ExtractiveConfig(keep_within=1.0))
+    answer = ask(composer, "What did UNODC do at Dzaleka camp in Malawi and what came of it?",
+                 [passage(CAMP, 4, 100, 0.9)])
+    assert len(answer.sentences) == 3
+    assert len(answer.citations) == 1 and all(s.citations == (1,) for s in answer.sentences)
+    assert answer.citations[0].quote == CAMP  # the three sentences in page order, nothing else
+    assert (answer.citations[0].start, answer.citations[0].end) == (100, 100 + len(CAMP))
+
+
+def test_gap_between_chosen_sentences_splits_the_citation(embedder):
+    text = (
+        "The Dzaleka Refugee Camp hosts refugees in Malawi. The weather was mild that year. "
+        "Police at the Dzaleka Refugee Camp identified 87 victims."
+    )
+    composer = ExtractiveComposer(embedder, ExtractiveConfig(keep_within=1.0, max_sentences=2))
+    answer = ask(composer, "What happened at the Dzaleka Refugee Camp?", [passage(text, 2, 0, 0.9)])
+    assert len(answer.sentences) == 2
+    assert [c.quote for c in answer.citations] == [s.text for s in answer.sentences]
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert "weather" not in " ".join(c.quote for c in answer.citations)
+
+
+def test_list_markers_are_not_part_of_answer_sentences(composer):
+    text = "- UNODC identified 87 victims of trafficking at the Dzaleka Refugee Camp in 2024."
+    answer = ask(composer, "How many victims were identified at Dzaleka?", [passage(text, 1, 10, 0.9)])
+    assert answer.sentences[0].text.startswith("UNODC identified")
+    assert answer.citations[0].start == 12
+
+
+def test_at_most_max_sentences(embedder):
+    composer = ExtractiveComposer(embedder, ExtractiveConfig(max_sentences=2, keep_within=1.0))
+    answer = ask(composer, "What has UNODC done for refugees?",
+                 [passage(CAMP, 1, 0, 0.9), passage(BAZAR, 2, 0, 0.9), passage(MINES, 3, 0, 0.9)])
+    assert len(answer.sentences) == 2
+
+
+def test_unrelated_passages_give_a_refusal_with_possibly_related(composer):
+    answer = ask(composer, "Who won the football world cup in 1998?",
+                 [passage(MINES, 3, 0, 0.05), passage(BAZAR, 2, 0, 0.04)])
+    assert answer.refused
+    assert answer.text == REFUSAL_TEXT
+    assert answer.citations == () and answer.sentences == ()
+    assert [c.source for c in answer.related] == ["report.pdf", "report.pdf"]
+
+
+def test_nothing_retrieved_is_a_refusal(composer):
+    answer = ask(composer, "How many victims?", [])
+    assert answer.refused and answer.related == ()
