@@ -1,0 +1,360 @@
+"""The web UI: settings → ``Assistant`` → Gradio Blocks → launch on loopback.
+
+Run ``python app.py --docs ../shared/corpus`` and open http://127.0.0.1:7860. The library packages know
+nothing of Gradio; everything UI-specific lives here. Rendering functions return plain HTML strings and
+handlers are plain functions of the assistant, so both are tested without a browser.
+"""
+
+import argparse
+import html
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.answer import Answer, Citation
+from assistant.cli import format_outcome
+from assistant.service import Assistant, DocumentNotFound
+from assistant.settings import Settings, SettingsError, use_offline_mode
+from ingest.pipeline import FileOutcome, FileStatus, IngestReport
+from vectorstore import DocumentRecord, StoreConfigError
+
+if TYPE_CHECKING:  # imported in build_ui: see there why
+    import gradio as gr
+
+UPLOAD_TYPES = [".pdf", ".txt", ".md"]
+TABLE_HEADERS = ["Title", "File", "Pages", "Chunks", "Ingested (UTC)"]
+EMPTY_SOURCES = '<p class="tip-empty">The sources of the latest answer appear here.</p>'
+
+# Scoped to the sources panel by gr.HTML; Gradio's colour variables keep it readable in dark mode too.
+SOURCES_CSS = """
+.tip-sources { font-size: 0.92rem; }
+.tip-sources ol, .tip-sources ul { list-style: none; padding: 0; margin: 0; }
+.tip-source { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 8px 10px; margin: 0 0 10px; }
+.tip-n { font-weight: 700; margin-right: 4px; }
+.tip-title { font-weight: 600; }
+.tip-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 2px 0 6px; }
+.tip-passage {
+  margin: 0; padding-left: 8px; border-left: 3px solid var(--border-color-primary); white-space: pre-wrap;
+}
+.tip-passage mark { background: #ffe066; color: #000; padding: 0 1px; }
+.tip-note { border: 1px solid #d97706; border-radius: 6px; padding: 6px 10px; margin: 0 0 10px; }
+.tip-empty { color: var(--body-text-color-subdued); }
+"""
+
+
+# ----- rendering (pure functions: answers and documents in, HTML or rows out) ---------------------------
+def highlight(context: str, start: int, end: int) -> str:
+    """``context`` escaped, with ``context[start:end]`` wrapped in ``<mark>``."""
+    start = max(0, min(start, len(context)))
+    end = max(start, min(end, len(context)))
+    before, quote, after = (html.escape(part) for part in (context[:start], context[start:end], context[end:]))
+    return f"{before}<mark>{quote}</mark>{after}"
+
+
+def render_passage(citation: Citation, label: str = "") -> str:
+    """One source card: ``[n]``, title, file name, page, and the passage with the quoted span marked."""
+    start, end = citation.start - citation.context_start, citation.end - citation.context_start
+    # A passage that is quoted whole (the "possibly related" ones) gains nothing from a highlight.
+    whole = start <= 0 and end >= len(citation.context)
+    passage = html.escape(citation.context) if whole else highlight(citation.context, start, end)
+    number = f'<span class="tip-n">{html.escape(label)}</span>' if label else ""
+    return (
+        f'<li class="tip-source">'
+        f'<div>{number}<span class="tip-title">{html.escape(citation.title)}</span></div>'
+        f'<div class="tip-meta">{html.escape(citation.source)} · page {citation.page}</div>'
+        f'<blockquote class="tip-passage">{passage}</blockquote>'
+        f"</li>"
+    )
+
+
+def render_sources(answer: Answer) -> str:
+    """The sources panel for an answer: its citations, or for a refusal the passages that came closest."""
+    if answer.refused:
+        if not answer.related:
+            return '<div class="tip-sources"><p class="tip-note">No passage in the library comes close.</p></div>'
+        cards = "".join(render_passage(c) for c in answer.related)
+        return (
+            '<div class="tip-sources tip-refused">'
+            '<p class="tip-note"><strong>Not an answer.</strong> The library does not answer this question; '
+            "these passages are possibly related:</p>"
+            f'<ul class="tip-related">{cards}</ul></div>'
+        )
+    if not answer.citations:
+        return EMPTY_SOURCES
+    cards = "".join(render_passage(c, f"[{c.n}]") for c in answer.citations)
+    return f'<div class="tip-sources"><ol class="tip-citations">{cards}</ol></div>'
+
+
+def document_rows(docs: Sequence[DocumentRecord]) -> list[list[Any]]:
+    return [[d.title, d.source, d.page_count, d.chunk_count, d.ingested_at[:16].replace("T", " ")] for d in docs]
+
+
+def document_choices(docs: Sequence[DocumentRecord]) -> list[tuple[str, str]]:
+    """Dropdown choices: a readable label, the document id as value."""
+    return [(f"{d.title} ({d.source})", d.doc_id) for d in docs]
+
+
+def format_report(report: IngestReport, documents_in_library: int) -> str:
+    lines = [format_outcome(o) for o in report.outcomes]
+    lines.append(f"{report.summary()}; {documents_in_library} documents in the library")
+    return "\n".join(lines)
+
+
+# ----- chat ---------------------------------------------------------------------------------------------
+# The Chatbot renders HTML in messages even without Markdown, and answers quote untrusted documents: messages
+# are escaped on the way into the chat and unescaped on the way back, so a quoted "<img src=…>" is shown as
+# text and never loaded.
+def chat_messages(turns: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    return [{"role": t["role"], "content": html.escape(t["content"], quote=False)} for t in turns]
+
+
+def history_turns(messages: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
+    """The chat's messages as the assistant's plain ``{"role", "content": str}`` turns.
+
+    Gradio 6 hands a Chatbot's value to handlers with ``content`` as a list of parts (``{"type": "text",
+    "text": ...}``).
+    """
+    turns = []
+    for message in messages or []:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+        if message.get("role") in ("user", "assistant") and isinstance(content, str):
+            turns.append({"role": message["role"], "content": html.unescape(content)})
+    return turns
+
+
+def chat_turn(
+    assistant: Assistant, question: str, messages: Sequence[Mapping[str, Any]] | None, doc_ids: Sequence[str] | None
+) -> tuple[list[dict[str, str]], str]:
+    """Answer ``question`` in the context of the chat so far: the new chat and the sources panel."""
+    history = history_turns(messages)
+    answer = assistant.ask(question, history, list(doc_ids) if doc_ids else None)
+    turns = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+    return chat_messages(turns), render_sources(answer)
+
+
+def parse_history(history_json: str) -> list[dict[str, str]]:
+    """The API's history argument: a JSON list of ``{"role": "user"|"assistant", "content": str}``."""
+    if not history_json or not history_json.strip():
+        return []
+    try:
+        turns = json.loads(history_json)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"history_json is not valid JSON ({exc.msg}): pass a JSON list or an empty string") from None
+    if not isinstance(turns, list):
+        raise ValueError('history_json must be a JSON list of {"role", "content"} objects')
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+            raise ValueError(f'history_json item {i}: "role" must be "user" or "assistant"')
+        if not isinstance(turn.get("content"), str):
+            raise ValueError(f'history_json item {i}: "content" must be a string')
+    return turns
+
+
+def ask_api(assistant: Assistant, question: str, history_json: str) -> dict:
+    """The ``/ask`` endpoint: ``Answer.to_dict()``; a bad question or history raises ``ValueError``."""
+    return assistant.ask(question, parse_history(history_json)).to_dict()
+
+
+# ----- library ------------------------------------------------------------------------------------------
+ProgressFn = Callable[..., Any]  # gr.Progress, or anything with its call signature
+
+
+def stage_uploads(uploads: Sequence[str | Path], folder: Path) -> tuple[list[Path], list[FileOutcome]]:
+    """Copy uploads into ``folder`` under their original names (the library identifies a document by its
+    file name); a second upload with a name already taken in this batch is reported instead of overwriting."""
+    staged: list[Path] = []
+    refused: list[FileOutcome] = []
+    for upload in uploads:
+        target = folder / Path(upload).name
+        if target.exists():
+            message = "another file in this upload has the same name: rename one and add it again"
+            refused.append(FileOutcome(Path(upload), FileStatus.FAILED, message))
+            continue
+        shutil.copyfile(upload, target)
+        staged.append(target)
+    return staged, refused
+
+
+def add_uploads(assistant: Assistant, uploads: Sequence[str | Path] | None, progress: ProgressFn | None = None) -> str:
+    """Ingest uploaded files; one status line per file and a final count."""
+    if not uploads:
+        return "Choose PDF, .txt or .md files to add first."
+
+    def on_file(done: int, total: int, outcome: FileOutcome) -> None:
+        if progress is not None:
+            progress((done, total), desc=f"{outcome.source}: {outcome.status.value}", unit="files")
+
+    with tempfile.TemporaryDirectory(prefix="tip-upload-") as folder:
+        staged, refused = stage_uploads(uploads, Path(folder))
+        report = assistant.ingest(staged, on_file)
+    report = IngestReport([*report.outcomes, *refused])
+    return format_report(report, len(assistant.documents()))
+
+
+def remove_document(assistant: Assistant, doc_id: str | None) -> str:
+    if not doc_id:
+        return "Choose a document to remove first."
+    try:
+        doc = assistant.remove(doc_id)
+    except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
+        return "That document is no longer in the library."
+    return f"Removed {doc.source} ({doc.chunk_count} chunks)."
+
+
+def library_state(
+    assistant: Assistant, selected: Sequence[str] | None = None
+) -> tuple[list[list[Any]], list[tuple[str, str]], list[str]]:
+    """Table rows, dropdown choices, and the selected filter ids that still exist."""
+    docs = assistant.documents()
+    ids = {d.doc_id for d in docs}
+    return document_rows(docs), document_choices(docs), [doc_id for doc_id in selected or [] if doc_id in ids]
+
+
+# ----- wiring -------------------------------------------------------------------------------------------
+def build_ui(assistant: Assistant) -> "gr.Blocks":
+    """The two tabs (chat, library) and the public ``/ask`` endpoint; every other event is private."""
+    # Imported here, not at the top: gradio loads huggingface_hub, which reads HF_HUB_OFFLINE once at
+    # import, and main() must switch offline mode on before that.
+    import gradio as gr
+
+    private = {"api_visibility": "private"}
+    with gr.Blocks(title="TIP assistant", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "## Trafficking-in-persons library assistant\n"
+            "Answers are taken from the documents in the library; every sentence cites a document, "
+            "page and passage."
+        )
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Conversation",
+                        height=520,
+                        buttons=["copy"],  # no "share" button: nothing leaves this machine
+                        feedback_options=None,
+                        allow_tags=False,  # answers quote untrusted documents
+                        render_markdown=False,  # shown as written: a quoted "- " or "#" is not formatting
+                        placeholder="Ask about the documents in the library. Follow-up questions are welcome.",
+                    )
+                    question = gr.Textbox(
+                        show_label=False, placeholder="Ask a question…", submit_btn="Ask", autofocus=True
+                    )
+                    doc_filter = gr.Dropdown(
+                        label="Search only these documents",
+                        info="Leave empty to search the whole library.",
+                        multiselect=True,
+                    )
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=None, max_height=640)
+
+        with gr.Tab("Library"):
+            with gr.Row():
+                with gr.Column():
+                    uploads = gr.File(
+                        label="Add documents (PDF, .txt, .md)", file_count="multiple", file_types=UPLOAD_TYPES
+                    )
+                    add_button = gr.Button("Add to library", variant="primary")
+                ingest_status = gr.Textbox(label="Ingest report", lines=8, interactive=False)
+            table = gr.Dataframe(
+                headers=TABLE_HEADERS,
+                column_widths=["42%", "34%", "7%", "7%", "10%"],
+                interactive=False,
+                wrap=True,
+                label="Documents",
+            )
+            with gr.Row():
+                to_remove = gr.Dropdown(label="Document to remove", scale=3)
+                remove_button = gr.Button("Remove", variant="stop", scale=1)
+            remove_status = gr.Textbox(label="Removal", interactive=False)
+
+        def library_updates(selected: list[str] | None) -> tuple:
+            rows, choices, kept = library_state(assistant, selected)
+            return rows, gr.update(choices=choices, value=kept), gr.update(choices=choices, value=None)
+
+        def answer(text: str, messages: list, doc_ids: list[str] | None) -> tuple:
+            if not text or not text.strip():
+                return gr.skip(), gr.skip(), gr.skip()
+            chat, panel = chat_turn(assistant, text.strip(), messages, doc_ids)
+            return chat, panel, ""
+
+        # Gradio recognises a progress tracker by its default value, hence the call in the signature.
+        def ingest(files: list[str] | None, selected: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
+            report = add_uploads(assistant, files, progress)
+            return report, None, *library_updates(selected)
+
+        def remove(doc_id: str | None, selected: list[str] | None) -> tuple:
+            return remove_document(assistant, doc_id), *library_updates(selected)
+
+        def ask(question: str, history_json: str = "") -> dict:
+            """Answer a question with cited passages. history_json: a JSON list of {"role", "content"} turns."""
+            try:
+                return ask_api(assistant, question, history_json)
+            except ValueError as exc:  # the client gets the reason, not a bare "error"
+                raise gr.Error(str(exc)) from None
+
+        question.submit(answer, [question, chatbot, doc_filter], [chatbot, sources, question], **private)
+        chatbot.clear(lambda: EMPTY_SOURCES, None, sources, **private)  # the chat's own bin starts a new one
+        library_outputs = [table, doc_filter, to_remove]
+        add_button.click(ingest, [uploads, doc_filter], [ingest_status, uploads, *library_outputs], **private)
+        remove_button.click(remove, [to_remove, doc_filter], [remove_status, *library_outputs], **private)
+        demo.load(library_updates, doc_filter, library_outputs, **private)  # a new page sees the current library
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+def ingest_paths(assistant: Assistant, paths: Sequence[str | Path]) -> IngestReport:
+    """Ingest before serving, with the CLI's per-file status lines and final count on stderr."""
+
+    def show(done: int, total: int, outcome: FileOutcome) -> None:
+        print(f"[{done}/{total}] {format_outcome(outcome)}", file=sys.stderr, flush=True)
+
+    report = assistant.ingest(paths, show)
+    print(f"{report.summary()}; {len(assistant.documents())} documents in the library", file=sys.stderr)
+    return report
+
+
+def serve(assistant: Assistant, docs: Sequence[str | Path] = (), prevent_thread_lock: bool = False) -> "gr.Blocks":
+    """Ingest ``docs``, then serve the UI on ``settings.host:settings.port``; returns the launched Blocks
+    (with ``prevent_thread_lock`` the call returns at once, and ``.close()`` stops the server)."""
+    if docs:
+        ingest_paths(assistant, docs)
+    assistant.warm_up()  # load the model now rather than on the first question
+    demo = build_ui(assistant)
+    demo.queue().launch(
+        server_name=assistant.settings.host,
+        server_port=assistant.settings.port,
+        share=False,
+        inbrowser=False,
+        prevent_thread_lock=prevent_thread_lock,
+    )
+    return demo
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Serve the library assistant's web UI.")
+    parser.add_argument("--docs", nargs="*", type=Path, default=[], help="files or folders to ingest first")
+    parser.add_argument("--data-dir", type=Path, help="where the library is stored (TIP_DATA_DIR, default ./data)")
+    parser.add_argument("--host", help="address to bind (TIP_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (TIP_PORT, default 7860)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    use_offline_mode()
+    try:
+        settings = Settings.from_env(data_dir=args.data_dir, host=args.host, port=args.port)
+        serve(Assistant(settings), docs=args.docs)
+    except (SettingsError, StoreConfigError) as exc:
+        sys.exit(f"error: {exc}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,331 @@
+"""The web UI: HTML rendering, the chat and upload handlers, and a real server driven by gradio_client."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+import app
+from assistant.answer import Answer, AnswerSentence, Citation
+from assistant.service import Assistant
+from assistant.settings import Settings
+from tests.shared_paths import SUBMISSION, require
+
+
+def make_citation(
+    n: int = 1,
+    context: str = "Alpha beta gamma delta.",
+    context_start: int = 100,
+    quote: str = "gamma",
+    **fields,
+) -> Citation:
+    start = context_start + context.index(quote)
+    values = {
+        "n": n,
+        "doc_id": "d1",
+        "source": "report.pdf",
+        "title": "Annual report",
+        "page": 3,
+        "start": start,
+        "end": start + len(quote),
+        "quote": quote,
+        "chunk_id": f"c{n}",
+        "context": context,
+        "context_start": context_start,
+    }
+    return Citation(**{**values, **fields})
+
+
+def make_answer(citations: tuple[Citation, ...] = (), refused: bool = False, related=()) -> Answer:
+    text = " ".join(f"{c.quote} [{c.n}]" for c in citations) or "The library does not say."
+    sentences = tuple(AnswerSentence(f"{c.quote} [{c.n}]", (c.n,)) for c in citations)
+    return Answer("q?", text, sentences, citations, refused, "q", related=related)
+
+
+# ----- rendering ----------------------------------------------------------------------------------------
+def test_quoted_span_is_highlighted_at_its_offsets():
+    citation = make_citation(context="Alpha gamma beta gamma delta.", quote="gamma delta", context_start=250)
+    panel = app.render_sources(make_answer((citation,)))
+
+    assert "Alpha gamma beta <mark>gamma delta</mark>." in panel
+    assert panel.count("<mark>") == 1
+    assert "[1]" in panel and "Annual report" in panel and "report.pdf" in panel and "page 3" in panel
+
+
+def test_highlight_clamps_offsets_to_the_passage():
+    assert app.highlight("abcdef", -5, 2) == "<mark>ab</mark>cdef"
+    assert app.highlight("abcdef", 4, 99) == "abcd<mark>ef</mark>"
+
+
+def test_document_text_is_escaped():
+    context = 'Before <script>alert("x")</script> & after'
+    citation = make_citation(
+        context=context, quote='<script>alert("x")</script>', title="<b>Title</b>", source="a&b <i>.txt"
+    )
+    panel = app.render_sources(make_answer((citation,)))
+
+    assert "<script>" not in panel and "<b>Title" not in panel and "<i>" not in panel
+    assert "<mark>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</mark>" in panel
+    assert "&lt;b&gt;Title&lt;/b&gt;" in panel and "a&amp;b &lt;i&gt;.txt" in panel
+    assert "Before " in panel and " &amp; after" in panel
+
+
+def test_citations_are_listed_in_answer_order():
+    first = make_citation(1, context="One fact here.", quote="One fact")
+    second = make_citation(2, context="Another fact there.", quote="fact there", page=7, source="other.txt")
+    panel = app.render_sources(make_answer((first, second)))
+
+    assert panel.index("[1]") < panel.index("[2]")
+    assert "other.txt · page 7" in panel
+
+
+def test_refused_answer_shows_related_passages_as_not_an_answer():
+    passage = "A nearby <passage> about something else."
+    related = make_citation(1, context=passage, quote=passage, context_start=0)
+    panel = app.render_sources(make_answer(refused=True, related=(related,)))
+
+    assert "possibly related" in panel and "Not an answer" in panel
+    assert "tip-citations" not in panel and "[1]" not in panel
+    assert "A nearby &lt;passage&gt; about something else." in panel
+
+
+def test_refused_answer_without_related_passages_says_so():
+    panel = app.render_sources(make_answer(refused=True))
+    assert "No passage in the library comes close" in panel and "<mark>" not in panel
+
+
+def test_document_rows_and_choices():
+    from vectorstore import DocumentRecord
+
+    doc = DocumentRecord("d1", "report.pdf", "Annual report", "sha", "pdf", 12, 40, 2024, "2024-05-01T09:30:12+00:00")
+    assert app.document_rows([doc]) == [["Annual report", "report.pdf", 12, 40, "2024-05-01 09:30"]]
+    assert app.document_choices([doc]) == [("Annual report (report.pdf)", "d1")]
+
+
+# ----- chat ---------------------------------------------------------------------------------------------
+class RecordingAssistant:
+    """Stands in for ``Assistant.ask``: records the call, answers with one citation."""
+
+    def __init__(self, answer: Answer | None = None):
+        self.answer = answer or make_answer((make_citation(),))
+        self.calls = []
+
+    def ask(self, question, history=(), doc_ids=None):
+        self.calls.append((question, history, doc_ids))
+        return self.answer
+
+
+def test_chat_history_in_gradio_message_format_reaches_the_assistant_as_plain_turns():
+    fake = RecordingAssistant()
+    chat_before = [
+        {"role": "user", "content": [{"type": "text", "text": "First question?"}], "metadata": None},
+        {"role": "assistant", "content": [{"type": "text", "text": "First answer [1]"}], "metadata": None},
+    ]
+    chat, panel = app.chat_turn(fake, "And then?", chat_before, ["d1"])
+
+    question, history, doc_ids = fake.calls[0]
+    assert question == "And then?" and doc_ids == ["d1"]
+    assert history == [
+        {"role": "user", "content": "First question?"},
+        {"role": "assistant", "content": "First answer [1]"},
+    ]
+    assert chat[-2:] == [{"role": "user", "content": "And then?"}, {"role": "assistant", "content": "gamma [1]"}]
+    assert "<mark>gamma</mark>" in panel
+
+
+def test_chat_shows_markup_in_documents_as_text_and_gets_it_back_as_written():
+    quote = 'Seen at <img src="http://example.org/x.png"> & elsewhere'
+    fake = RecordingAssistant(make_answer((make_citation(context=quote, quote=quote),)))
+    chat, _ = app.chat_turn(fake, "Where is <b>it</b>?", [], None)
+
+    assert chat[0]["content"] == "Where is &lt;b&gt;it&lt;/b&gt;?"
+    assert "<img" not in chat[1]["content"] and "&lt;img" in chat[1]["content"]
+    app.chat_turn(fake, "And then?", chat, None)
+    assert fake.calls[1][1] == [
+        {"role": "user", "content": "Where is <b>it</b>?"},
+        {"role": "assistant", "content": f"{quote} [1]"},
+    ]
+
+
+def test_no_document_filter_means_the_whole_library():
+    fake = RecordingAssistant()
+    app.chat_turn(fake, "Anything?", [], [])
+    assert fake.calls[0][2] is None
+
+
+@pytest.mark.parametrize("empty", ["", "  ", "[]"])
+def test_api_history_may_be_empty(empty):
+    assert app.parse_history(empty) == []
+
+
+@pytest.mark.parametrize(
+    ("history_json", "message"),
+    [
+        ("not json", "not valid JSON"),
+        ('{"role": "user"}', "must be a JSON list"),
+        ('[{"role": "robot", "content": "hi"}]', '"role" must be'),
+        ('[{"role": "user", "content": 3}]', '"content" must be a string'),
+    ],
+)
+def test_bad_api_history_is_explained(history_json, message):
+    with pytest.raises(ValueError, match=message):
+        app.parse_history(history_json)
+
+
+def test_only_the_ask_endpoint_is_public(tmp_path):
+    demo = app.build_ui(Assistant(Settings(data_dir=tmp_path / "data")))
+    info = demo.get_api_info()
+    assert list(info["named_endpoints"]) == ["/ask"] and not info["unnamed_endpoints"]
+    assert [p["parameter_name"] for p in info["named_endpoints"]["/ask"]["parameters"]] == ["question", "history_json"]
+
+
+# ----- library ------------------------------------------------------------------------------------------
+def gradio_upload(tmp_path: Path, random_dir: str, name: str, content: bytes) -> str:
+    """A file where Gradio puts uploads: a random folder, the original name inside."""
+    folder = tmp_path / "gradio" / random_dir
+    folder.mkdir(parents=True)
+    path = folder / name
+    path.write_bytes(content)
+    return str(path)
+
+
+NOTES = (
+    "# Field notes on shelters\n\n"
+    "The shelter in the northern district hosted twelve survivors of labour exploitation during the year. "
+    "Staff received training on trauma-informed interviewing from a local organisation.\n"
+)
+BRIEF = (
+    "Policy brief on recruitment fees. Recruitment agencies charged workers fees of up to three months' wages. "
+    "The ministry proposed a ban on fees charged to workers and a register of licensed agencies.\n"
+)
+
+
+@pytest.fixture
+def library(tmp_path, embedder) -> Assistant:
+    return Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
+
+
+@pytest.mark.integration
+def test_upload_reports_each_file_and_keeps_original_names(tmp_path, library):
+    uploads = [
+        gradio_upload(tmp_path, "3f9a1c", "shelter notes.md", NOTES.encode()),
+        gradio_upload(tmp_path, "b72e04", "fees-brief.txt", BRIEF.encode()),
+        gradio_upload(tmp_path, "0d5e88", "scan.pdf", b""),
+    ]
+    seen = []
+    report = app.add_uploads(library, uploads, lambda step, **kwargs: seen.append(step))
+    lines = report.splitlines()
+
+    assert lines[0].startswith("✅ shelter notes.md: added")
+    assert lines[1].startswith("✅ fees-brief.txt: added")
+    assert lines[2].startswith("❌ scan.pdf: failed (empty file")
+    assert lines[-1] == "2 added, 1 failed; 2 documents in the library"
+    assert seen[-1] == (3, 3)
+    assert {d.source for d in library.documents()} == {"shelter notes.md", "fees-brief.txt"}
+
+    again = app.add_uploads(library, [uploads[1]])
+    assert again.splitlines()[0].startswith("· fees-brief.txt: unchanged")
+
+
+@pytest.mark.integration
+def test_two_uploads_with_one_name_are_not_merged(tmp_path, library):
+    uploads = [
+        gradio_upload(tmp_path, "aa", "notes.txt", NOTES.encode()),
+        gradio_upload(tmp_path, "bb", "notes.txt", BRIEF.encode()),
+    ]
+    lines = app.add_uploads(library, uploads).splitlines()
+
+    assert lines[0].startswith("✅ notes.txt: added")
+    assert lines[1].startswith("❌ notes.txt: failed") and "same name" in lines[1]
+    assert [d.source for d in library.documents()] == ["notes.txt"]
+
+
+@pytest.mark.integration
+def test_remove_document_and_library_state(tmp_path, library):
+    app.add_uploads(library, [gradio_upload(tmp_path, "aa", "fees-brief.txt", BRIEF.encode())])
+    rows, choices, kept = app.library_state(library, ["gone", library.documents()[0].doc_id])
+    assert [row[1] for row in rows] == ["fees-brief.txt"] and len(kept) == 1
+
+    assert app.remove_document(library, choices[0][1]).startswith("Removed fees-brief.txt")
+    assert app.remove_document(library, choices[0][1]) == "That document is no longer in the library."
+    assert app.remove_document(library, None) == "Choose a document to remove first."
+    assert app.library_state(library, kept) == ([], [], [])
+
+
+def test_nothing_chosen_to_upload():
+    assert "Choose" in app.add_uploads(RecordingAssistant(), [])
+
+
+@pytest.mark.integration
+def test_docs_given_at_start_are_ingested_with_status_lines_on_stderr(tmp_path, library, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(NOTES, encoding="utf-8")
+    report = app.ingest_paths(library, [tmp_path])
+
+    out, err = capsys.readouterr()
+    assert report.ok and out == ""
+    assert "✅ notes.txt: added" in err and "1 added; 1 documents in the library" in err
+
+
+def test_main_builds_settings_from_flags_and_serves(tmp_path, monkeypatch):
+    monkeypatch.delenv("TIP_HOST", raising=False)
+    served = {}
+    monkeypatch.setattr(app, "serve", lambda assistant, docs: served.update(settings=assistant.settings, docs=docs))
+    app.main(["--docs", "a.pdf", "folder", "--data-dir", str(tmp_path), "--port", "7999"])
+
+    assert served["docs"] == [Path("a.pdf"), Path("folder")]
+    settings = served["settings"]
+    assert (settings.data_dir, settings.host, settings.port) == (tmp_path, "127.0.0.1", 7999)
+
+
+def test_main_reports_a_bad_setting_as_one_line(monkeypatch):
+    monkeypatch.setenv("TIP_PORT", "seventy")
+    with pytest.raises(SystemExit, match="error: TIP_PORT='seventy' is not a whole number"):
+        app.main([])
+
+
+# ----- a real server --------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_ask_endpoint_over_http(tmp_path, monkeypatch, embedder):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    submission = require(SUBMISSION)
+    monkeypatch.setenv("TIP_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings.from_env(port=free_port())
+    assert settings.host == "127.0.0.1" and settings.data_dir == tmp_path / "data"
+    assistant = Assistant(settings, embedder=embedder)
+
+    demo = app.serve(assistant, docs=[submission], prevent_thread_lock=True)
+    try:
+        assert demo.local_url.startswith(f"http://127.0.0.1:{settings.port}")
+        client = Client(demo.local_url, verbose=False, analytics_enabled=False, download_files=False)
+
+        answer = client.predict(
+            "How many trafficking victims were identified at the Dzaleka Refugee Camp?", "", api_name="/ask"
+        )
+        assert answer["refused"] is False and "87" in answer["answer"]
+        assert answer["citations"] and {c["source"] for c in answer["citations"]} == {submission.name}
+        for c in answer["citations"]:
+            assert assistant.page_text(c["doc_id"], c["page"])[c["start"] : c["end"]] == c["quote"]
+
+        first_question = "What training did UNODC deliver to practitioners in Cox's Bazar, Bangladesh?"
+        first = client.predict(first_question, "[]", api_name="/ask")
+        history = [{"role": "user", "content": first_question}, {"role": "assistant", "content": first["answer"]}]
+        followup = client.predict("How many of them were women?", json.dumps(history), api_name="/ask")
+        assert followup["refused"] is False and "40" in followup["answer"]
+        assert {c["source"] for c in followup["citations"]} == {submission.name}
+
+        with pytest.raises(AppError, match='"role" must be'):
+            client.predict("Anything?", '[{"role": "robot", "content": "hi"}]', api_name="/ask")
+    finally:
+        demo.close()
