@@ -1,0 +1,72 @@
+"""The whole product on the shared corpus: ingest every file, answer the dev questions, check the floors."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.evaluation import load_gold, run_items, summarize
+from assistant.service import Assistant
+from assistant.settings import Settings
+from ingest.pipeline import FileStatus
+from tests.shared_paths import CORPUS, GOLD_DEV, require
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, embedder):
+    require(CORPUS)
+    assistant = Assistant(Settings(data_dir=tmp_path_factory.mktemp("corpus") / "data"), embedder=embedder)
+    report = assistant.ingest([CORPUS])
+    return assistant, report
+
+
+@pytest.fixture(scope="module")
+def dev_results(library):
+    assistant, _ = library
+    return run_items(assistant, load_gold(require(GOLD_DEV)))
+
+
+def test_every_corpus_file_is_ingested_with_pages(library):
+    assistant, report = library
+    assert report.ok, [f"{o.source}: {o.message}" for o in report.failed]
+    files = sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".pdf", ".txt"))
+    assert sorted(d.source for d in assistant.documents()) == files
+    glotip = assistant.find_document("GLOTIP2024_Chapter_2.pdf")
+    assert glotip.page_count > 20 and glotip.chunk_count > glotip.page_count
+
+
+def test_unchanged_files_are_skipped(library):
+    assistant, _ = library
+    again = assistant.ingest([CORPUS])
+    assert {o.status for o in again.outcomes} == {FileStatus.UNCHANGED}
+    assert max(o.seconds for o in again.outcomes) < 1.0  # hashing only, no parsing
+
+
+def test_dev_set_floors(dev_results):
+    figures = summarize(dev_results)
+    print(f"\ndev set: {figures}")
+    assert figures["answer_correct"] >= 0.60
+    assert figures["citation_hit"] >= 0.75
+
+
+def test_every_citation_quotes_the_stored_page_exactly(library, dev_results):
+    assistant, _ = library
+    for result in dev_results:
+        answer = result.answer
+        for citation in (*answer.citations, *answer.related):
+            page = assistant.page_text(citation.doc_id, citation.page)
+            assert page is not None and page[citation.start : citation.end] == citation.quote, result.item.id
+        for sentence in answer.sentences:
+            assert sentence.citations, f"{result.item.id}: uncited sentence {sentence.text!r}"
+            assert any(sentence.text in answer.citation(n).quote for n in sentence.citations), result.item.id
+
+
+def test_refusal_offers_related_passages_and_an_answer_cites(dev_results):
+    unanswerable = [r for r in dev_results if not r.item.answerable]
+    print(f"\nunanswerable refused: {sum(r.answer.refused for r in unanswerable)} of {len(unanswerable)}")
+    for r in dev_results:
+        if r.answer.refused:  # closest passages offered, never as an answer
+            assert not r.answer.citations and not r.answer.sentences and r.answer.related, r.item.id
+        else:
+            assert r.answer.citations and not r.answer.related, r.item.id
