@@ -86,10 +86,7 @@ class Answer:
 
 
 def _citation_dict(c: Citation) -> dict:
-    d = asdict(c)
-    d.pop("context")
-    d.pop("context_start")
-    return d
+    return asdict(c)
 
 
 def _support_dict(s: SentenceSupport | None) -> dict | None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.answer import Answer
-from assistant.service import Assistant, DocumentNotFound
+from assistant.service import Assistant, DocumentNotFound, EmptyQuestion
 from assistant.settings import Settings, SettingsError, use_offline_mode
 from ingest.pipeline import FileOutcome, FileStatus
 from vectorstore import StoreConfigError
@@ -79,7 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         assistant = Assistant(settings)
         return COMMANDS[args.command](assistant, args)
-    except (CliError, SettingsError, StoreConfigError, DocumentNotFound) as exc:
+    except DocumentNotFound as exc:
+        print(f"error: {exc}: `tip-assistant docs` lists the documents", file=sys.stderr)
+        return EXIT_USAGE
+    except (CliError, EmptyQuestion, SettingsError, StoreConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

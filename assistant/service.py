@@ -11,12 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
-from ingest.chunking import Chunker
-
 from assistant.answer import Answer
 from assistant.chain import build_chain
 from assistant.extractive import ExtractiveComposer, ExtractiveConfig
 from assistant.settings import Settings
+from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from vectorstore import ChunkStore, DocumentRecord, Embedder, open_store
 
@@ -25,8 +24,13 @@ log = logging.getLogger(__name__)
 
 class DocumentNotFound(LookupError):
     def __init__(self, ref: str):
-        super().__init__(f"no document {ref!r} in the library: `tip-assistant docs` lists what is there")
+        super().__init__(f"no document {ref!r} in the library")
         self.ref = ref
+
+
+class EmptyQuestion(ValueError):
+    def __init__(self) -> None:
+        super().__init__("the question is empty: type a question")
 
 
 class Assistant:
@@ -61,7 +65,7 @@ class Assistant:
         doc_ids: Sequence[str] | None = None,
     ) -> Answer:
         if not question or not question.strip():
-            raise ValueError("the question is empty: type a question")
+            raise EmptyQuestion()
         return self.chain.invoke({"question": question, "history": list(history), "doc_ids": doc_ids})
 
     # ----- the library ---------------------------------------------------------------------------------

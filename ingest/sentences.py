@@ -71,14 +71,15 @@ def _sentence_starts(text: str, start: int, end: int) -> list[int]:
     size = len(data)
     if size == 0:
         return []
-    # The library zero-fills both offset arrays up to the limit, so they must be that long; a sentence
-    # holds at least one byte, so ``size + 1`` entries are enough. The text output is not needed.
-    limit = size + 1
+    # The library may write up to ``limit`` bytes of text (it can add line breaks between sentences) and
+    # zero-fills both offset arrays up to ``limit``, so all three buffers get the same generous size, as in
+    # blingfire's own wrapper. The text output is not needed.
+    limit = 2 * size + 16
     out = ctypes.create_string_buffer(limit)
     starts = (ctypes.c_int32 * limit)()
     ends = (ctypes.c_int32 * limit)()
     status = _text_to_sentences(ctypes.c_char_p(data), ctypes.c_int(size), out, starts, ends, ctypes.c_int(limit))
-    if status < 0:
+    if status < 0 or status > limit:
         return []
     offsets = np.frombuffer(starts, dtype=np.int32)
     # Starts increase strictly, so after the first one the zero fill marks the end of the list.
