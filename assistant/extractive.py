@@ -55,7 +55,7 @@ class ExtractiveConfig:
     keep_within: float = 0.20  # sentences scoring this close to the best one join the answer
     # Below these the library is taken not to hold the answer.
     min_sentence_score: float = 0.40
-    min_passage_dense: float = 0.30
+    min_passage_dense: float = 0.15
 
 
 @dataclass(frozen=True)

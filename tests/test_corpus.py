@@ -70,3 +70,11 @@ def test_refusal_offers_related_passages_and_an_answer_cites(dev_results):
             assert not r.answer.citations and not r.answer.sentences and r.answer.related, r.item.id
         else:
             assert r.answer.citations and not r.answer.related, r.item.id
+
+
+def test_off_topic_question_is_refused_and_a_plain_one_answered(library):
+    assistant, _ = library
+    off_topic = assistant.ask("Who won the football world cup in 1998?")
+    assert off_topic.refused
+    plain = assistant.ask("How many practitioners were trained in Cox's Bazar?")
+    assert not plain.refused and "160" in plain.text
