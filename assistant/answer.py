@@ -51,6 +51,20 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True)
+class RetrievedPassage:
+    """One passage the retrieval step returned, best first: what evaluation and debugging look at."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    page: int
+    start: int
+    end: int
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -59,6 +73,7 @@ class Answer:
     refused: bool
     retrieval_query: str
     related: tuple[Citation, ...] = ()  # shown as "possibly related" when refused, never as an answer
+    retrieved: tuple[RetrievedPassage, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def citation(self, n: int) -> Citation:
@@ -81,6 +96,8 @@ class Answer:
                 for s in self.sentences
             ],
             "related": [_citation_dict(c) for c in self.related],
+            # what was retrieved, best first, without the text (the citations quote what matters)
+            "retrieved": [{k: v for k, v in asdict(p).items() if k != "text"} for p in self.retrieved],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answer import Answer
+from assistant.answer import Answer, RetrievedPassage
 from assistant.conversation import RetrievalQuery, condense
 from vectorstore.store import ChunkStore, ScoredChunk
 
@@ -37,13 +37,19 @@ def build_chain(store: ChunkStore, composer: Composer, top_k: int) -> Runnable:
     def compose_step(state: dict) -> Answer:
         started = time.perf_counter()
         answer = composer.compose(state["question"], state["query"], state["retrieved"])
-        return replace(answer, timings_ms={**state["timings"], "compose": _ms(started)})
+        retrieved = tuple(_passage(r) for r in state["retrieved"])
+        return replace(answer, retrieved=retrieved, timings_ms={**state["timings"], "compose": _ms(started)})
 
     return (
         RunnableLambda(condense_step, name="condense")
         | RunnableLambda(retrieve_step, name="retrieve")
         | RunnableLambda(compose_step, name="compose")
     ).with_config(run_name="tip-answer")
+
+
+def _passage(r: ScoredChunk) -> RetrievedPassage:
+    c = r.chunk
+    return RetrievedPassage(c.chunk_id, c.doc_id, c.source, c.page_start, c.char_start, c.char_end, r.score, c.text)
 
 
 def _ms(started: float) -> float:
