@@ -49,16 +49,28 @@ CREATE TABLE IF NOT EXISTS chunks (
     text_hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
--- Porter stemming over unicode61 words: "trafficked"/"trafficking" meet, accents fold, case folds.
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text) VALUES (new.rowid, new.text);
+"""
+
+# The lexical index, versioned on its own so an older library gets it rebuilt from its chunks on open.
+# Each chunk is indexed with its document's title as a second column, weighted above the text: questions
+# name their documents ("the ASU study", "the Global Report's Africa chapter"). Porter stemming over
+# unicode61 words: "trafficked"/"trafficking" meet, accents fold, case folds.
+LEXICAL_INDEX_VERSION = 2
+TITLE_WEIGHT = 2.0
+LEXICAL_SCHEMA = """
+DROP TRIGGER IF EXISTS chunks_ai;
+DROP TRIGGER IF EXISTS chunks_ad;
+DROP TABLE IF EXISTS chunks_fts;
+CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, tokenize='porter unicode61 remove_diacritics 2');
+CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, title, text)
+    VALUES (new.rowid, (SELECT title FROM documents WHERE doc_id = new.doc_id), new.text);
 END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunks_fts WHERE rowid = old.rowid;
 END;
+INSERT INTO chunks_fts(rowid, title, text)
+    SELECT c.rowid, d.title, c.text FROM chunks c JOIN documents d USING (doc_id);
 """
 
 # Words too common to say anything about relevance in a question; kept out of the lexical query.
@@ -127,6 +139,8 @@ class Catalog:
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(SCHEMA)
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < LEXICAL_INDEX_VERSION:
+            self._db.executescript(f"BEGIN; {LEXICAL_SCHEMA} PRAGMA user_version = {LEXICAL_INDEX_VERSION}; COMMIT;")
 
     @_locked
     def close(self) -> None:
@@ -192,14 +206,14 @@ class Catalog:
         if not terms:
             return []
         sql = (
-            "SELECT c.chunk_id, -bm25(chunks_fts) AS score FROM chunks_fts "
+            f"SELECT c.chunk_id, -bm25(chunks_fts, {TITLE_WEIGHT}, 1.0) AS score FROM chunks_fts "
             "JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?"
         )
         params: list = [fts_query(terms)]
         if doc_ids is not None:
             sql += f" AND c.doc_id IN ({','.join('?' * len(doc_ids))})"
             params.extend(doc_ids)
-        sql += " ORDER BY bm25(chunks_fts) LIMIT ?"
+        sql += f" ORDER BY bm25(chunks_fts, {TITLE_WEIGHT}, 1.0) LIMIT ?"
         params.append(limit)
         return [(r["chunk_id"], float(r["score"])) for r in self._db.execute(sql, params)]
 
@@ -210,7 +224,7 @@ class Catalog:
             return {}
         marks = ",".join("?" * len(chunk_ids))
         rows = self._db.execute(
-            "SELECT c.chunk_id, -bm25(chunks_fts) AS score FROM chunks_fts "
+            f"SELECT c.chunk_id, -bm25(chunks_fts, {TITLE_WEIGHT}, 1.0) AS score FROM chunks_fts "
             f"JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ? AND c.chunk_id IN ({marks})",
             [fts_query(terms), *chunk_ids],
         ).fetchall()

@@ -21,7 +21,7 @@ from vectorstore.embeddings import Embedder
 log = logging.getLogger(__name__)
 
 # Share of the fused score that comes from the dense (semantic) side; the rest is the lexical side.
-DENSE_WEIGHT = 0.6
+DENSE_WEIGHT = 0.5
 # Candidates fetched from each side before fusion, as a multiple of k (at least MIN_POOL).
 POOL_FACTOR = 4
 MIN_POOL = 30
@@ -144,15 +144,17 @@ class ChunkStore:
         missing_lexical = [i for i in candidate_ids if i not in lexical]
         lexical.update(self.catalog.lexical_scores(terms, missing_lexical))
 
-        top_lexical = max(lexical.values(), default=0.0)
-        scored = []
-        for chunk_id in candidate_ids:
-            lex = lexical.get(chunk_id, 0.0) / top_lexical if top_lexical > 0 else 0.0
-            cos = dense.get(chunk_id, 0.0)
-            scored.append(
-                ScoredChunk(chunk=chunks[chunk_id], score=DENSE_WEIGHT * cos + (1 - DENSE_WEIGHT) * lex,
-                            dense=cos, lexical=lex)
+        dense_norm = _normalise({i: dense.get(i, 0.0) for i in candidate_ids})
+        lexical_norm = _normalise({i: lexical.get(i, 0.0) for i in candidate_ids})
+        scored = [
+            ScoredChunk(
+                chunk=chunks[i],
+                score=DENSE_WEIGHT * dense_norm[i] + (1 - DENSE_WEIGHT) * lexical_norm[i],
+                dense=dense.get(i, 0.0),
+                lexical=lexical_norm[i],
             )
+            for i in candidate_ids
+        ]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored[:k]
 
@@ -177,3 +179,18 @@ class ChunkStore:
             return {}
         vectors = np.asarray(got["embeddings"], dtype=np.float32)
         return {i: float(v) for i, v in zip(got["ids"], vectors @ query_vector, strict=True)}
+
+
+
+def _normalise(scores: dict[str, float]) -> dict[str, float]:
+    """Min-max scaling over the candidate pool: cosine and bm25 live on different scales, and the
+    pool's own spread is what says how much a side prefers one candidate to another."""
+    if not scores:
+        return {}
+    values = np.fromiter(scores.values(), dtype=np.float64)
+    lo, hi = values.min(), values.max()
+    if hi > lo:
+        scaled = (values - lo) / (hi - lo)
+    else:  # one candidate, or all alike: each has the side's full support if it has any
+        scaled = np.full_like(values, 1.0 if hi > 0 else 0.0)
+    return dict(zip(scores, scaled.tolist(), strict=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.models import Chunk, LoadedDocument, Page
+from ingest.models import Chunk, LoadedDocument, Page, doc_id_for
 from vectorstore import open_store
 
 
@@ -142,3 +142,30 @@ def test_library_survives_reopening(tmp_path, embedder):
 def test_query_with_fts_syntax_characters_does_not_fail(store):
     store.add_document(*make_document("camps.txt", [MALAWI]))
     assert store.search('"87" OR (victims* AND NOT) -:^', k=1)
+
+
+def test_question_naming_a_document_title_finds_its_passages(store):
+    camps, camp_chunks = make_document("unodc-submission.txt", [MALAWI])
+    store.add_document(
+        LoadedDocument("asu-study.txt", "Arizona State University sex trafficking study", "c" * 64,
+                       (Page(1, MINING),), "txt"),
+        [Chunk("asu-1", doc_id_for("asu-study.txt"), "asu-study.txt", "Arizona State University sex trafficking study",
+               1, 1, 0, len(MINING), MINING, 0)],
+    )
+    store.add_document(camps, camp_chunks)
+    store.add_document(*make_document("bazar.txt", [BANGLADESH]))
+    hits = {h.chunk.source: h for h in store.search("what does the Arizona State University report say", k=3)}
+    # none of the passages' text has these words: only the title of the ASU study matches
+    assert hits["asu-study.txt"].lexical == 1.0
+    assert hits["unodc-submission.txt"].lexical == hits["bazar.txt"].lexical == 0.0
+
+
+def test_library_from_before_the_title_index_is_reindexed_on_open(tmp_path, embedder):
+    first = open_store(tmp_path / "data", embedder)
+    first.add_document(*make_document("camps.txt", [MALAWI]))
+    db = first.catalog._db
+    db.executescript("DROP TABLE chunks_fts; PRAGMA user_version = 1;")
+    first.catalog.close()
+
+    again = open_store(tmp_path / "data", embedder)
+    assert again.search("Dzaleka", k=1)[0].lexical > 0
