@@ -129,11 +129,15 @@ def history_turns(messages: Sequence[Mapping[str, Any]] | None) -> list[dict[str
 
 
 def chat_turn(
-    assistant: Assistant, question: str, messages: Sequence[Mapping[str, Any]] | None, doc_ids: Sequence[str] | None
+    assistant: Assistant,
+    question: str,
+    messages: Sequence[Mapping[str, Any]] | None,
+    doc_ids: Sequence[str] | None,
+    years: Sequence[int] | None = None,
 ) -> tuple[list[dict[str, str]], str]:
     """Answer ``question`` in the context of the chat so far: the new chat and the sources panel."""
     history = history_turns(messages)
-    answer = assistant.ask(question, history, list(doc_ids) if doc_ids else None)
+    answer = assistant.ask(question, history, assistant.select_documents(doc_ids, years))
     turns = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
     return chat_messages(turns), render_sources(answer)
 
@@ -209,11 +213,12 @@ def remove_document(assistant: Assistant, doc_id: str | None) -> str:
 
 def library_state(
     assistant: Assistant, selected: Sequence[str] | None = None
-) -> tuple[list[list[Any]], list[tuple[str, str]], list[str]]:
-    """Table rows, dropdown choices, and the selected filter ids that still exist."""
+) -> tuple[list[list[Any]], list[tuple[str, str]], list[str], list[int]]:
+    """Table rows, dropdown choices, the selected filter ids that still exist, and the years on offer."""
     docs = assistant.documents()
     ids = {d.doc_id for d in docs}
-    return document_rows(docs), document_choices(docs), [doc_id for doc_id in selected or [] if doc_id in ids]
+    years = sorted({d.year for d in docs if d.year is not None}, reverse=True)
+    return document_rows(docs), document_choices(docs), [i for i in selected or [] if i in ids], years
 
 
 # ----- wiring -------------------------------------------------------------------------------------------
@@ -250,6 +255,11 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
                         info="Leave empty to search the whole library.",
                         multiselect=True,
                     )
+                    year_filter = gr.Dropdown(
+                        label="Published in",
+                        info="Leave empty for any year; documents without a known year are left out otherwise.",
+                        multiselect=True,
+                    )
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
                     sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=None, max_height=640)
@@ -275,13 +285,18 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
             remove_status = gr.Textbox(label="Removal", interactive=False)
 
         def library_updates(selected: list[str] | None) -> tuple:
-            rows, choices, kept = library_state(assistant, selected)
-            return rows, gr.update(choices=choices, value=kept), gr.update(choices=choices, value=None)
+            rows, choices, kept, years = library_state(assistant, selected)
+            return (
+                rows,
+                gr.update(choices=choices, value=kept),
+                gr.update(choices=choices, value=None),
+                gr.update(choices=years),
+            )
 
-        def answer(text: str, messages: list, doc_ids: list[str] | None) -> tuple:
+        def answer(text: str, messages: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
             if not text or not text.strip():
                 return gr.skip(), gr.skip(), gr.skip()
-            chat, panel = chat_turn(assistant, text.strip(), messages, doc_ids)
+            chat, panel = chat_turn(assistant, text.strip(), messages, doc_ids, years)
             return chat, panel, ""
 
         # Gradio recognises a progress tracker by its default value, hence the call in the signature.
@@ -299,9 +314,9 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
             except ValueError as exc:  # the client gets the reason, not a bare "error"
                 raise gr.Error(str(exc)) from None
 
-        question.submit(answer, [question, chatbot, doc_filter], [chatbot, sources, question], **private)
+        question.submit(answer, [question, chatbot, doc_filter, year_filter], [chatbot, sources, question], **private)
         chatbot.clear(lambda: EMPTY_SOURCES, None, sources, **private)  # the chat's own bin starts a new one
-        library_outputs = [table, doc_filter, to_remove]
+        library_outputs = [table, doc_filter, to_remove, year_filter]
         add_button.click(ingest, [uploads, doc_filter], [ingest_status, uploads, *library_outputs], **private)
         remove_button.click(remove, [to_remove, doc_filter], [remove_status, *library_outputs], **private)
         demo.load(library_updates, doc_filter, library_outputs, **private)  # a new page sees the current library

@@ -92,6 +92,27 @@ class Assistant:
                 return found[0]
         raise DocumentNotFound(ref)
 
+    def select_documents(
+        self, refs: Sequence[str] | None = None, years: Sequence[int] | None = None
+    ) -> list[str] | None:
+        """Document ids for a search filter: documents named by ``refs`` (id, file name, or a part of the
+        file name or title, case-insensitive) and published in one of ``years``. None means no filter."""
+        if not refs and not years:
+            return None
+        docs = self.documents()
+        if refs:
+            chosen: dict[str, DocumentRecord] = {}
+            for ref in refs:
+                needle = ref.lower()
+                found = [d for d in docs if d.doc_id == ref or needle in d.source.lower() or needle in d.title.lower()]
+                if not found:
+                    raise DocumentNotFound(ref)
+                chosen.update((d.doc_id, d) for d in found)
+            docs = list(chosen.values())
+        if years:
+            docs = [d for d in docs if d.year in set(years)]
+        return [d.doc_id for d in docs]
+
     def remove(self, ref: str) -> DocumentRecord:
         doc = self.find_document(ref)
         with self._ingest_lock:

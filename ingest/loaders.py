@@ -83,8 +83,20 @@ def load_file(path: Path) -> LoadedDocument:
         sha256=hashlib.sha256(data).hexdigest(),
         pages=pages,
         file_type=suffix.lstrip("."),
-        year=year,
+        year=year or _year_from_text(cleaned[0]),
     )
+
+
+# A date near the top of the first page ("June 2024") dates a document that carries no metadata.
+_YEAR_IN_HEAD = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+HEAD_CHARS = 400
+
+
+def _year_from_text(first_page: str) -> int | None:
+    match = _YEAR_IN_HEAD.search(first_page[:HEAD_CHARS])
+    if match and int(match.group(1)) <= date.today().year + 1:
+        return int(match.group(1))
+    return None
 
 
 # --- PDF ----------------------------------------------------------------------------------------------------

@@ -106,54 +106,83 @@ def test_document_rows_and_choices():
 
 
 # ----- chat ---------------------------------------------------------------------------------------------
-class RecordingAssistant:
-    """Stands in for ``Assistant.ask``: records the call, answers with one citation."""
+class SpyAssistant:
+    """The real assistant over a small library, with the arguments of each ``ask`` recorded."""
 
-    def __init__(self, answer: Answer | None = None):
-        self.answer = answer or make_answer((make_citation(),))
+    def __init__(self, real: Assistant):
+        self.real = real
         self.calls = []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
 
     def ask(self, question, history=(), doc_ids=None):
         self.calls.append((question, history, doc_ids))
-        return self.answer
+        return self.real.ask(question, history, doc_ids)
 
 
-def test_chat_history_in_gradio_message_format_reaches_the_assistant_as_plain_turns():
-    fake = RecordingAssistant()
+MARKUP = (
+    "Shelter notes. The Blantyre shelter received 41 survivors in 2023 <img src=\"http://example.org/x.png\"> "
+    "and referred them onwards.\n"
+)
+
+
+@pytest.fixture
+def spy(tmp_path, embedder) -> SpyAssistant:
+    real = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "fees-brief.txt").write_text(BRIEF, encoding="utf-8")
+    (docs / "shelter.txt").write_text(MARKUP, encoding="utf-8")
+    real.ingest([docs])
+    return SpyAssistant(real)
+
+
+@pytest.mark.integration
+def test_chat_history_in_gradio_message_format_reaches_the_assistant_as_plain_turns(spy):
+    brief = spy.real.find_document("fees-brief.txt").doc_id
     chat_before = [
         {"role": "user", "content": [{"type": "text", "text": "First question?"}], "metadata": None},
         {"role": "assistant", "content": [{"type": "text", "text": "First answer [1]"}], "metadata": None},
     ]
-    chat, panel = app.chat_turn(fake, "And then?", chat_before, ["d1"])
+    chat, panel = app.chat_turn(spy, "What fees did recruitment agencies charge workers?", chat_before, [brief])
 
-    question, history, doc_ids = fake.calls[0]
-    assert question == "And then?" and doc_ids == ["d1"]
+    question, history, doc_ids = spy.calls[0]
+    assert doc_ids == [brief]
     assert history == [
         {"role": "user", "content": "First question?"},
         {"role": "assistant", "content": "First answer [1]"},
     ]
-    assert chat[-2:] == [{"role": "user", "content": "And then?"}, {"role": "assistant", "content": "gamma [1]"}]
-    assert "<mark>gamma</mark>" in panel
+    assert chat[-2]["content"] == "What fees did recruitment agencies charge workers?"
+    assert "three months' wages" in chat[-1]["content"] and "[1]" in chat[-1]["content"]
+    assert "<mark>" in panel and "fees-brief.txt" in panel
 
 
-def test_chat_shows_markup_in_documents_as_text_and_gets_it_back_as_written():
-    quote = 'Seen at <img src="http://example.org/x.png"> & elsewhere'
-    fake = RecordingAssistant(make_answer((make_citation(context=quote, quote=quote),)))
-    chat, _ = app.chat_turn(fake, "Where is <b>it</b>?", [], None)
+@pytest.mark.integration
+def test_chat_shows_markup_in_documents_as_text_and_gets_it_back_as_written(spy):
+    chat, panel = app.chat_turn(spy, "How many survivors did the Blantyre shelter receive <b>in 2023</b>?", [], None)
 
-    assert chat[0]["content"] == "Where is &lt;b&gt;it&lt;/b&gt;?"
+    assert chat[0]["content"] == "How many survivors did the Blantyre shelter receive &lt;b&gt;in 2023&lt;/b&gt;?"
+    assert "41 survivors" in chat[1]["content"]
     assert "<img" not in chat[1]["content"] and "&lt;img" in chat[1]["content"]
-    app.chat_turn(fake, "And then?", chat, None)
-    assert fake.calls[1][1] == [
-        {"role": "user", "content": "Where is <b>it</b>?"},
-        {"role": "assistant", "content": f"{quote} [1]"},
-    ]
+    assert "<img" not in panel and "&lt;img" in panel
+    app.chat_turn(spy, "And then?", chat, None)
+    assert spy.calls[1][1][0] == {
+        "role": "user", "content": "How many survivors did the Blantyre shelter receive <b>in 2023</b>?"
+    }
+    assert "<img src=" in spy.calls[1][1][1]["content"]  # the history holds the text as the document has it
 
 
-def test_no_document_filter_means_the_whole_library():
-    fake = RecordingAssistant()
-    app.chat_turn(fake, "Anything?", [], [])
-    assert fake.calls[0][2] is None
+@pytest.mark.integration
+def test_filters_restrict_the_search(spy):
+    app.chat_turn(spy, "Anything?", [], [])
+    assert spy.calls[0][2] is None  # no filter: the whole library
+    shelter = spy.real.find_document("shelter.txt").doc_id
+    _, panel = app.chat_turn(spy, "What did the ministry propose about fees?", [], [shelter])
+    assert "fees-brief.txt" not in panel
+    _, panel = app.chat_turn(spy, "What did the ministry propose about fees?", [], None, [1999])
+    assert spy.calls[-1][2] == []  # no document of that year: nothing to search
+    assert "No passage" in panel or "Not an answer" in panel
 
 
 @pytest.mark.parametrize("empty", ["", "  ", "[]"])
@@ -246,17 +275,17 @@ def test_two_uploads_with_one_name_are_not_merged(tmp_path, library):
 @pytest.mark.integration
 def test_remove_document_and_library_state(tmp_path, library):
     app.add_uploads(library, [gradio_upload(tmp_path, "aa", "fees-brief.txt", BRIEF.encode())])
-    rows, choices, kept = app.library_state(library, ["gone", library.documents()[0].doc_id])
+    rows, choices, kept, years = app.library_state(library, ["gone", library.documents()[0].doc_id])
     assert [row[1] for row in rows] == ["fees-brief.txt"] and len(kept) == 1
 
     assert app.remove_document(library, choices[0][1]).startswith("Removed fees-brief.txt")
     assert app.remove_document(library, choices[0][1]) == "That document is no longer in the library."
     assert app.remove_document(library, None) == "Choose a document to remove first."
-    assert app.library_state(library, kept) == ([], [], [])
+    assert app.library_state(library, kept) == ([], [], [], [])
 
 
 def test_nothing_chosen_to_upload():
-    assert "Choose" in app.add_uploads(RecordingAssistant(), [])
+    assert "Choose" in app.add_uploads(None, [])
 
 
 @pytest.mark.integration

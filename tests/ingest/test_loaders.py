@@ -235,3 +235,12 @@ def test_glotip_running_headers_are_gone_from_most_pages(corpus_documents):
         assert len(pages_with_header) <= doc.page_count // 10, (header, pages_with_header)
     starting_with_number = [page.number for page in doc.pages if re.match(r"\d{2,3}\n", page.text)]
     assert not starting_with_number
+
+
+def test_text_without_metadata_is_dated_by_a_year_near_its_top(tmp_path):
+    path = tmp_path / "submission.txt"
+    path.write_text("UNODC Submission\n\nJune 2024\n\nIn 2019 the programme began.", encoding="utf-8")
+    assert load_file(path).year == 2024
+    undated = tmp_path / "notes.txt"
+    undated.write_text("Field notes without any date at all.", encoding="utf-8")
+    assert load_file(undated).year is None
