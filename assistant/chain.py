@@ -16,6 +16,8 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import Answer, RetrievedPassage
 from assistant.conversation import RetrievalQuery, condense
+from assistant.rerank import POOL_FACTOR as RERANK_POOL_FACTOR
+from assistant.rerank import PassageScorer, rerank
 from vectorstore.store import ChunkStore, ScoredChunk
 
 
@@ -23,7 +25,9 @@ class Composer(Protocol):
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer: ...
 
 
-def build_chain(store: ChunkStore, composer: Composer, top_k: int) -> Runnable:
+def build_chain(
+    store: ChunkStore, composer: Composer, top_k: int, reranker: PassageScorer | None = None
+) -> Runnable:
     def condense_step(inputs: dict) -> dict:
         started = time.perf_counter()
         query = condense(inputs["question"], inputs.get("history") or [])
@@ -31,7 +35,11 @@ def build_chain(store: ChunkStore, composer: Composer, top_k: int) -> Runnable:
 
     def retrieve_step(state: dict) -> dict:
         started = time.perf_counter()
-        retrieved = store.search(state["query"].text, k=top_k, doc_ids=state.get("doc_ids"))
+        if reranker is None:
+            retrieved = store.search(state["query"].text, k=top_k, doc_ids=state.get("doc_ids"))
+        else:
+            pool = store.search(state["query"].text, k=top_k * RERANK_POOL_FACTOR, doc_ids=state.get("doc_ids"))
+            retrieved = rerank(reranker, state["query"].text, pool, top_k)
         return {**state, "retrieved": retrieved, "timings": {**state["timings"], "retrieve": _ms(started)}}
 
     def compose_step(state: dict) -> Answer:

@@ -17,6 +17,7 @@ class Settings:
     data_dir: Path = Path("data")  # TIP_DATA_DIR: everything the tool stores lives here
     chroma_url: str | None = None  # TIP_CHROMA_URL: use a Chroma server instead of the embedded store
     embedding_model: Path | None = None  # TIP_EMBEDDING_MODEL: a local sentence-transformers folder
+    reranker_model: Path | None = None  # TIP_RERANKER_MODEL: a local cross-encoder folder; off when unset
     top_k: int = 8  # TIP_TOP_K: passages retrieved per question
     max_sentences: int = 5  # TIP_MAX_SENTENCES: sentences in an extractive answer
     host: str = "127.0.0.1"  # TIP_HOST: the web UI binds loopback unless told otherwise
@@ -46,7 +47,7 @@ class Settings:
 
 
 _INT_FIELDS = {"top_k", "max_sentences", "port"}
-_PATH_FIELDS = {"data_dir", "embedding_model"}
+_PATH_FIELDS = {"data_dir", "embedding_model", "reranker_model"}
 
 
 def _parse(name: str, raw: str) -> object:
