@@ -14,6 +14,7 @@ from pathlib import Path
 from assistant.answer import Answer
 from assistant.chain import build_chain
 from assistant.extractive import ExtractiveComposer, ExtractiveConfig
+from assistant.rerank import CrossEncoderScorer
 from assistant.settings import Settings
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
@@ -51,7 +52,8 @@ class Assistant:
     @cached_property
     def chain(self):
         composer = ExtractiveComposer(self.embedder, ExtractiveConfig(max_sentences=self.settings.max_sentences))
-        return build_chain(self.store, composer, self.settings.top_k)
+        model = self.settings.reranker_model
+        return build_chain(self.store, composer, self.settings.top_k, CrossEncoderScorer(model) if model else None)
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
