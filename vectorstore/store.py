@@ -155,8 +155,7 @@ class ChunkStore:
             )
             for i in candidate_ids
         ]
-        scored.sort(key=lambda s: s.score, reverse=True)
-        return scored[:k]
+        return _diversify(scored, k)
 
     def _dense_candidates(
         self, query_vector: np.ndarray, pool: int, doc_ids: Sequence[str] | None
@@ -180,6 +179,23 @@ class ChunkStore:
         vectors = np.asarray(got["embeddings"], dtype=np.float32)
         return {i: float(v) for i, v in zip(got["ids"], vectors @ query_vector, strict=True)}
 
+
+
+def _diversify(scored: list[ScoredChunk], k: int) -> list[ScoredChunk]:
+    """The k best by fused score, each text once: a passage printed on many pages (a disclaimer, a
+    repeated box) would otherwise fill the results with copies and crowd out other documents.
+
+    A per-document penalty was tried too and lowered dev-set retrieval (hit@8 0.85 -> 0.77 at 0.05):
+    most questions are answered by several passages of one report."""
+    taken: list[ScoredChunk] = []
+    texts: set[str] = set()
+    for candidate in sorted(scored, key=lambda s: s.score, reverse=True):
+        if candidate.chunk.text_hash not in texts:
+            texts.add(candidate.chunk.text_hash)
+            taken.append(candidate)
+        if len(taken) == k:
+            break
+    return taken
 
 
 def _normalise(scores: dict[str, float]) -> dict[str, float]:

@@ -169,3 +169,11 @@ def test_library_from_before_the_title_index_is_reindexed_on_open(tmp_path, embe
 
     again = open_store(tmp_path / "data", embedder)
     assert again.search("Dzaleka", k=1)[0].lexical > 0
+
+
+def test_a_passage_repeated_on_every_page_is_returned_once(store):
+    disclaimer = "This report was funded by a grant; the views expressed are those of the authors on trafficking."
+    store.add_document(*make_document("report.txt", [disclaimer, disclaimer, disclaimer, MALAWI]))
+    results = store.search("views expressed in this trafficking report funded by a grant", k=3)
+    assert [r.chunk.text for r in results].count(disclaimer) == 1
+    assert MALAWI in [r.chunk.text for r in results]
