@@ -6,8 +6,14 @@ cleaned text, with the quoted text itself (``quote == page_text[start:end]``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+
+from ingest.models import Chunk
+
+REFUSAL_TEXT = "The library does not appear to contain an answer to this question."
+RELATED_SHOWN = 3
 
 
 class SupportLabel(Enum):
@@ -29,6 +35,24 @@ class Citation:
     chunk_id: str
     context: str  # the retrieved passage the quote was taken from, for display around it
     context_start: int  # page offset of ``context``
+
+    @classmethod
+    def from_chunk(cls, n: int, chunk: Chunk, start: int, end: int) -> Citation:
+        """Citation of the page span ``start:end``, which lies within ``chunk``."""
+        offset = chunk.char_start
+        return cls(
+            n=n,
+            doc_id=chunk.doc_id,
+            source=chunk.source,
+            title=chunk.title,
+            page=chunk.page_start,
+            start=start,
+            end=end,
+            quote=chunk.text[start - offset : end - offset],
+            chunk_id=chunk.chunk_id,
+            context=chunk.text,
+            context_start=offset,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,8 +97,17 @@ class Answer:
     refused: bool
     retrieval_query: str
     related: tuple[Citation, ...] = ()  # shown as "possibly related" when refused, never as an answer
+    refusal_reason: str = ""  # why the library is taken not to hold the answer, for the reader
     retrieved: tuple[RetrievedPassage, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def refusal(cls, question: str, retrieval_query: str, closest: Sequence[Chunk], reason: str = "") -> Answer:
+        """The library does not hold the answer: say so, and offer the closest passages as related only."""
+        related = tuple(
+            Citation.from_chunk(n, c, c.char_start, c.char_end) for n, c in enumerate(closest[:RELATED_SHOWN], 1)
+        )
+        return cls(question, REFUSAL_TEXT, (), (), True, retrieval_query, related=related, refusal_reason=reason)
 
     def citation(self, n: int) -> Citation:
         return next(c for c in self.citations if c.n == n)
@@ -85,6 +118,7 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "refused": self.refused,
+            "refusal_reason": self.refusal_reason,
             "retrieval_query": self.retrieval_query,
             "citations": [_citation_dict(c) for c in self.citations],
             "sentences": [

@@ -16,6 +16,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import Answer, RetrievedPassage
 from assistant.conversation import RetrievalQuery, condense
+from assistant.gaps import unknown_rare_terms
 from assistant.rerank import POOL_FACTOR as RERANK_POOL_FACTOR
 from assistant.rerank import PassageScorer, rerank
 from vectorstore.store import ChunkStore, ScoredChunk
@@ -44,7 +45,13 @@ def build_chain(
 
     def compose_step(state: dict) -> Answer:
         started = time.perf_counter()
-        answer = composer.compose(state["question"], state["query"], state["retrieved"])
+        unknown = unknown_rare_terms(state["question"], store)
+        if unknown:
+            reason = "the library never mentions " + ", ".join(f"“{t}”" for t in unknown)
+            closest = [r.chunk for r in state["retrieved"]]
+            answer = Answer.refusal(state["question"], state["query"].text, closest, reason)
+        else:
+            answer = composer.compose(state["question"], state["query"], state["retrieved"])
         retrieved = tuple(_passage(r) for r in state["retrieved"])
         return replace(answer, retrieved=retrieved, timings_ms={**state["timings"], "compose": _ms(started)})
 

@@ -14,13 +14,10 @@ from dataclasses import dataclass
 
 from assistant.answer import Answer, AnswerSentence, Citation
 from assistant.conversation import RetrievalQuery
-from ingest.models import Chunk
 from ingest.sentences import split_sentences
 from vectorstore.catalog import lexical_terms
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ScoredChunk
-
-REFUSAL_TEXT = "The library does not appear to contain an answer to this question."
 
 _QUANTITY_QUESTION = re.compile(
     r"\b(how (many|much|long|old|often|large)|what (number|share|proportion|percentage|fraction|age|year|amount)|"
@@ -225,31 +222,14 @@ def _answer(
             runs[-1].append(s)
         else:
             runs.append([s])
-    citations = tuple(_citation(n, run[0].retrieved.chunk, run[0].start, run[-1].end) for n, run in enumerate(runs, 1))
+    citations = tuple(
+        Citation.from_chunk(n, run[0].retrieved.chunk, run[0].start, run[-1].end) for n, run in enumerate(runs, 1)
+    )
     sentences = tuple(AnswerSentence(s.text, (n,)) for n, run in enumerate(runs, 1) for s in run)
     text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
     return Answer(question, text, sentences, citations, refused=False, retrieval_query=query.text)
 
 
-def _citation(n: int, chunk: Chunk, start: int, end: int) -> Citation:
-    offset = chunk.char_start
-    return Citation(
-        n=n,
-        doc_id=chunk.doc_id,
-        source=chunk.source,
-        title=chunk.title,
-        page=chunk.page_start,
-        start=start,
-        end=end,
-        quote=chunk.text[start - offset : end - offset],
-        chunk_id=chunk.chunk_id,
-        context=chunk.text,
-        context_start=offset,
-    )
-
-
 def _refusal(question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
-    related = tuple(
-        _citation(i, r.chunk, r.chunk.char_start, r.chunk.char_end) for i, r in enumerate(retrieved[:3], start=1)
-    )
-    return Answer(question, REFUSAL_TEXT, (), (), refused=True, retrieval_query=query.text, related=related)
+    reason = "no retrieved sentence is close enough to the question" if retrieved else "nothing was retrieved"
+    return Answer.refusal(question, query.text, [r.chunk for r in retrieved], reason)

@@ -104,7 +104,7 @@ def lexical_terms(text: str) -> list[str]:
     """Content words and numbers of a query, in order, without duplicates or stop-words."""
     seen: dict[str, None] = {}
     for match in _WORD.finditer(text.lower()):
-        word = match.group(0).replace("’", "'")
+        word = match.group(0).replace("’", "'").removesuffix("'s")  # "report's" is indexed as "report"
         if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
             continue
         seen.setdefault(word, None)
@@ -216,6 +216,12 @@ class Catalog:
         sql += f" ORDER BY bm25(chunks_fts, {TITLE_WEIGHT}, 1.0) LIMIT ?"
         params.append(limit)
         return [(r["chunk_id"], float(r["score"])) for r in self._db.execute(sql, params)]
+
+    @_locked
+    def unknown_terms(self, terms: Sequence[str]) -> list[str]:
+        """The terms that no passage of the library contains."""
+        probe = "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1"
+        return [t for t in terms if self._db.execute(probe, (fts_query([t]),)).fetchone() is None]
 
     @_locked
     def lexical_scores(self, terms: Sequence[str], chunk_ids: Sequence[str]) -> dict[str, float]:

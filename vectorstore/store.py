@@ -60,6 +60,10 @@ class ChunkStore:
     def page_text(self, doc_id: str, number: int) -> str | None:
         return self.catalog.page_text(doc_id, number)
 
+    def unknown_terms(self, terms: Sequence[str]) -> list[str]:
+        """The terms that no passage of the library contains."""
+        return self.catalog.unknown_terms(terms)
+
     # ----- writes --------------------------------------------------------------------------------------
     def add_document(self, document: LoadedDocument, chunks: Sequence[Chunk]) -> None:
         """Store a document (or a new version of it) whole, or leave the library as it was."""

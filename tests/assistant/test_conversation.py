@@ -30,3 +30,11 @@ def test_self_contained_question_after_history_stands_alone():
     query = condense(question, HISTORY)
     assert not query.is_followup
     assert query.text == question
+
+
+def test_possessives_are_searched_as_their_word():
+    from vectorstore.catalog import lexical_terms
+
+    assert lexical_terms("The Global Report's Africa chapter and the hotline’s data") == [
+        "global", "report", "africa", "chapter", "hotline", "data"
+    ]

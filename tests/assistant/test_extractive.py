@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from assistant.answer import REFUSAL_TEXT
 from assistant.conversation import RetrievalQuery
-from assistant.extractive import REFUSAL_TEXT, ExtractiveComposer, ExtractiveConfig
+from assistant.extractive import ExtractiveComposer, ExtractiveConfig
 from ingest.models import Chunk
 from vectorstore.store import ScoredChunk
 
