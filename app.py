@@ -74,12 +74,13 @@ def render_passage(citation: Citation, label: str = "") -> str:
 def render_sources(answer: Answer) -> str:
     """The sources panel for an answer: its citations, or for a refusal the passages that came closest."""
     if answer.refused:
+        why = f" ({html.escape(answer.refusal_reason)})" if answer.refusal_reason else ""
         if not answer.related:
-            return '<div class="tip-sources"><p class="tip-note">No passage in the library comes close.</p></div>'
+            return f'<div class="tip-sources"><p class="tip-note">No passage in the library comes close{why}.</p></div>'
         cards = "".join(render_passage(c) for c in answer.related)
         return (
             '<div class="tip-sources tip-refused">'
-            '<p class="tip-note"><strong>Not an answer.</strong> The library does not answer this question; '
+            f'<p class="tip-note"><strong>Not an answer.</strong> The library does not answer this question{why}; '
             "these passages are possibly related:</p>"
             f'<ul class="tip-related">{cards}</ul></div>'
         )

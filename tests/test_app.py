@@ -358,3 +358,11 @@ def test_ask_endpoint_over_http(tmp_path, monkeypatch, embedder):
             client.predict("Anything?", '[{"role": "robot", "content": "hi"}]', api_name="/ask")
     finally:
         demo.close()
+
+
+def test_refusal_reason_is_shown_escaped():
+    from dataclasses import replace
+
+    answer = replace(make_answer(refused=True), refusal_reason="the library never mentions “<kafala>”")
+    panel = app.render_sources(answer)
+    assert "the library never mentions “&lt;kafala&gt;”" in panel
