@@ -177,3 +177,22 @@ def test_a_passage_repeated_on_every_page_is_returned_once(store):
     results = store.search("views expressed in this trafficking report funded by a grant", k=3)
     assert [r.chunk.text for r in results].count(disclaimer) == 1
     assert MALAWI in [r.chunk.text for r in results]
+
+
+def test_fusion_keeps_what_only_one_side_finds(store):
+    coded = "Case file TX-4471 was closed after review by the prosecutor in March."
+    paraphrase = "Girls lured abroad with promises of modelling jobs were forced into prostitution."
+    filler = [
+        "The annual budget of the ministry rose by four per cent.",
+        "Weather stations recorded heavy rainfall across the northern districts.",
+        "The football league announced a new schedule for the season.",
+    ]
+    store.add_document(*make_document("mixed.txt", [coded, paraphrase, *filler]))
+
+    # "TX-4471" means nothing to the embedding model, and "sex trafficking of young women recruited with
+    # fake employment offers" shares no word with the paraphrase: each passage is found by one side only.
+    results = store.search("TX-4471: sex trafficking of young women recruited with fake employment offers", k=2)
+    assert {r.chunk.text for r in results} == {coded, paraphrase}
+    by_text = {r.chunk.text: r for r in results}
+    assert by_text[coded].lexical == 1.0
+    assert by_text[paraphrase].lexical == 0.0 and by_text[paraphrase].dense > by_text[coded].dense
