@@ -21,6 +21,9 @@ from assistant.rerank import POOL_FACTOR as RERANK_POOL_FACTOR
 from assistant.rerank import PassageScorer, rerank
 from vectorstore.store import ChunkStore, ScoredChunk
 
+# The best few passages are read on into the passage that follows them, when composing (not when ranking).
+PASSAGES_READ_ON = 3
+
 
 class Composer(Protocol):
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer: ...
@@ -51,7 +54,8 @@ def build_chain(
             closest = [r.chunk for r in state["retrieved"]]
             answer = Answer.refusal(state["question"], state["query"].text, closest, reason)
         else:
-            answer = composer.compose(state["question"], state["query"], state["retrieved"])
+            readable = store.with_following_passages(state["retrieved"], first=PASSAGES_READ_ON)
+            answer = composer.compose(state["question"], state["query"], readable)
         retrieved = tuple(_passage(r) for r in state["retrieved"])
         return replace(answer, retrieved=retrieved, timings_ms={**state["timings"], "compose": _ms(started)})
 

@@ -33,7 +33,10 @@ _LEANS_BACK = re.compile(
 )
 _ENDS_LIKE_PROSE = re.compile(r"[.!?:;)\"”’]\s*$")
 # Endnotes and references read like sentences but are sources, not statements: "39 UNODC, Global Report…".
-_REFERENCE = re.compile(r"^\d{1,3}\s+(?:See\b|Ibid|Id\.|[A-Z][\w.&-]*,)|\b[Ii]bid\b|\baccessed\b.*\d{4}|^Endnotes\b")
+_REFERENCE = re.compile(
+    r"^\d{1,3}\s+(?:See\b|Ibid|Id\.|[A-Z][\w.&-]*,)|\b[Ii]bid\b|\baccessed\b.*\d{4}|^Endnotes\b"
+    r"|\.\.\.\s*\d+\b.*\.\.\.\s*\d+\b"  # a table of contents: "Introduction ... 1 Scope ... 2"
+)
 # List markers are layout, not content: "- In 2023, …", "• 36.7% …", "ii. An abundance …".
 _LIST_MARKER = re.compile(r"(?:[-–•»▪◦*o]|\(?[ivx]{1,4}[.)]|\(?\d{1,2}[.)]|\(?[a-h][.)])\s+")
 MIN_SENTENCE_WORDS = 4

@@ -199,6 +199,23 @@ class Catalog:
         return found
 
     @_locked
+    def continuations(self, chunks: Sequence[Chunk]) -> dict[str, Chunk]:
+        """For each chunk that stops inside a paragraph, the chunk that carries that paragraph on."""
+        found: dict[str, Chunk] = {}
+        for chunk in chunks:
+            page = self.page_text(chunk.doc_id, chunk.page_end) or ""  # the lock is re-entrant
+            if page[chunk.char_end : chunk.char_end + 2].strip(" ") in ("", "\n\n", "\n"):
+                continue  # the paragraph (or the page) ends with the chunk
+            row = self._db.execute(
+                "SELECT c.*, d.source, d.title FROM chunks c JOIN documents d USING (doc_id) "
+                "WHERE c.doc_id = ? AND c.idx = ? AND c.page_start = ?",
+                (chunk.doc_id, chunk.index + 1, chunk.page_end),
+            ).fetchone()
+            if row:
+                found[chunk.chunk_id] = _chunk_from_row(row)
+        return found
+
+    @_locked
     def lexical_search(
         self, terms: Sequence[str], limit: int, doc_ids: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:

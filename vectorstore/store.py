@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,6 +26,7 @@ DENSE_WEIGHT = 0.5
 POOL_FACTOR = 4
 MIN_POOL = 30
 _CHROMA_BATCH = 1000
+FOLLOWING_PASSAGE_DISCOUNT = 0.9
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,19 @@ class ChunkStore:
 
     def page_text(self, doc_id: str, number: int) -> str | None:
         return self.catalog.page_text(doc_id, number)
+
+    def with_following_passages(self, results: Sequence[ScoredChunk], first: int) -> list[ScoredChunk]:
+        """``results`` plus, for the ``first`` of them that stop inside a paragraph, the passage that carries
+        it on (scored a little below the one it continues): a paragraph cut by a chunk boundary is read to its
+        end."""
+        have = {r.chunk.chunk_id for r in results}
+        following = self.catalog.continuations([r.chunk for r in results[:first]])
+        extra = [
+            replace(r, chunk=following[r.chunk.chunk_id], score=r.score * FOLLOWING_PASSAGE_DISCOUNT)
+            for r in results[:first]
+            if r.chunk.chunk_id in following and following[r.chunk.chunk_id].chunk_id not in have
+        ]
+        return [*results, *list({e.chunk.chunk_id: e for e in extra}.values())]
 
     def unknown_terms(self, terms: Sequence[str]) -> list[str]:
         """The terms that no passage of the library contains."""

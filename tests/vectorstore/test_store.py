@@ -196,3 +196,22 @@ def test_fusion_keeps_what_only_one_side_finds(store):
     by_text = {r.chunk.text: r for r in results}
     assert by_text[coded].lexical == 1.0
     assert by_text[paraphrase].lexical == 0.0 and by_text[paraphrase].dense > by_text[coded].dense
+
+
+def test_a_passage_cut_inside_a_paragraph_is_read_on_into_the_next(store):
+    page = "First half of a paragraph about Cox's Bazar. A total of 160 practitioners were trained.\n\nAnother topic."
+    doc, _ = make_document("report.txt", [page])
+    cut, end = page.index(" A total"), page.index("\n\n")
+    spans = [(0, cut), (cut + 1, end), (page.index("Another"), len(page))]
+    chunks = [
+        Chunk(f"p-{i}", doc.doc_id, doc.source, doc.title, 1, 1, start, end, page[start:end], i)
+        for i, (start, end) in enumerate(spans)
+    ]
+    store.add_document(doc, chunks)
+    first = store.search("Cox's Bazar paragraph", k=3)[0]
+    assert first.chunk.chunk_id == "p-0"
+    read = store.with_following_passages([first], first=1)
+    assert [r.chunk.chunk_id for r in read] == ["p-0", "p-1"] and read[1].score < first.score
+    # a passage that ends its paragraph is not read on
+    ends = next(r for r in store.search("practitioners trained", k=3) if r.chunk.chunk_id == "p-1")
+    assert [r.chunk.chunk_id for r in store.with_following_passages([ends], first=1)] == ["p-1"]
