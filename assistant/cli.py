@@ -1,4 +1,4 @@
-"""Command line: ``tip-assistant ingest|ask|docs|remove|serve``.
+"""Command line: ``tip-assistant ingest|ask|docs|remove|serve|eval|eval-retrieval``.
 
 Exceptions the user can act on become one clean ``error:`` line and a non-zero exit code here, at the
 boundary; everything below raises.
@@ -47,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="ask a question; the answer cites document, page and passage")
     p.add_argument("question")
     p.add_argument("--history", type=Path, help='JSON file: [{"role": "user"|"assistant", "content": "..."}]')
-    p.add_argument("--doc", action="append", dest="docs", help="only search this document (id, file or title)")
+    p.add_argument(
+        "--doc", action="append", dest="docs", help="only search documents whose file name or title contains this"
+    )
+    p.add_argument("--year", action="append", dest="years", type=parse_years, help="only documents of this year "
+                   "or range (2023, 2019-2023); documents without a year are left out")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
 
     p = sub.add_parser("docs", help="list the documents in the library")
@@ -60,7 +64,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (TIP_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (TIP_PORT, default 7860)")
     p.add_argument("--docs", nargs="*", type=Path, default=[], help="ingest these files or folders first")
+
+    p = sub.add_parser("eval", help="score the answers to a gold question set (JSON lines)")
+    p.add_argument("gold", type=Path, help="gold file, one JSON object per line (see shared/eval/README.md)")
+    p.add_argument("--k", type=_top_k, help="passages retrieved and scored per question (default: TIP_TOP_K, 8)")
+    p.add_argument("--json", action="store_true", help="print the figures and every item as one JSON object")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, results.json and by_type.png here")
+
+    p = sub.add_parser("eval-retrieval", help="nDCG@10, recall@10 and MRR@10 of the embedder on a BEIR folder")
+    p.add_argument("beir_dir", type=Path, help="folder with corpus.jsonl, queries.jsonl and qrels/test.tsv")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     return parser
+
+
+def _top_k(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use a number from 1 to 100")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env(
             data_dir=args.data_dir,
             chroma_url=args.chroma_url,
-            top_k=args.top_k,
+            top_k=getattr(args, "k", None) or args.top_k,  # eval --k wins over --top-k
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
         )
@@ -118,13 +142,26 @@ def format_outcome(outcome: FileOutcome) -> str:
 
 def cmd_ask(assistant: Assistant, args: argparse.Namespace) -> int:
     history = read_history(args.history) if args.history else []
-    doc_ids = [assistant.find_document(ref).doc_id for ref in args.docs] if args.docs else None
+    years = [year for span in args.years or [] for year in span]
+    doc_ids = assistant.select_documents(args.docs, years)
     answer = assistant.ask(args.question, history, doc_ids)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(format_answer(answer))
     return EXIT_OK
+
+
+def parse_years(text: str) -> list[int]:
+    """"2023" or "2019-2023" as a list of years."""
+    try:
+        first, _, last = text.partition("-")
+        start, end = int(first), int(last or first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a year or a range such as 2019-2023") from None
+    if not 1900 <= start <= end <= 2100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a year or a range such as 2019-2023")
+    return list(range(start, end + 1))
 
 
 def read_history(path: Path) -> list[dict[str, str]]:
@@ -189,7 +226,79 @@ def cmd_serve(assistant: Assistant, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "docs": cmd_docs, "remove": cmd_remove, "serve": cmd_serve}
+def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
+    from assistant.evaluation import GoldFileError, evaluation_report, load_gold, missing_sources, run_items
+    from assistant.report import format_summary, to_json, write_report
+
+    try:
+        items = load_gold(args.gold)
+    except GoldFileError as exc:
+        raise CliError(str(exc)) from None
+    docs = assistant.documents()
+    if not docs:
+        raise CliError(
+            f"the library in {assistant.settings.data_dir} is empty: add the documents first with "
+            "`tip-assistant ingest PATH` (or point TIP_DATA_DIR / --data-dir at your library)"
+        )
+    absent = missing_sources(items, (d.source for d in docs))
+    if absent:
+        print(f"warning: {len(absent)} gold document(s) not in the library, their items will score as misses: "
+              + ", ".join(absent), file=sys.stderr)
+
+    from tqdm import tqdm
+
+    assistant.warm_up()  # load the model and open the store first, so the first item's latency is not set-up
+    with tqdm(total=len(items), unit="question", file=sys.stderr, disable=None) as bar:
+        results = run_items(assistant, items, k=assistant.settings.top_k, progress=lambda done, total: bar.update())
+    data = evaluation_report(results, gold=args.gold.name, documents=len(docs))
+    print(to_json(data) if args.json else format_summary(data))
+    if args.report:
+        paths = write_report(data, args.report)
+        print(f"report written: {', '.join(str(p) for p in paths)}", file=sys.stderr if args.json else sys.stdout)
+    return EXIT_OK
+
+
+def cmd_eval_retrieval(assistant: Assistant, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from assistant.retrieval_eval import BeirFormatError, run_beir
+
+    if not args.beir_dir.is_dir():
+        raise CliError(f"{args.beir_dir} is not a folder: give a BEIR folder with corpus.jsonl, queries.jsonl "
+                       "and qrels/test.tsv")
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            unit = "document" if stage == "index" else "query"
+            bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr, disable=None)
+        bars[stage].update(done - bars[stage].n)
+
+    try:
+        figures = run_beir(Path(args.beir_dir), assistant.embedder, progress=progress)
+    except BeirFormatError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        for bar in bars.values():
+            bar.close()
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{args.beir_dir.name}: {figures['queries']} queries")
+    for key, name in (("ndcg@10", "nDCG@10"), ("recall@10", "recall@10"), ("mrr@10", "MRR@10")):
+        print(f"  {name:<10} {figures[key]:.3f}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "ask": cmd_ask,
+    "docs": cmd_docs,
+    "remove": cmd_remove,
+    "serve": cmd_serve,
+    "eval": cmd_eval,
+    "eval-retrieval": cmd_eval_retrieval,
+}
 
 
 if __name__ == "__main__":

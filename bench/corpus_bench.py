@@ -73,7 +73,7 @@ def main() -> None:
         # The first question pays for lazy set-up; latency is measured on a second pass over the set.
         latencies = sorted(r.latency_ms for r in run_items(assistant, [r.item for r in results]))
 
-    p50, p95 = statistics.median(latencies), percentile(latencies, 95)
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     figures.update(latency_p50_ms=p50, latency_p95_ms=p95)
     print(f"corpus: {len(report.outcomes)} files ({report.summary()}), {chunks} chunks")
     print(f"model load: {model_load:.1f} s")
@@ -83,20 +83,24 @@ def main() -> None:
           f"({again.summary()}); {1000 * reingest_seconds / max(1, len(again.outcomes)):.0f} ms per file")
     print(f"question latency: p50 {p50:.0f} ms, p95 {p95:.0f} ms  = {p50 / embed_ms:.1f} x / {p95 / embed_ms:.1f} x "
           f"one query embedding ({embed_ms:.1f} ms)")
-    answerable = sum(1 for r in results if r.item.answerable)
-    print(f"dev set ({answerable} answerable, {figures['unanswerable']} unanswerable):")
-    print(f"  answer contains every must_contain: {figures['answer_correct']:.2f}")
-    print(f"  gold source cited:                  {figures['citation_hit']:.2f}")
-    print(f"  gold page cited:                    {figures['citation_page_hit']:.2f}")
-    print(f"  answerable wrongly refused:         {figures['false_refusal_rate']:.2f}")
-    print(f"  unanswerable refused:               {figures['unanswerable_refused']} of {figures['unanswerable']}")
+    print(f"dev set ({figures['answerable']} answerable, {figures['unanswerable']} unanswerable, k = {figures['k']}):")
+    print(f"  retrieval hit@k (every must_contain): {_share(figures['retrieval_hit_at_k'])}")
+    print(f"  gold source in top k / MRR:           {_share(figures['source_hit_at_k'])} / {_share(figures['mrr'])}")
+    print(f"  answer contains every must_contain:   {_share(figures['answer_correct'])}")
+    print(f"  gold source cited:                    {_share(figures['citation_hit'])}")
+    print(f"  gold page cited:                      {_share(figures['citation_page_hit'])}")
+    print(f"  answerable wrongly refused:           {_share(figures['false_refusal_rate'])}")
+    print(f"  unanswerable refused (recall):        {_share(figures['refusal_recall'])}")
+    print(f"  refusals that were right (precision): {_share(figures['refusal_precision'])}")
     for r in results:
-        flags = ("ok " if r.answer_correct else "ans") + (" src" if not r.source_cited else "    ")
-        if not r.item.answerable:
-            flags = "refused" if r.answer.refused else "ANSWERED"
-        logging.getLogger("bench").info("%s %-8s %s", r.item.id, flags, r.answer.text[:120])
+        logging.getLogger("bench").info("%s %-12s %s | %s", r.item.id, r.item.type, r.failure or "ok",
+                                        r.answer.text[:120])
     if args.json:
         print(json.dumps(figures, indent=2))
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":

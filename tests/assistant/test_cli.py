@@ -87,3 +87,25 @@ def test_failed_file_makes_ingest_exit_non_zero(capsys, tmp_path):
     code, out, _ = run(capsys, "ingest", str(empty))
     assert code == 1
     assert "❌ empty.txt: failed" in out
+
+
+def test_ask_filters_by_document_and_year(capsys):
+    require(SUBMISSION)
+    run(capsys, "ingest", str(SUBMISSION))
+    question = "How many victims of trafficking were identified at the Dzaleka Refugee Camp?"
+
+    code, out, _ = run(capsys, "ask", question, "--doc", "unodc-SUBMISSION", "--year", "2023-2024", "--json")
+    assert code == 0 and "87" in json.loads(out)["answer"]  # part of the file name, any case; dated June 2024
+
+    code, out, _ = run(capsys, "ask", question, "--year", "2019", "--json")
+    assert json.loads(out)["refused"] is True
+
+    code, _, err = run(capsys, "ask", question, "--doc", "annual-report")
+    assert code == 2 and "no document 'annual-report'" in err
+
+
+def test_bad_year_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ask", "anything?", "--year", "last year"])
+    assert exit_info.value.code == 2
+    assert "not a year or a range" in capsys.readouterr().err

@@ -1,0 +1,247 @@
+"""Rendering an evaluation (the object ``assistant.evaluation.evaluation_report`` builds): a text table for the
+terminal, and a report folder with ``report.md``, ``results.json`` and ``by_type.png``.
+
+Everything is laid out in a fixed order (figures as in ``FIGURE_KEYS``, types as in ``QUESTION_TYPES``, items
+as in the gold file), so the reports of two versions can be compared side by side or with ``diff``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from assistant.evaluation import FIGURE_KEYS, QUESTION_TYPES
+
+REPORT_FILES = ("report.md", "results.json", "by_type.png")
+
+_LABELS = {
+    "items": "items",
+    "retrieval_hit_at_k": "retrieval hit@{k}",
+    "source_hit_at_k": "gold source hit@{k}",
+    "mrr": "MRR@{k} (gold source)",
+    "answer_correct": "answer correct",
+    "citation_hit": "citation hit",
+    "citation_page_hit": "citation page hit",
+    "refusal_recall": "refusal recall",
+    "refusal_precision": "refusal precision",
+    "false_refusal_rate": "false refusal rate",
+    "latency_p50_ms": "latency p50 (ms)",
+    "latency_p95_ms": "latency p95 (ms)",
+}
+# What the chart shows: the shares, not the times.
+CHART_KEYS = (
+    "retrieval_hit_at_k",
+    "source_hit_at_k",
+    "mrr",
+    "answer_correct",
+    "citation_hit",
+    "citation_page_hit",
+    "refusal_recall",
+    "false_refusal_rate",
+)
+_ITEM_MARKS = (
+    ("retrieval_hit", "retr."),
+    ("source_hit", "src"),
+    ("answer_correct", "answer"),
+    ("citation_hit", "cited"),
+    ("citation_page_hit", "page"),
+    ("refusal_correct", "refusal"),
+)
+
+
+def label(key: str, k: int | None) -> str:
+    return _LABELS[key].format(k=k if k is not None else "k")
+
+
+def format_value(key: str, value) -> str:
+    if value is None:
+        return "n/a"
+    if key.endswith("_ms"):
+        return f"{value:.0f}"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _columns(data: Mapping) -> list[tuple[str, Mapping]]:
+    by_type = data.get("by_type", {})
+    return [("overall", data)] + [(qtype, by_type[qtype]) for qtype in QUESTION_TYPES if qtype in by_type]
+
+
+def figure_rows(data: Mapping) -> tuple[list[str], list[list[str]]]:
+    """The figures table: a header (figure, overall, each type) and one row per figure."""
+    columns = _columns(data)
+    header = ["figure"] + [name for name, _ in columns]
+    rows = [[label(key, data.get("k"))] + [format_value(key, figures.get(key)) for _, figures in columns]
+            for key in ("items", *FIGURE_KEYS)]
+    return header, rows
+
+
+def format_summary(data: Mapping) -> str:
+    """The overall and by-type figures as a plain-text table, then one line per failed item."""
+    header, rows = figure_rows(data)
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = [_line(header, widths), _line(["-" * w for w in widths], widths)]
+    lines += [_line(row, widths) for row in rows]
+    failed = [i for i in data.get("per_item", ()) if i.get("failure")]
+    if failed:
+        lines += ["", f"{len(failed)} of {data['items']} items with a failure:"]
+        id_width = max(len(i["id"]) for i in failed)
+        lines += [f"  {i['id']:<{id_width}}  {i['type']:<12}  {i['failure']}" for i in failed]
+    return "\n".join(lines)
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    first = f"{cells[0]:<{widths[0]}}"
+    return "  ".join([first] + [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:], strict=True)]).rstrip()
+
+
+# ----- Markdown ------------------------------------------------------------------------------------------
+def md_cell(text: str) -> str:
+    """Text made safe for a Markdown table cell: one line, ``|`` escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def mark(value) -> str:
+    return "–" if value is None else ("✓" if value else "✗")
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str]) -> list[str]:
+    lines = ["| " + " | ".join(md_cell(h) for h in header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(data: Mapping) -> str:
+    k = data.get("k")
+    lines = ["# Evaluation report", ""]
+    facts = []
+    if data.get("gold"):
+        facts.append(f"gold set `{data['gold']}`")
+    facts.append(f"{data['items']} items ({data['answerable']} answerable, {data['unanswerable']} unanswerable)")
+    facts.append(f"k = {k}")
+    if data.get("documents") is not None:
+        facts.append(f"{data['documents']} documents in the library")
+    lines += [" · ".join(facts), ""]
+
+    lines += ["## Figures", ""]
+    header, rows = figure_rows(data)
+    lines += _md_table(header, rows, [" --- "] + [" ---: "] * (len(header) - 1))
+    lines += [
+        "",
+        "Shares are over the items a figure applies to (answerable items for retrieval, answer and citation "
+        "figures; unanswerable items for refusal recall); n/a where no item applies or, for refusal precision, "
+        "where nothing was refused. Refusal precision is a whole-set figure and is not given per type.",
+        "",
+    ]
+
+    items = list(data.get("per_item", ()))
+    failed = [i for i in items if i.get("failure")]
+    if failed:
+        lines += ["## Failures by reason", ""]
+        for reason, ids in _by_reason(failed):
+            lines.append(f"- {md_cell(reason)} ({len(ids)}): {', '.join(ids)}")
+        lines.append("")
+
+    lines += ["## Items", ""]
+    header = ["id", "type", "question"] + [name for _, name in _ITEM_MARKS] + ["RR", "ms", "failure"]
+    rows = [
+        [i["id"], i["type"], shorten(i["question"])]
+        + [mark(i.get(key)) for key, _ in _ITEM_MARKS]
+        + [format_rr(i.get("rr")), format_value("latency_ms", i.get("latency_ms")), i.get("failure") or ""]
+        for i in items
+    ]
+    align = [" --- "] * 3 + [" :---: "] * len(_ITEM_MARKS) + [" ---: ", " ---: ", " --- "]
+    lines += _md_table(header, rows, align)
+    lines += [
+        "",
+        "retr. = every must_contain string in the top-k passages · src = every gold source in the top-k · "
+        "answer = answer holds every must_contain string · cited / page = gold source / gold page cited · "
+        "refusal = refused exactly when unanswerable · RR = 1/rank of the first gold-source passage · "
+        "– = does not apply",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def format_rr(rr) -> str:
+    if rr is None:
+        return "–"
+    return "0" if rr == 0 else ("1" if rr == 1 else f"{rr:.2f}")
+
+
+def _by_reason(items: Sequence[Mapping]) -> list[tuple[str, list[str]]]:
+    """Item ids under each failure reason (the parts of a ``; ``-joined failure, quoted strings dropped),
+    most frequent first, then alphabetical."""
+    groups: dict[str, list[str]] = {}
+    for i in items:
+        for part in i["failure"].split("; "):
+            groups.setdefault(part.split(":")[0], []).append(i["id"])
+    return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+
+# ----- the chart -----------------------------------------------------------------------------------------
+def plot_by_type(data: Mapping, path: Path) -> Path:
+    """A grouped bar chart of the main shares, one group for the whole set and one per question type."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = data.get("k")
+    groups = [(name, figures) for name, figures in _columns(data) if figures.get("items")]
+    width = 0.8 / len(CHART_KEYS)
+    fig, ax = plt.subplots(figsize=(13, 5.2), dpi=100)
+    cmap = plt.get_cmap("tab10")
+    for s, key in enumerate(CHART_KEYS):
+        xs, ys = [], []
+        for g, (_, figures) in enumerate(groups):
+            if figures.get(key) is not None:
+                xs.append(g - 0.4 + width * (s + 0.5))
+                ys.append(figures[key])
+        name = label(key, k) + (" (lower is better)" if key == "false_refusal_rate" else "")
+        bars = ax.bar(xs, ys, width * 0.92, label=name, color=cmap(s))
+        ax.bar_label(bars, labels=[_bar_text(y) for y in ys], fontsize=6.5, padding=1)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{name}\n(n={figures['items']})" for name, figures in groups])
+    ax.set_ylim(0, 1.1)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.set_ylabel("share")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+    title = f"Evaluation by question type (k = {k})"
+    if data.get("gold"):
+        title += f" — {data['gold']}"
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _bar_text(value: float) -> str:
+    if value <= 0 or value >= 1:
+        return f"{value:.0f}"
+    return f"{value:.2f}".lstrip("0")
+
+
+def write_report(data: Mapping, out_dir: Path) -> list[Path]:
+    """``report.md``, ``results.json`` (the ``--json`` object) and ``by_type.png`` in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md, js, png = (out_dir / name for name in REPORT_FILES)
+    md.write_text(render_markdown(data), encoding="utf-8")
+    js.write_text(to_json(data) + "\n", encoding="utf-8")
+    plot_by_type(data, png)
+    return [md, js, png]
+
+
+def to_json(data: Mapping) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,340 @@
+"""Evaluation figures on a hand-computed example, gold-file validation, and ``tip-assistant eval`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import assistant.service
+from assistant.answer import Answer, Citation, RetrievedPassage
+from assistant.cli import main
+from assistant.evaluation import (
+    FIGURE_KEYS,
+    QUESTION_TYPES,
+    GoldFileError,
+    GoldItem,
+    ItemResult,
+    evaluation_report,
+    load_gold,
+    missing_sources,
+    summarize,
+    summarize_by_type,
+)
+from tests.shared_paths import SUBMISSION, require
+
+
+# ----- hand-made answers -----------------------------------------------------------------------------------
+def passage(source: str, page: int, text: str) -> RetrievedPassage:
+    return RetrievedPassage(f"{source}-{page}", source[:8], source, page, 0, len(text), 0.5, text)
+
+
+def cite(n: int, source: str, page: int) -> Citation:
+    return Citation(n, source[:8], source, source, page, 0, 10, "quote text", f"{source}-{page}", "quote text", 0)
+
+
+def answer(text: str, retrieved=(), citations=(), refused: bool = False) -> Answer:
+    return Answer("q", text, (), tuple(citations), refused, "q", retrieved=tuple(retrieved))
+
+
+def gold(item_id, qtype, must=(), sources=(), pages=(), history=()) -> GoldItem:
+    return GoldItem(item_id, qtype, f"question {item_id}?", tuple(history), tuple(must), tuple(sources), tuple(pages))
+
+
+K = 2
+REFUSAL = "The library does not say."
+
+# A: factoid over a .txt file (no pages). Top passage is gold and holds "87"; the answer has it and cites the
+# file, which counts as a page hit because the gold has no pages.
+A = ItemResult(
+    gold("A", "factoid", ["87"], ["sub.txt"], [None]),
+    answer("87 victims were rescued.", [passage("sub.txt", 1, "... 87 victims ..."), passage("x.pdf", 3, "noise")],
+           [cite(1, "sub.txt", 1)]),
+    100.0, K,
+)
+# B: list. "conflict" is in passage 1 (another file), "Climate   Change" in passage 2 (the gold file, rank 2),
+# so retrieval hits (case and spaces do not matter) and RR = 1/2. The answer leaves out "climate change" and
+# cites the gold file on page 5 while the evidence is on page 4: citation hit, no page hit.
+B = ItemResult(
+    gold("B", "list", ["conflict", "climate change"], ["report.pdf"], [(4,)]),
+    answer("Conflict drives it.", [passage("x.pdf", 2, "armed conflict"), passage("report.pdf", 4, "Climate   Change")],
+           [cite(1, "report.pdf", 5)]),
+    200.0, K,
+)
+# C: multi, wrongly refused. Within k = 2 only "hotel" is found and no passage is from a.pdf or b.pdf
+# (a.pdf at rank 3 is past the cut-off): retrieval miss, source miss, RR 0.
+C = ItemResult(
+    gold("C", "multi", ["hotel", "escort"], ["a.pdf", "b.pdf"], [(21,), (4,)]),
+    answer(REFUSAL, [passage("c.pdf", 1, "hotel"), passage("d.pdf", 1, "x"), passage("a.pdf", 21, "escort")],
+           refused=True),
+    300.0, K,
+)
+# D: unanswerable, refused (right). E: unanswerable, answered (wrong).
+D = ItemResult(gold("D", "unanswerable"), answer(REFUSAL, [passage("x.pdf", 1, "x")], refused=True), 400.0, K)
+E = ItemResult(gold("E", "unanswerable"), answer("Something.", [passage("x.pdf", 2, "x")], [cite(1, "x.pdf", 2)]),
+               500.0, K)
+RESULTS = [A, B, C, D, E]
+
+
+def test_overall_figures_match_the_hand_computation():
+    figures = summarize(RESULTS)
+    # 3 answerable (A, B, C), 2 unanswerable (D, E), 2 refusals (C, D)
+    assert (figures["items"], figures["answerable"], figures["unanswerable"], figures["refused"]) == (5, 3, 2, 2)
+    assert figures["k"] == 2
+    assert figures["retrieval_hit_at_k"] == pytest.approx(2 / 3)  # A, B
+    assert figures["source_hit_at_k"] == pytest.approx(2 / 3)  # A, B
+    assert figures["mrr"] == pytest.approx((1 + 1 / 2 + 0) / 3)
+    assert figures["answer_correct"] == pytest.approx(1 / 3)  # A only
+    assert figures["citation_hit"] == pytest.approx(2 / 3)  # A, B
+    assert figures["citation_page_hit"] == pytest.approx(1 / 3)  # A (.txt, pages null); B cited p. 5 not 4
+    assert figures["refusal_recall"] == pytest.approx(1 / 2)  # D of D, E
+    assert figures["refusal_precision"] == pytest.approx(1 / 2)  # D of the refusals C, D
+    assert figures["false_refusal_rate"] == pytest.approx(1 / 3)  # C of A, B, C
+    # nearest rank over [100, 200, 300, 400, 500]: p50 → rank ceil(2.5) = 3, p95 → rank ceil(4.75) = 5
+    assert figures["latency_p50_ms"] == 300.0
+    assert figures["latency_p95_ms"] == 500.0
+    assert list(figures)[5:] == list(FIGURE_KEYS)
+
+
+def test_by_type_figures_and_nulls():
+    by_type = summarize_by_type(RESULTS)
+    assert list(by_type) == list(QUESTION_TYPES)  # every type, always in the same order
+
+    factoid = by_type["factoid"]  # A alone
+    assert [factoid[key] for key in FIGURE_KEYS[:6]] == [1.0] * 6
+    assert factoid["false_refusal_rate"] == 0.0
+    assert factoid["refusal_recall"] is None and factoid["refusal_precision"] is None
+
+    listed = by_type["list"]  # B alone
+    assert (listed["retrieval_hit_at_k"], listed["mrr"], listed["answer_correct"]) == (1.0, 0.5, 0.0)
+    assert (listed["citation_hit"], listed["citation_page_hit"]) == (1.0, 0.0)
+
+    multi = by_type["multi"]  # C alone, refused
+    assert [multi[key] for key in FIGURE_KEYS[:6]] == [0.0] * 6
+    assert multi["false_refusal_rate"] == 1.0
+
+    unanswerable = by_type["unanswerable"]  # D, E: only refusal recall applies
+    assert unanswerable["refusal_recall"] == 0.5
+    assert all(unanswerable[key] is None for key in FIGURE_KEYS[:6])
+    assert unanswerable["false_refusal_rate"] is None and unanswerable["refusal_precision"] is None
+    assert (unanswerable["latency_p50_ms"], unanswerable["latency_p95_ms"]) == (400.0, 500.0)
+
+    followup = by_type["followup"]  # no items
+    assert followup["items"] == 0 and followup["k"] == 2
+    assert all(followup[key] is None for key in FIGURE_KEYS)
+
+
+def test_refusal_precision_is_null_when_nothing_was_refused():
+    figures = summarize([A, B])
+    assert figures["refused"] == 0
+    assert figures["refusal_precision"] is None
+    assert figures["refusal_recall"] is None  # no unanswerable item either
+    assert figures["false_refusal_rate"] == 0.0
+
+
+def test_per_item_records_and_failure_reasons():
+    report = evaluation_report(RESULTS, gold="tiny.jsonl")
+    assert list(report)[:2] == ["gold", "k"]
+    assert list(report)[-2:] == ["by_type", "per_item"]
+    items = {i["id"]: i for i in report["per_item"]}
+    assert [i["id"] for i in report["per_item"]] == ["A", "B", "C", "D", "E"]
+
+    assert items["A"]["failure"] is None
+    assert items["A"]["cited_pages"] == {"sub.txt": [1]} and items["A"]["rr"] == 1.0
+    assert items["B"]["failure"] == "answer missed: 'climate change'; gold page not cited: p. 4 (cited p. 5)"
+    assert items["B"]["rr"] == 0.5 and items["B"]["citation_page_hit"] is False
+    assert items["C"]["failure"] == (
+        "wrongly refused; retrieval missed: 'escort'; gold source not retrieved: a.pdf, b.pdf"
+    )
+    assert items["C"]["retrieved_sources"] == ["c.pdf", "d.pdf"]  # cut at k
+    assert items["D"]["failure"] is None and items["D"]["refusal_correct"] is True
+    assert items["E"]["failure"] == "answered an unanswerable question"
+    assert items["E"]["retrieval_hit"] is None and items["E"]["rr"] is None and items["E"]["cited_sources"] == ["x.pdf"]
+    assert report["mrr"] == 0.5 and report["retrieval_hit_at_k"] == 0.6667  # rounded for stable reports
+    json.dumps(report)  # JSON-ready as it is
+
+
+def test_a_string_lost_in_retrieval_is_not_blamed_on_the_answer():
+    item = gold("F", "factoid", ["28.5", "arrest"], ["asu.pdf"], [(4,)])
+    result = ItemResult(
+        item, answer("The arrest age varied.", [passage("asu.pdf", 4, "arrest")], [cite(1, "asu.pdf", 4)]), 1.0, K
+    )
+    assert result.failure == "retrieval missed: '28.5'"
+    assert result.answer_correct is False
+
+
+def test_multi_source_citation_failures_name_the_document():
+    item = gold("G", "multi", ["a", "b"], ["one.pdf", "two.pdf"], [(1,), None])
+    retrieved = [passage("one.pdf", 1, "a"), passage("two.pdf", 1, "b")]
+    only_one = ItemResult(item, answer("a b", retrieved, [cite(1, "one.pdf", 1)]), 1.0, K)
+    assert only_one.failure == "gold source not cited: two.pdf"
+    wrong_page = ItemResult(item, answer("a b", retrieved, [cite(1, "one.pdf", 3), cite(2, "two.pdf", 8)]), 1.0, K)
+    assert wrong_page.citation_hit is True and wrong_page.citation_page_hit is False  # two.pdf has no gold pages
+    assert wrong_page.failure == "gold page not cited: one.pdf p. 1 (cited p. 3)"
+
+
+# ----- the gold file ---------------------------------------------------------------------------------------
+def write_lines(path, *objects) -> None:
+    path.write_text("\n".join(o if isinstance(o, str) else json.dumps(o) for o in objects) + "\n", encoding="utf-8")
+
+
+def item(item_id="t-1", qtype="factoid", **fields) -> dict:
+    base = {"id": item_id, "type": qtype, "question": "How many?", "history": [], "must_contain": ["87"],
+            "source": "doc.txt", "pages": None}
+    return {**base, **fields}
+
+
+def test_load_gold_reads_multi_pages_and_unanswerable(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    write_lines(path, item("m", "multi", source=["a.txt", "b.pdf"], pages=[None, 12]), "",
+                item("u", "unanswerable", must_contain=[], source=None))
+    multi, unanswerable = load_gold(path)
+    assert multi.sources == ("a.txt", "b.pdf") and multi.pages == (None, (12,))
+    assert unanswerable.sources == () and not unanswerable.answerable
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ('{"id": "t-2", "type": "factoid"', "not valid JSON"),
+        (item("t-2", "opinion"), "'type'"),
+        (item("t-2", question="  "), "'question'"),
+        (item("t-2", must_contain="87"), "'must_contain'"),
+        (item("t-2", must_contain=[]), "'must_contain'"),
+        (item("t-2", source=None), "'source'"),
+        (item("t-2", pages=["seven"]), "'pages'"),
+        (item("t-2", "multi", source=["a.pdf", "b.pdf"], pages=[1]), "'pages'"),
+        (item("t-2", history=[{"role": "robot", "content": "hi"}]), "'history'"),
+        (item("t-1"), "'id'"),
+    ],
+)
+def test_a_bad_gold_line_is_named_with_its_field(tmp_path, bad, field):
+    path = tmp_path / "gold.jsonl"
+    write_lines(path, item("t-1"), bad)
+    with pytest.raises(GoldFileError) as caught:
+        load_gold(path)
+    assert f"{path}:2:" in str(caught.value) and field in str(caught.value)
+
+
+def test_missing_sources_lists_gold_documents_not_in_the_library():
+    items = [gold("a", "factoid", ["x"], ["one.pdf"], [None]), gold("b", "multi", ["x"], ["two.pdf", "one.pdf"])]
+    assert missing_sources(items, ["one.pdf"]) == ["two.pdf"]
+
+
+# ----- tip-assistant eval ----------------------------------------------------------------------------------
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("TIP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(assistant.service, "Embedder", lambda *args, **kwargs: embedder)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def gold_file(tmp_path):
+    name = SUBMISSION.name
+    path = tmp_path / "gold.jsonl"
+    write_lines(
+        path,
+        item("t-1", question="How many victims of trafficking were identified at the Dzaleka Refugee Camp?",
+             source=name),
+        item("t-2", "followup", question="How many of them were women?", must_contain=["40"], source=name,
+             history=[{"role": "user", "content": "What did UNODC do for Rohingya refugees in Cox's Bazar?"},
+                      {"role": "assistant", "content": "It trained law enforcement officers."}]),
+        item("t-3", "unanswerable", question="Who won the football world cup in 1998?", must_contain=[], source=None),
+    )
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_eval_json_and_report_on_a_small_library(capsys, data_dir, gold_file, tmp_path):
+    run(capsys, "ingest", str(require(SUBMISSION)))
+    report_dir = tmp_path / "report"
+    code, out, err = run(capsys, "eval", str(gold_file), "--k", "5", "--json", "--report", str(report_dir))
+    assert code == 0, err
+    data = json.loads(out)
+    assert {"k", "items", *FIGURE_KEYS, "by_type", "per_item"} <= data.keys()
+    assert data["k"] == 5 and data["items"] == 3 and data["gold"] == "gold.jsonl"
+    assert list(data["by_type"]) == list(QUESTION_TYPES)
+    assert all({*FIGURE_KEYS} <= figures.keys() for figures in data["by_type"].values())
+    assert [i["id"] for i in data["per_item"]] == ["t-1", "t-2", "t-3"]
+    assert all(len(i["retrieved_sources"]) <= 5 for i in data["per_item"])
+    assert data["by_type"]["list"]["items"] == 0 and data["by_type"]["list"]["answer_correct"] is None
+
+    assert sorted(p.name for p in report_dir.iterdir()) == ["by_type.png", "report.md", "results.json"]
+    assert json.loads((report_dir / "results.json").read_text(encoding="utf-8")) == data
+    assert (report_dir / "by_type.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    markdown = (report_dir / "report.md").read_text(encoding="utf-8")
+    assert "| t-1 | factoid |" in markdown and "retrieval hit@5" in markdown
+
+
+def test_eval_text_output_is_a_table(capsys, data_dir, gold_file):
+    run(capsys, "ingest", str(require(SUBMISSION)))
+    code, out, _ = run(capsys, "eval", str(gold_file))
+    assert code == 0
+    header = out.splitlines()[0].split()
+    assert header == ["figure", "overall", *QUESTION_TYPES]
+    assert "retrieval hit@8" in out and "refusal precision" in out
+
+
+def test_eval_bad_gold_line_is_one_error_line(capsys, data_dir, tmp_path):
+    path = tmp_path / "gold.jsonl"
+    write_lines(path, item("t-1"), item("t-2", must_contain="87"))
+    code, out, err = run(capsys, "eval", str(path))
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert f"{path}:2:" in err and "'must_contain'" in err
+
+
+def test_eval_missing_gold_file(capsys, data_dir, tmp_path):
+    code, _, err = run(capsys, "eval", str(tmp_path / "nope.jsonl"))
+    assert code == 2 and "nope.jsonl" in err and "not found" in err
+
+
+def test_eval_on_an_empty_library_says_to_ingest_first(capsys, data_dir, gold_file):
+    code, out, err = run(capsys, "eval", str(gold_file))
+    assert code == 2 and out == ""
+    assert "library" in err and "empty" in err and "tip-assistant ingest" in err
+
+
+# ----- tip-assistant eval-retrieval ------------------------------------------------------------------------
+@pytest.fixture
+def beir_dir(tmp_path):
+    folder = tmp_path / "beir"
+    (folder / "qrels").mkdir(parents=True)
+    corpus = [
+        {"_id": "d1", "title": "Dzaleka", "text": "Dzaleka is a refugee camp in Malawi."},
+        {"_id": "d2", "title": "Cox's Bazar", "text": "Cox's Bazar hosts Rohingya refugees in Bangladesh."},
+        {"_id": "d3", "title": "Football", "text": "The 1998 football world cup was played in France."},
+    ]
+    queries = [{"_id": "q1", "text": "refugee camp in Malawi"}, {"_id": "q2", "text": "world cup 1998"}]
+    write_lines(folder / "corpus.jsonl", *corpus)
+    write_lines(folder / "queries.jsonl", *queries)
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t2\n", encoding="utf-8")
+    return folder
+
+
+def test_eval_retrieval_prints_the_figures(capsys, data_dir, beir_dir):
+    code, out, err = run(capsys, "eval-retrieval", str(beir_dir), "--json")
+    assert code == 0, err
+    figures = json.loads(out)
+    assert {"ndcg@10", "recall@10", "mrr@10", "queries"} <= figures.keys()
+    assert figures["queries"] == 2
+    assert all(0.0 <= figures[key] <= 1.0 for key in ("ndcg@10", "recall@10", "mrr@10"))
+
+    code, out, _ = run(capsys, "eval-retrieval", str(beir_dir))
+    assert code == 0
+    assert out.splitlines()[0] == "beir: 2 queries"
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["nDCG@10", "recall@10", "MRR@10"]
+
+
+def test_eval_retrieval_bad_folder_is_one_error_line(capsys, data_dir, beir_dir, tmp_path):
+    code, _, err = run(capsys, "eval-retrieval", str(tmp_path / "nowhere"))
+    assert code == 2 and "is not a folder" in err
+    (beir_dir / "queries.jsonl").unlink()
+    code, _, err = run(capsys, "eval-retrieval", str(beir_dir))
+    assert code == 2 and err.startswith("error: ") and "queries.jsonl" in err
