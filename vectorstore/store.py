@@ -22,9 +22,10 @@ log = logging.getLogger(__name__)
 
 # Share of the fused score that comes from the dense (semantic) side; the rest is the lexical side.
 DENSE_WEIGHT = 0.5
-# Candidates fetched from each side before fusion, as a multiple of k (at least MIN_POOL).
-POOL_FACTOR = 4
-MIN_POOL = 30
+# Candidates fetched from each side before fusion. Scores are scaled over this pool, so it is the same for
+# every k up to MIN_POOL / POOL_FACTOR: the top 8 of a search are then the first 8 of a search for 30.
+POOL_FACTOR = 2
+MIN_POOL = 60
 _CHROMA_BATCH = 1000
 FOLLOWING_PASSAGE_DISCOUNT = 0.9
 

@@ -215,3 +215,11 @@ def test_a_passage_cut_inside_a_paragraph_is_read_on_into_the_next(store):
     # a passage that ends its paragraph is not read on
     ends = next(r for r in store.search("practitioners trained", k=3) if r.chunk.chunk_id == "p-1")
     assert [r.chunk.chunk_id for r in store.with_following_passages([ends], first=1)] == ["p-1"]
+
+
+def test_the_top_of_a_search_does_not_depend_on_how_many_are_asked_for(store):
+    for i, text in enumerate([MALAWI, BANGLADESH, MINING]):
+        store.add_document(*make_document(f"doc{i}.txt", [text, f"{text} Follow-up note {i}."]))
+    few = [r.chunk.chunk_id for r in store.search("refugees trafficking training", k=3)]
+    many = [r.chunk.chunk_id for r in store.search("refugees trafficking training", k=6)]
+    assert many[:3] == few
