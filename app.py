@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, Citation
 from assistant.cli import format_outcome
+from assistant.conversation import checked_history
 from assistant.service import Assistant, DocumentNotFound
 from assistant.settings import Settings, SettingsError, use_offline_mode
 from ingest.pipeline import FileOutcome, FileStatus, IngestReport
@@ -151,14 +152,7 @@ def parse_history(history_json: str) -> list[dict[str, str]]:
         turns = json.loads(history_json)
     except json.JSONDecodeError as exc:
         raise ValueError(f"history_json is not valid JSON ({exc.msg}): pass a JSON list or an empty string") from None
-    if not isinstance(turns, list):
-        raise ValueError('history_json must be a JSON list of {"role", "content"} objects')
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
-            raise ValueError(f'history_json item {i}: "role" must be "user" or "assistant"')
-        if not isinstance(turn.get("content"), str):
-            raise ValueError(f'history_json item {i}: "content" must be a string')
-    return turns
+    return checked_history(turns, "history_json")
 
 
 def ask_api(assistant: Assistant, question: str, history_json: str) -> dict:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.answer import Answer
+from assistant.conversation import HistoryError, checked_history
 from assistant.service import Assistant, DocumentNotFound, EmptyQuestion
 from assistant.settings import Settings, SettingsError, use_offline_mode
 from ingest.pipeline import FileOutcome, FileStatus
@@ -171,14 +172,10 @@ def read_history(path: Path) -> list[dict[str, str]]:
         raise CliError(f"history file {path} does not exist") from None
     except json.JSONDecodeError as exc:
         raise CliError(f"history file {path} is not valid JSON (line {exc.lineno}): {exc.msg}") from None
-    if not isinstance(turns, list):
-        raise CliError(f'history file {path} must hold a JSON list of {{"role", "content"}} objects')
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
-            raise CliError(f'history file {path}, item {i}: "role" must be "user" or "assistant"')
-        if not isinstance(turn.get("content"), str):
-            raise CliError(f'history file {path}, item {i}: "content" must be a string')
-    return turns
+    try:
+        return checked_history(turns, f"history file {path}")
+    except HistoryError as exc:
+        raise CliError(str(exc)) from None
 
 
 def format_answer(answer: Answer) -> str:

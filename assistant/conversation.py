@@ -26,6 +26,22 @@ SHORT_QUESTION_TERMS = 5
 ANSWER_WORDS_KEPT = 60
 
 
+class HistoryError(ValueError):
+    """A chat history that is not a list of {"role": "user"|"assistant", "content": str} turns."""
+
+
+def checked_history(turns: object, where: str) -> list[dict[str, str]]:
+    """``turns`` if it is a well-formed chat history; otherwise a ``HistoryError`` naming ``where``."""
+    if not isinstance(turns, list):
+        raise HistoryError(f'{where} must be a JSON list of {{"role", "content"}} objects')
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+            raise HistoryError(f'{where}, item {i}: "role" must be "user" or "assistant"')
+        if not isinstance(turn.get("content"), str):
+            raise HistoryError(f'{where}, item {i}: "content" must be a string')
+    return turns
+
+
 @dataclass(frozen=True)
 class RetrievalQuery:
     text: str

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,16 +215,15 @@ def normalise(text: str) -> str:
 
 
 # ----- the gold file -------------------------------------------------------------------------------------
-def load_gold(path: Path) -> list[GoldItem]:
-    """Every item of a gold JSONL file, in file order. Raises ``GoldFileError`` naming the line and field."""
+def read_json_lines(path: Path, error: type[ValueError]) -> Iterator[tuple[str, int, dict]]:
+    """(``file:line``, line number, object) for every non-blank line of a JSON-lines file; any problem
+    raises ``error`` naming the file and line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise GoldFileError(f"{path}: gold file not found") from None
+        raise error(f"{path}: file not found") from None
     except UnicodeDecodeError:
-        raise GoldFileError(f"{path}: not a UTF-8 text file (expected JSON lines)") from None
-    items: list[GoldItem] = []
-    seen: dict[str, int] = {}
+        raise error(f"{path}: not a UTF-8 text file (expected JSON lines)") from None
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -232,9 +231,17 @@ def load_gold(path: Path) -> list[GoldItem]:
         try:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise GoldFileError(f"{where}: not valid JSON ({exc.msg})") from None
+            raise error(f"{where}: not valid JSON ({exc.msg})") from None
         if not isinstance(raw, dict):
-            raise GoldFileError(f"{where}: expected one JSON object per line")
+            raise error(f"{where}: expected one JSON object per line")
+        yield where, lineno, raw
+
+
+def load_gold(path: Path) -> list[GoldItem]:
+    """Every item of a gold JSONL file, in file order. Raises ``GoldFileError`` naming the line and field."""
+    items: list[GoldItem] = []
+    seen: dict[str, int] = {}
+    for where, lineno, raw in read_json_lines(path, GoldFileError):
         item = _gold_item(raw, where)
         if item.id in seen:
             raise GoldFileError(f"{where}: field 'id' {item.id!r} repeats line {seen[item.id]}")

@@ -20,7 +20,6 @@ is represented by its best chunk, as the product would show it.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import tempfile
 import time
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from assistant.evaluation import percentile
+from assistant.evaluation import percentile, read_json_lines
 from assistant.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
 from ingest.chunking import Chunker
 from ingest.models import LoadedDocument, Page
@@ -99,27 +98,6 @@ def load_beir(beir_dir: Path, split: str = "test") -> BeirSet:
     return BeirSet(corpus=corpus, queries=queries, qrels=qrels)
 
 
-def _json_lines(path: Path) -> Iterator[tuple[str, dict]]:
-    """(``file:line``, object) for every non-blank line of a JSON-lines file."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise BeirFormatError(f"{path}: file not found (a BEIR folder needs it)") from None
-    except UnicodeDecodeError:
-        raise BeirFormatError(f"{path}: not a UTF-8 text file (expected JSON lines)") from None
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BeirFormatError(f"{where}: not valid JSON ({exc.msg})") from None
-        if not isinstance(raw, dict):
-            raise BeirFormatError(f"{where}: expected one JSON object per line")
-        yield where, raw
-
-
 def _field(raw: dict, name: str, where: str, required: bool = True) -> str:
     value = raw.get(name)
     if value is None and not required:
@@ -132,7 +110,7 @@ def _field(raw: dict, name: str, where: str, required: bool = True) -> str:
 def _read_corpus(path: Path) -> tuple[BeirDocument, ...]:
     documents: list[BeirDocument] = []
     seen: dict[str, str] = {}
-    for where, raw in _json_lines(path):
+    for where, _, raw in read_json_lines(path, BeirFormatError):
         doc_id = _field(raw, "_id", where)
         if not doc_id.strip():
             raise BeirFormatError(f"{where}: field '_id' is empty")
@@ -147,7 +125,7 @@ def _read_corpus(path: Path) -> tuple[BeirDocument, ...]:
 
 def _read_queries(path: Path) -> dict[str, str]:
     queries: dict[str, str] = {}
-    for where, raw in _json_lines(path):
+    for where, _, raw in read_json_lines(path, BeirFormatError):
         query_id = _field(raw, "_id", where)
         text = _field(raw, "text", where)
         if not query_id.strip():
