@@ -203,8 +203,11 @@ class Catalog:
         """For each chunk that stops inside a paragraph, the chunk that carries that paragraph on."""
         found: dict[str, Chunk] = {}
         for chunk in chunks:
-            page = self.page_text(chunk.doc_id, chunk.page_end) or ""  # the lock is re-entrant
-            if page[chunk.char_end : chunk.char_end + 2].strip(" ") in ("", "\n\n", "\n"):
+            after = self._db.execute(  # the two characters after the chunk, not the whole page
+                "SELECT substr(text, ? + 1, 2) FROM pages WHERE doc_id = ? AND number = ?",
+                (chunk.char_end, chunk.doc_id, chunk.page_end),
+            ).fetchone()
+            if after is None or after[0].strip(" ") in ("", "\n\n", "\n"):
                 continue  # the paragraph (or the page) ends with the chunk
             row = self._db.execute(
                 "SELECT c.*, d.source, d.title FROM chunks c JOIN documents d USING (doc_id) "
