@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from assistant.answer import Answer, AnswerSentence, Citation
 from assistant.conversation import RetrievalQuery
 from ingest.sentences import split_sentences
@@ -34,11 +36,24 @@ _LEANS_BACK = re.compile(
 _ENDS_LIKE_PROSE = re.compile(r"[.!?:;)\"”’]\s*$")
 # Endnotes and references read like sentences but are sources, not statements: "39 UNODC, Global Report…".
 _REFERENCE = re.compile(
-    r"^\d{1,3}\s+(?:See\b|Ibid|Id\.|[A-Z][\w.&-]*,)|\b[Ii]bid\b|\baccessed\b.*\d{4}|^Endnotes\b"
+    r"^\d{1,3}\s+(?:See\b|Ibid|Id\.|(?:[A-Z][\w.&'’-]*\s+){0,5}[A-Z][\w.&'’-]*,)"  # "98 Burkina Faso, Ministry…"
+    r"|\b[Ii]bid\b|\baccessed\b.*\d{4}|^Endnotes\b"
+    r"|\((?:[A-Z][a-z]+\s+)?(?:19|20)\d\d\)[.;]"  # a publication date closing a reference: "(March 2023)."
     r"|\.\.\.\s*\d+\b.*\.\.\.\s*\d+\b"  # a table of contents: "Introduction ... 1 Scope ... 2"
 )
 # List markers are layout, not content: "- In 2023, …", "• 36.7% …", "ii. An abundance …".
 _LIST_MARKER = re.compile(r"(?:[-–•»▪◦*o]|\(?[ivx]{1,4}[.)]|\(?\d{1,2}[.)]|\(?[a-h][.)])\s+")
+# Where a compound question starts its next part: "...in MINUSMA, and what does the report say about Mali?"
+_NEXT_PART = re.compile(
+    r"(?:[,;]\s*|\s+)(?:and|but|also|as well as)\s+"
+    r"(?=(?:what|which|who|whom|whose|how|where|when|why|is|are|does|do|did)\b)|;\s+|\?\s+(?=\S)",
+    re.I,
+)
+# Chart labels extracted as text ("0 5 10 15 20 Child labour prevalence…") are mostly bare numbers.
+_NUMBER_TOKEN = re.compile(r"(?<!\S)\d[\d,]*(?:\.\d+)?%?(?!\S)")
+MAX_NUMBER_SHARE = 0.3
+MIN_TICKS = 3
+MIN_PART_WORDS = 4
 MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
 
@@ -77,6 +92,8 @@ class _Sentence:
         words = len(self.text.split())
         if words < MIN_SENTENCE_WORDS or _REFERENCE.search(self.text):
             return False
+        if _is_axis_labels(self.text, words):
+            return False
         return bool(_ENDS_LIKE_PROSE.search(self.text)) or words >= 15
 
 
@@ -92,16 +109,30 @@ class ExtractiveComposer:
         if not candidates:
             return _refusal(question, query, retrieved)
 
-        fixed = self._fixed_scores(question, query, candidates, retrieved)
+        vectors = self.embedder.encode([query.text, *(c.context for c in candidates)])
+        fixed = self._fixed_scores(question, vectors, candidates, retrieved)
         terms = _TermWeights(question, [c.context for c in candidates])
         scores = {c.key: fixed[i] + cfg.w_terms * terms.coverage(i) for i, c in enumerate(candidates)}
         best = max(scores.values())
         if best < cfg.min_sentence_score or max(r.dense for r in retrieved) < cfg.min_passage_dense:
             return _refusal(question, query, retrieved)
 
-        # Greedy selection: after each pick, the question terms it covered count for less, so the next pick
-        # favours the part of the question not answered yet ("...and what does the report say about Mali?").
         chosen: dict[tuple[str, int], _Sentence] = {}
+
+        def take(i: int) -> None:
+            for part in _unit(candidates[i], passages[candidates[i].key[0]]):
+                chosen.setdefault(part.key, part)
+            terms.cover(candidates[i].context)
+
+        # The best sentence first; then a compound question gets an answer to each of its parts, even past
+        # max_sentences: the best sentence for a part joins when it would answer that part asked alone.
+        take(max(range(len(candidates)), key=lambda i: scores[candidates[i].key]))
+        for pick in self._best_per_part(question, candidates, retrieved, vectors):
+            if candidates[pick].key not in chosen:
+                take(pick)
+
+        # Greedy selection: after each pick, the question terms it covered count for less, so the next pick
+        # favours the part of the question not answered yet.
         while len(chosen) < cfg.max_sentences:
             remaining = {
                 i: fixed[i] + cfg.w_terms * terms.coverage(i)
@@ -113,30 +144,93 @@ class ExtractiveComposer:
             pick = max(remaining, key=remaining.get)
             if remaining[pick] < best - cfg.keep_within:
                 break
-            for part in _unit(candidates[pick], passages[candidates[pick].key[0]]):
-                chosen.setdefault(part.key, part)
-            terms.cover(candidates[pick].context)
+            take(pick)
         return _answer(question, query, list(chosen.values()), scores)
 
     def _fixed_scores(
-        self, question: str, query: RetrievalQuery, candidates: Sequence[_Sentence], retrieved: Sequence[ScoredChunk]
+        self, asked: str, vectors: np.ndarray, candidates: Sequence[_Sentence], retrieved: Sequence[ScoredChunk]
     ) -> list[float]:
-        """The parts of a sentence's relevance that do not change as the answer grows."""
+        """The parts of a sentence's relevance to ``asked`` that do not change as the answer grows.
+        ``vectors`` holds the retrieval query's vector, then each candidate's."""
         cfg = self.config
-        vectors = self.embedder.encode([question, query.text, *(c.context for c in candidates)])
-        to_question = vectors[2:] @ vectors[0]
-        to_query = vectors[2:] @ vectors[1]
+        contexts = vectors[1:]
+        to_asked = contexts @ self.embedder.encode([asked])[0]
+        to_query = contexts @ vectors[0]
         top_passage = max(r.score for r in retrieved) or 1.0
-        wants_number = bool(_QUANTITY_QUESTION.search(question))
+        wants_number = bool(_QUANTITY_QUESTION.search(asked))
         return [
             float(
-                cfg.w_question * to_question[i]
+                cfg.w_question * to_asked[i]
                 + cfg.w_query * to_query[i]
                 + cfg.w_passage * cand.retrieved.score / top_passage
                 + (cfg.number_bonus if wants_number and _HAS_NUMBER.search(cand.text) else 0.0)
             )
             for i, cand in enumerate(candidates)
         ]
+
+    def _best_per_part(
+        self,
+        question: str,
+        candidates: Sequence[_Sentence],
+        retrieved: Sequence[ScoredChunk],
+        vectors: np.ndarray,
+    ) -> list[int]:
+        """For each part of a compound question, the candidate that best answers that part alone, when it
+        scores as an answer would (``min_sentence_score``). Nothing for a one-part question."""
+        parts = question_parts(question)
+        if len(parts) < 2:
+            return []
+        picks = []
+        contexts = [c.context for c in candidates]
+        for part in parts:
+            fixed = self._fixed_scores(part, vectors, candidates, retrieved)
+            terms = _TermWeights(part, contexts)
+            scored = [fixed[i] + self.config.w_terms * terms.coverage(i) for i in range(len(candidates))]
+            best = max(range(len(candidates)), key=scored.__getitem__)
+            if scored[best] >= self.config.min_sentence_score:
+                picks.append(best)
+        return picks
+
+
+def question_parts(question: str) -> list[str]:
+    """The separately answerable parts of a compound question, or the question whole. A fragment too short
+    to stand alone stays with the part before it, joined as it was written."""
+    question = question.strip()
+    spans: list[tuple[int, int]] = []  # where each part starts and ends in the question
+    start = 0
+    for cut in [*_NEXT_PART.finditer(question), None]:
+        end = cut.start() if cut else len(question)
+        piece = question[start:end].strip()
+        if piece and spans and (len(piece.split()) < MIN_PART_WORDS or len(lexical_terms(piece)) < 2):
+            spans[-1] = (spans[-1][0], end)
+        elif piece:
+            spans.append((start, end))
+        if cut:
+            start = cut.end()
+    return [question[s:e].strip() for s, e in spans]
+
+
+def _is_axis_labels(text: str, words: int) -> bool:
+    """Text that is mostly bare numbers, all of them axis ticks (evenly spaced rising runs such as
+    "0 5 10 15" or "2010 2011 2012"): a chart's scaffolding, which states nothing. A chart whose data
+    values came out with it ("97 108 246 … 2010 2011 …") keeps them and is not dropped."""
+    tokens = _NUMBER_TOKEN.findall(text)
+    if len(tokens) <= MAX_NUMBER_SHARE * words:
+        return False
+    values = [float(t.rstrip("%").replace(",", "")) for t in tokens]
+    is_tick = [False] * len(values)
+    start = 0
+    while start < len(values) - 1:
+        step = values[start + 1] - values[start]
+        end = start + 1
+        while step > 0 and end + 1 < len(values) and values[end + 1] - values[end] == step:
+            end += 1
+        if step > 0 and end - start + 1 >= MIN_TICKS:
+            is_tick[start : end + 1] = [True] * (end - start + 1)
+            start = end + 1
+        else:
+            start += 1
+    return all(is_tick)
 
 
 def _passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[_Sentence]]:

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.answer import REFUSAL_TEXT
 from assistant.conversation import RetrievalQuery
-from assistant.extractive import ExtractiveComposer, ExtractiveConfig
+from assistant.extractive import ExtractiveComposer, ExtractiveConfig, question_parts
 from ingest.models import Chunk
 from vectorstore.store import ScoredChunk
 
@@ -121,3 +121,52 @@ def test_unrelated_passages_give_a_refusal_with_possibly_related(composer):
 def test_nothing_retrieved_is_a_refusal(composer):
     answer = ask(composer, "How many victims?", [])
     assert answer.refused and answer.related == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("What training did UNODC build for police in MINUSMA, and what does the report say about Mali?",
+         ["What training did UNODC build for police in MINUSMA", "what does the report say about Mali?"]),
+        ("Who uses the screening checklist and which young people is it used with?",
+         ["Who uses the screening checklist", "which young people is it used with?"]),
+        ("How many victims were identified at Dzaleka?", ["How many victims were identified at Dzaleka?"]),
+        ("Which countries and regions are affected?", ["Which countries and regions are affected?"]),
+        ("What is it, and why?", ["What is it, and why?"]),  # a part too short to stand alone stays attached
+    ],
+)
+def test_compound_questions_split_into_parts(question, parts):
+    assert question_parts(question) == parts
+
+
+def test_each_part_of_a_compound_question_is_answered(embedder, monkeypatch):
+    composer = ExtractiveComposer(embedder, ExtractiveConfig(max_sentences=2))
+    question = ("How many victims were identified at the Dzaleka camp in Malawi, and what happens to children "
+                "in the artisanal gold mines of the Sahel?")
+    passages = [passage(CAMP, 4, 100, 0.9), passage(BAZAR, 5, 0, 0.85), passage(MINES, 9, 30, 0.2)]
+    answer = ask(composer, question, passages)
+    assert "87 victims" in answer.text
+    assert "Artisanal gold mines" in answer.text
+
+    # Without parts, the first topic's sentences fill the answer and the second topic is left out:
+    # this is what the per-part pick is for.
+    monkeypatch.setattr("assistant.extractive.question_parts", lambda q: [q])
+    assert "Artisanal gold mines" not in ask(composer, question, passages).text
+
+
+def test_references_and_axis_labels_are_not_answers(composer):
+    text = (
+        "98 Burkina Faso, Ministry of Solidarity, Rapport national 2021 sur la traite des personnes (March 2023). "
+        "Burkina Faso Ethiopia 0 5 10 15 20 25 30 35 40 Child labour prevalence 0 10 20 30 40 50 60 Mali. "
+        "In 2015, between 60,000 and 100,000 children worked in mines in Burkina Faso."
+    )
+    answer = ask(composer, "How many children worked in mines in Burkina Faso?", [passage(text, 15, 0, 0.9)])
+    assert [s.text for s in answer.sentences] == [
+        "In 2015, between 60,000 and 100,000 children worked in mines in Burkina Faso."
+    ]
+
+
+def test_chart_labels_that_carry_data_values_stay_answerable(composer):
+    text = "97 108 246 289 316 360 0 100 200 300 2010 2011 2012 2013 2014 2015 Sex trafficking cases by year."
+    answer = ask(composer, "How many sex trafficking cases were there each year?", [passage(text, 5, 0, 0.9)])
+    assert not answer.refused and "97 108 246" in answer.text
