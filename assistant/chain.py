@@ -19,6 +19,7 @@ from assistant.conversation import RetrievalQuery, condense
 from assistant.gaps import unknown_rare_terms
 from assistant.rerank import POOL_FACTOR as RERANK_POOL_FACTOR
 from assistant.rerank import PassageScorer, rerank
+from assistant.retrieval import retrieve
 from vectorstore.store import ChunkStore, ScoredChunk
 
 # The best few passages are read on into the passage that follows them, when composing (not when ranking).
@@ -40,9 +41,9 @@ def build_chain(
     def retrieve_step(state: dict) -> dict:
         started = time.perf_counter()
         if reranker is None:
-            retrieved = store.search(state["query"].text, k=top_k, doc_ids=state.get("doc_ids"))
+            retrieved = retrieve(store, state["query"], top_k, state.get("doc_ids"))
         else:
-            pool = store.search(state["query"].text, k=top_k * RERANK_POOL_FACTOR, doc_ids=state.get("doc_ids"))
+            pool = retrieve(store, state["query"], top_k * RERANK_POOL_FACTOR, state.get("doc_ids"))
             retrieved = rerank(reranker, state["query"].text, pool, top_k)
         return {**state, "retrieved": retrieved, "timings": {**state["timings"], "retrieve": _ms(started)}}
 

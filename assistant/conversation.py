@@ -24,6 +24,13 @@ _CONTINUATIONS = re.compile(r"^\s*(and|but|also|so|then|what about|how about|wha
 # A question with this few content words rarely names its own subject.
 SHORT_QUESTION_TERMS = 5
 ANSWER_WORDS_KEPT = 60
+# Where a compound question starts its next part: "...in MINUSMA, and what does the report say about Mali?"
+_NEXT_PART = re.compile(
+    r"(?:[,;]\s*|\s+)(?:and|but|also|as well as)\s+"
+    r"(?=(?:what|which|who|whom|whose|how|where|when|why|is|are|does|do|did)\b)|;\s+|\?\s+(?=\S)",
+    re.I,
+)
+MIN_PART_WORDS = 4
 
 
 class HistoryError(ValueError):
@@ -46,6 +53,9 @@ def checked_history(turns: object, where: str) -> list[dict[str, str]]:
 class RetrievalQuery:
     text: str
     is_followup: bool
+    # The parts of a compound question, each searched for too so that every part finds its passages; empty
+    # for a one-part question.
+    parts: tuple[str, ...] = ()
 
 
 def is_followup(question: str, history: Sequence[Turn]) -> bool:
@@ -60,7 +70,8 @@ def condense(question: str, history: Sequence[Turn]) -> RetrievalQuery:
     """The query to retrieve with: the question itself, or the question in the context of the last turn."""
     question = question.strip()
     if not is_followup(question, history):
-        return RetrievalQuery(question, False)
+        parts = question_parts(question)
+        return RetrievalQuery(question, False, tuple(parts) if len(parts) > 1 else ())
     last_user = next((t["content"] for t in reversed(history) if t.get("role") == "user"), "")
     last_answer = next((t["content"] for t in reversed(history) if t.get("role") == "assistant"), "")
     answer_start = " ".join(_strip_markers(last_answer).split()[:ANSWER_WORDS_KEPT])
@@ -70,3 +81,21 @@ def condense(question: str, history: Sequence[Turn]) -> RetrievalQuery:
 
 def _strip_markers(text: str) -> str:
     return re.sub(r"\[\d+\]", "", text)
+
+
+def question_parts(question: str) -> list[str]:
+    """The separately answerable parts of a compound question, or the question whole. A fragment too short
+    to stand alone stays with the part before it, joined as it was written."""
+    question = question.strip()
+    spans: list[tuple[int, int]] = []  # where each part starts and ends in the question
+    start = 0
+    for cut in [*_NEXT_PART.finditer(question), None]:
+        end = cut.start() if cut else len(question)
+        piece = question[start:end].strip()
+        if piece and spans and (len(piece.split()) < MIN_PART_WORDS or len(lexical_terms(piece)) < 2):
+            spans[-1] = (spans[-1][0], end)
+        elif piece:
+            spans.append((start, end))
+        if cut:
+            start = cut.end()
+    return [question[s:e].strip() for s, e in spans]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer import Answer, AnswerSentence, Citation
-from assistant.conversation import RetrievalQuery
+from assistant.conversation import RetrievalQuery, question_parts
 from ingest.sentences import split_sentences
 from vectorstore.catalog import lexical_terms
 from vectorstore.embeddings import Embedder
@@ -43,17 +43,10 @@ _REFERENCE = re.compile(
 )
 # List markers are layout, not content: "- In 2023, …", "• 36.7% …", "ii. An abundance …".
 _LIST_MARKER = re.compile(r"(?:[-–•»▪◦*o]|\(?[ivx]{1,4}[.)]|\(?\d{1,2}[.)]|\(?[a-h][.)])\s+")
-# Where a compound question starts its next part: "...in MINUSMA, and what does the report say about Mali?"
-_NEXT_PART = re.compile(
-    r"(?:[,;]\s*|\s+)(?:and|but|also|as well as)\s+"
-    r"(?=(?:what|which|who|whom|whose|how|where|when|why|is|are|does|do|did)\b)|;\s+|\?\s+(?=\S)",
-    re.I,
-)
 # Chart labels extracted as text ("0 5 10 15 20 Child labour prevalence…") are mostly bare numbers.
 _NUMBER_TOKEN = re.compile(r"(?<!\S)\d[\d,]*(?:\.\d+)?%?(?!\S)")
 MAX_NUMBER_SHARE = 0.3
 MIN_TICKS = 3
-MIN_PART_WORDS = 4
 MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
 
@@ -190,24 +183,6 @@ class ExtractiveComposer:
             if scored[best] >= self.config.min_sentence_score:
                 picks.append(best)
         return picks
-
-
-def question_parts(question: str) -> list[str]:
-    """The separately answerable parts of a compound question, or the question whole. A fragment too short
-    to stand alone stays with the part before it, joined as it was written."""
-    question = question.strip()
-    spans: list[tuple[int, int]] = []  # where each part starts and ends in the question
-    start = 0
-    for cut in [*_NEXT_PART.finditer(question), None]:
-        end = cut.start() if cut else len(question)
-        piece = question[start:end].strip()
-        if piece and spans and (len(piece.split()) < MIN_PART_WORDS or len(lexical_terms(piece)) < 2):
-            spans[-1] = (spans[-1][0], end)
-        elif piece:
-            spans.append((start, end))
-        if cut:
-            start = cut.end()
-    return [question[s:e].strip() for s, e in spans]
 
 
 def _is_axis_labels(text: str, words: int) -> bool:

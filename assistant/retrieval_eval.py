@@ -9,7 +9,7 @@ then retrieves chunks, documents are ranked by their best chunk, and the ranking
 
 Three ways to retrieve, to see what each side of the hybrid search contributes:
 
-* ``hybrid`` — ``ChunkStore.search``, the product's own retrieval (dense and lexical fused);
+* ``hybrid`` — ``assistant.retrieval.retrieve``, the product's own retrieval (dense and lexical fused);
 * ``dense`` — the nearest chunk vectors in Chroma only;
 * ``lexical`` — the FTS5 bm25 index only (the same query terms the product uses).
 
@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from assistant.conversation import condense
 from assistant.evaluation import percentile, read_json_lines
 from assistant.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
+from assistant.retrieval import retrieve
 from ingest.chunking import Chunker
 from ingest.models import LoadedDocument, Page
 from vectorstore import ChunkStore, Embedder, open_store
@@ -237,8 +239,9 @@ def temporary_index(
 
 # ----- retrieving ----------------------------------------------------------------------------------------
 def hybrid_sources(store: ChunkStore, query: str, depth: int) -> list[str]:
-    """Sources of the ``depth`` best chunks of the product's retrieval, best first."""
-    return [hit.chunk.source for hit in store.search(query, k=depth)]
+    """Sources of the ``depth`` best chunks of the product's retrieval, best first (a query is a first
+    question, with no history)."""
+    return [hit.chunk.source for hit in retrieve(store, condense(query, []), depth)]
 
 
 def dense_sources(store: ChunkStore, query: str, depth: int) -> list[str]:

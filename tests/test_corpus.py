@@ -46,8 +46,13 @@ def test_unchanged_files_are_skipped(library):
 def test_dev_set_floors(dev_results):
     figures = summarize(dev_results)
     print(f"\ndev set: {figures}")
-    assert figures["answer_correct"] >= 0.60
-    assert figures["citation_hit"] >= 0.75
+    # The figures the evaluation issue asks for; measured 0.88, 0.77 and 1.00.
+    assert figures["retrieval_hit_at_k"] >= 0.85
+    assert figures["answer_correct"] >= 0.75
+    assert figures["citation_hit"] >= 0.85
+    assert figures["false_refusal_rate"] <= 0.10
+    followups = summarize([r for r in dev_results if r.item.type == "followup"])
+    assert followups["retrieval_hit_at_k"] >= 0.75
 
 
 def test_every_citation_quotes_the_stored_page_exactly(library, dev_results):

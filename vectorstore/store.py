@@ -20,12 +20,23 @@ from vectorstore.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 
-# Share of the fused score that comes from the dense (semantic) side; the rest is the lexical side.
-DENSE_WEIGHT = 0.5
 # Candidates fetched from each side before fusion. Scores are scaled over this pool, so it is the same for
 # every k up to MIN_POOL / POOL_FACTOR: the top 8 of a search are then the first 8 of a search for 30.
 POOL_FACTOR = 2
 MIN_POOL = 60
+# How much the lexical side counts depends on how sharply bm25 separates its best candidates from the rest
+# (a query-performance predictor): "(top - 10th best) / top" among the candidates. Natural-language
+# questions whose words are common in the library give a flat bm25 ranking that adds noise; a question
+# naming rare terms gives a steep one worth trusting. The weight rises linearly from 0 at LEXICAL_GATE_LOW
+# to LEXICAL_WEIGHT_MAX at LEXICAL_GATE_HIGH.
+LEXICAL_GAP_RANK = 10
+LEXICAL_GATE_LOW = 0.25
+LEXICAL_GATE_HIGH = 0.5
+LEXICAL_WEIGHT_MAX = 0.5
+# Pseudo-relevance feedback on the dense side (Rocchio): the query vector moves towards the mean vector of
+# the best few fused candidates, then the candidates are scored again. Helps short and ambiguous queries.
+FEEDBACK_PASSAGES = 5
+FEEDBACK_WEIGHT = 0.3
 _CHROMA_BATCH = 1000
 FOLLOWING_PASSAGE_DISCOUNT = 0.9
 
@@ -142,7 +153,8 @@ class ChunkStore:
 
         Both sides contribute a candidate pool; every candidate is then scored on *both* sides (its cosine
         from its stored vector, its bm25 from the FTS index), so a chunk found by only one side is not
-        penalised for the other side's cut-off.
+        penalised for the other side's cut-off. The lexical side's weight follows how decisive its ranking
+        is for this query, and the dense side is scored again after feedback from the first fused ranking.
         """
         if doc_ids is not None and not doc_ids:
             return []
@@ -154,25 +166,31 @@ class ChunkStore:
         lexical = dict(self.catalog.lexical_search(terms, pool, doc_ids))
         candidate_ids = list(dict.fromkeys([*dense, *lexical]))
         chunks = self.catalog.chunks(candidate_ids)
-        candidate_ids = [i for i in candidate_ids if i in chunks]  # vectors of removed chunks are ignored
+        stored = self._vectors([i for i in candidate_ids if i in chunks])  # vectors of removed chunks are ignored
+        candidate_ids = [i for i in candidate_ids if i in stored]
         if not candidate_ids:
             return []
 
-        missing_dense = [i for i in candidate_ids if i not in dense]
-        dense.update(self._cosines(query_vector, missing_dense))
-        missing_lexical = [i for i in candidate_ids if i not in lexical]
-        lexical.update(self.catalog.lexical_scores(terms, missing_lexical))
+        vectors = np.stack([stored[i] for i in candidate_ids])
+        cosine = vectors @ query_vector
+        lexical_raw = np.array([lexical.get(i, 0.0) for i in candidate_ids])
+        missing = [n for n, i in enumerate(candidate_ids) if i not in lexical]
+        if missing:
+            found = self.catalog.lexical_scores(terms, [candidate_ids[n] for n in missing])
+            lexical_raw[missing] = [found.get(candidate_ids[n], 0.0) for n in missing]
+        lexical_scaled = _min_max(lexical_raw)
+        lexical_weight = _lexical_weight(lexical_raw)
 
-        dense_norm = _normalise({i: dense.get(i, 0.0) for i in candidate_ids})
-        lexical_norm = _normalise({i: lexical.get(i, 0.0) for i in candidate_ids})
+        def fuse(dense_scores: np.ndarray) -> np.ndarray:
+            return (1 - lexical_weight) * _min_max(dense_scores) + lexical_weight * lexical_scaled
+
+        first = fuse(cosine)
+        feedback = vectors[np.argsort(-first)[:FEEDBACK_PASSAGES]].mean(axis=0)
+        moved = query_vector + FEEDBACK_WEIGHT * feedback
+        fused = fuse(vectors @ (moved / np.linalg.norm(moved)))
         scored = [
-            ScoredChunk(
-                chunk=chunks[i],
-                score=DENSE_WEIGHT * dense_norm[i] + (1 - DENSE_WEIGHT) * lexical_norm[i],
-                dense=dense.get(i, 0.0),
-                lexical=lexical_norm[i],
-            )
-            for i in candidate_ids
+            ScoredChunk(chunks[i], score=float(fused[n]), dense=float(cosine[n]), lexical=float(lexical_scaled[n]))
+            for n, i in enumerate(candidate_ids)
         ]
         return _diversify(scored, k)
 
@@ -189,15 +207,12 @@ class ChunkStore:
         # Chroma's cosine distance is 1 - cosine similarity.
         return {i: 1.0 - float(d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)}
 
-    def _cosines(self, query_vector: np.ndarray, chunk_ids: Sequence[str]) -> dict[str, float]:
-        if not chunk_ids:
-            return {}
+    def _vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those of ``chunk_ids`` that have one."""
         got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
-        if got["embeddings"] is None or len(got["ids"]) == 0:
+        if got["embeddings"] is None:
             return {}
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        return {i: float(v) for i, v in zip(got["ids"], vectors @ query_vector, strict=True)}
-
+        return dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True))
 
 
 def _diversify(scored: list[ScoredChunk], k: int) -> list[ScoredChunk]:
@@ -217,15 +232,24 @@ def _diversify(scored: list[ScoredChunk], k: int) -> list[ScoredChunk]:
     return taken
 
 
-def _normalise(scores: dict[str, float]) -> dict[str, float]:
-    """Min-max scaling over the candidate pool: cosine and bm25 live on different scales, and the
-    pool's own spread is what says how much a side prefers one candidate to another."""
-    if not scores:
-        return {}
-    values = np.fromiter(scores.values(), dtype=np.float64)
+def _lexical_weight(bm25: np.ndarray) -> float:
+    """The lexical side's share of the fused score for this query (see LEXICAL_GATE_LOW)."""
+    ranked = np.sort(bm25)[::-1]
+    if len(ranked) == 0 or ranked[0] <= 0:
+        return 0.0
+    tail = ranked[LEXICAL_GAP_RANK - 1] if len(ranked) >= LEXICAL_GAP_RANK else 0.0
+    gap = (ranked[0] - tail) / ranked[0]
+    return LEXICAL_WEIGHT_MAX * float(np.clip((gap - LEXICAL_GATE_LOW) / (LEXICAL_GATE_HIGH - LEXICAL_GATE_LOW), 0, 1))
+
+
+def _min_max(values: np.ndarray) -> np.ndarray:
+    """Scaling over the candidate pool: cosine and bm25 live on different scales, and the pool's own spread
+    is what says how much a side prefers one candidate to another."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return values
     lo, hi = values.min(), values.max()
     if hi > lo:
-        scaled = (values - lo) / (hi - lo)
-    else:  # one candidate, or all alike: each has the side's full support if it has any
-        scaled = np.full_like(values, 1.0 if hi > 0 else 0.0)
-    return dict(zip(scores, scaled.tolist(), strict=True))
+        return (values - lo) / (hi - lo)
+    # one candidate, or all alike: each has the side's full support if it has any
+    return np.full_like(values, 1.0 if hi > 0 else 0.0)

@@ -1,4 +1,6 @@
-from assistant.conversation import condense, is_followup
+import pytest
+
+from assistant.conversation import condense, is_followup, question_parts
 
 HISTORY = [
     {"role": "user", "content": "What has UNODC been doing on trafficking among Rohingya refugees in Bangladesh?"},
@@ -38,3 +40,19 @@ def test_possessives_are_searched_as_their_word():
     assert lexical_terms("The Global Report's Africa chapter and the hotline’s data") == [
         "global", "report", "africa", "chapter", "hotline", "data"
     ]
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("What training did UNODC build for police in MINUSMA, and what does the report say about Mali?",
+         ["What training did UNODC build for police in MINUSMA", "what does the report say about Mali?"]),
+        ("Who uses the screening checklist and which young people is it used with?",
+         ["Who uses the screening checklist", "which young people is it used with?"]),
+        ("How many victims were identified at Dzaleka?", ["How many victims were identified at Dzaleka?"]),
+        ("Which countries and regions are affected?", ["Which countries and regions are affected?"]),
+        ("What is it, and why?", ["What is it, and why?"]),  # a part too short to stand alone stays attached
+    ],
+)
+def test_compound_questions_split_into_parts(question, parts):
+    assert question_parts(question) == parts

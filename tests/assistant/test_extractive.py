@@ -8,7 +8,7 @@ import pytest
 
 from assistant.answer import REFUSAL_TEXT
 from assistant.conversation import RetrievalQuery
-from assistant.extractive import ExtractiveComposer, ExtractiveConfig, question_parts
+from assistant.extractive import ExtractiveComposer, ExtractiveConfig
 from ingest.models import Chunk
 from vectorstore.store import ScoredChunk
 
@@ -121,22 +121,6 @@ def test_unrelated_passages_give_a_refusal_with_possibly_related(composer):
 def test_nothing_retrieved_is_a_refusal(composer):
     answer = ask(composer, "How many victims?", [])
     assert answer.refused and answer.related == ()
-
-
-@pytest.mark.parametrize(
-    ("question", "parts"),
-    [
-        ("What training did UNODC build for police in MINUSMA, and what does the report say about Mali?",
-         ["What training did UNODC build for police in MINUSMA", "what does the report say about Mali?"]),
-        ("Who uses the screening checklist and which young people is it used with?",
-         ["Who uses the screening checklist", "which young people is it used with?"]),
-        ("How many victims were identified at Dzaleka?", ["How many victims were identified at Dzaleka?"]),
-        ("Which countries and regions are affected?", ["Which countries and regions are affected?"]),
-        ("What is it, and why?", ["What is it, and why?"]),  # a part too short to stand alone stays attached
-    ],
-)
-def test_compound_questions_split_into_parts(question, parts):
-    assert question_parts(question) == parts
 
 
 def test_each_part_of_a_compound_question_is_answered(embedder, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ingest.models import Chunk, LoadedDocument, Page, doc_id_for
@@ -223,3 +224,33 @@ def test_the_top_of_a_search_does_not_depend_on_how_many_are_asked_for(store):
     few = [r.chunk.chunk_id for r in store.search("refugees trafficking training", k=3)]
     many = [r.chunk.chunk_id for r in store.search("refugees trafficking training", k=6)]
     assert many[:3] == few
+
+
+def test_lexical_weight_follows_how_decisive_bm25_is():
+    from vectorstore.store import LEXICAL_WEIGHT_MAX, _lexical_weight
+
+    steep = np.array([9.0, 2.0, *[1.0] * 20])  # one passage holds the query's rare words
+    flat = np.array([3.0, 2.9, 2.9, 2.8, 2.8, 2.8, 2.7, 2.7, 2.7, 2.6, *[2.5] * 10])  # common words everywhere
+    assert _lexical_weight(steep) == LEXICAL_WEIGHT_MAX
+    assert _lexical_weight(flat) == 0.0
+    assert _lexical_weight(np.zeros(20)) == 0.0  # no passage has any of the words
+    assert 0.0 < _lexical_weight(np.array([4.0, *[2.5] * 9, 1.0])) < LEXICAL_WEIGHT_MAX
+
+
+def test_a_rare_word_lifts_its_passage_and_common_words_do_not_outvote_meaning(store):
+    texts = [
+        "Case TX-4471 concerned a shipping company.",
+        *[
+            f"The report on {topic} mentions trafficking once."
+            for topic in ("fisheries", "road repairs", "school meals", "tax collection", "rainfall", "elections",
+                          "hospital beds", "railway tickets", "postal services", "forestry", "football", "tourism")
+        ],
+        "Girls lured abroad with promises of modelling jobs were forced into prostitution.",
+    ]
+    store.add_document(*make_document("mixed.txt", texts))
+    # the code is rare, so bm25 is decisive and its passage comes first
+    assert store.search("What happened in case TX-4471?", k=1)[0].chunk.text == texts[0]
+    # "trafficking" is the only shared word and it is everywhere, so bm25 is flat and meaning decides
+    # (with the lexical side always at half weight, a filler passage came first)
+    top = store.search("How were young women tricked into sexual exploitation overseas through trafficking?", k=1)
+    assert top[0].chunk.text == texts[-1]

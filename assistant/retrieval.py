@@ -1,0 +1,33 @@
+"""Retrieval for a condensed question: one search, or for a compound question one search per part too.
+
+"Where did it mostly take place in the ASU cases, and which types were reported most to the hotline?"
+searched whole finds passages for whichever part dominates. Each part is searched on its own as well and
+the result lists are interleaved rank by rank (the whole question's first), so every part is represented
+among the first k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assistant.conversation import RetrievalQuery
+from vectorstore.store import ChunkStore, ScoredChunk
+
+
+def retrieve(
+    store: ChunkStore, query: RetrievalQuery, k: int, doc_ids: Sequence[str] | None = None
+) -> list[ScoredChunk]:
+    whole = store.search(query.text, k=k, doc_ids=doc_ids)
+    if not query.parts:
+        return whole
+    rankings = [whole, *(store.search(part, k=k, doc_ids=doc_ids) for part in query.parts)]
+    merged: dict[str, ScoredChunk] = {}
+    texts: set[str] = set()
+    for rank in range(k):
+        for ranking in rankings:
+            if rank < len(ranking):
+                hit = ranking[rank]
+                if hit.chunk.chunk_id not in merged and hit.chunk.text_hash not in texts:
+                    merged[hit.chunk.chunk_id] = hit
+                    texts.add(hit.chunk.text_hash)
+    return list(merged.values())[:k]
