@@ -57,14 +57,17 @@ class Citation:
 
 @dataclass(frozen=True)
 class SentenceSupport:
-    """How well the sentence is backed by a passage; filled by the support checker."""
+    """How well a sentence is backed, and by which span: filled by the support checker
+    (``assistant.support``). The span is ``page_text[start:end] == quote`` of ``source``'s ``page``."""
 
     label: SupportLabel
     score: float
     doc_id: str
+    source: str
     page: int
     start: int
     end: int
+    quote: str
 
 
 @dataclass(frozen=True)

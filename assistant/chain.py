@@ -1,7 +1,8 @@
 """The answering chain as a LangChain Runnable: condense → retrieve → compose (with citations).
 
 Input: ``{"question": str, "history": [{"role", "content"}, ...], "doc_ids": [...] | None}``.
-Output: an ``Answer``. The composer is any object with ``compose(question, query, retrieved) -> Answer``;
+Output: an ``Answer``, every sentence checked against the passages it cites (``assistant.support``).
+The composer is any object with ``compose(question, query, retrieved) -> Answer``;
 the default is the extractive one, which needs no LLM.
 """
 
@@ -20,6 +21,7 @@ from assistant.gaps import unknown_rare_terms
 from assistant.rerank import POOL_FACTOR as RERANK_POOL_FACTOR
 from assistant.rerank import PassageScorer, rerank
 from assistant.retrieval import retrieve
+from assistant.support import SupportChecker, with_support
 from vectorstore.store import ChunkStore, ScoredChunk
 
 # The best few passages are read on into the passage that follows them, when composing (not when ranking).
@@ -31,7 +33,11 @@ class Composer(Protocol):
 
 
 def build_chain(
-    store: ChunkStore, composer: Composer, top_k: int, reranker: PassageScorer | None = None
+    store: ChunkStore,
+    composer: Composer,
+    top_k: int,
+    checker: SupportChecker,
+    reranker: PassageScorer | None = None,
 ) -> Runnable:
     def condense_step(inputs: dict) -> dict:
         started = time.perf_counter()
@@ -56,7 +62,7 @@ def build_chain(
             answer = Answer.refusal(state["question"], state["query"].text, closest, reason)
         else:
             readable = store.with_following_passages(state["retrieved"], first=PASSAGES_READ_ON)
-            answer = composer.compose(state["question"], state["query"], readable)
+            answer = with_support(composer.compose(state["question"], state["query"], readable), checker)
         retrieved = tuple(_passage(r) for r in state["retrieved"])
         return replace(answer, retrieved=retrieved, timings_ms={**state["timings"], "compose": _ms(started)})
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answer import Answer, RetrievedPassage
+from assistant.answer import Answer, AnswerSentence, RetrievedPassage, SupportLabel
 from assistant.service import Assistant
 
 QUESTION_TYPES = ("factoid", "list", "followup", "multi", "unanswerable")
@@ -41,6 +41,7 @@ FIGURE_KEYS = (
     "answer_correct",
     "citation_hit",
     "citation_page_hit",
+    "sentences_supported",
     "refusal_recall",
     "refusal_precision",
     "false_refusal_rate",
@@ -193,6 +194,9 @@ class ItemResult:
             elif self._wrong_page_sources:
                 details = " and ".join(self._page_detail(s) for s in self._wrong_page_sources)
                 reasons.append(f"gold page not cited: {details}")
+            weak = [s for s in self.answer.sentences if not _is_supported(s)]
+            if weak:
+                reasons.append(f"{len(weak)} sentence(s) not supported by their citations")
         return "; ".join(reasons) or None
 
     def _absent(self, found: Iterable) -> list[str]:
@@ -372,12 +376,18 @@ def summarize(results: Sequence[ItemResult]) -> dict[str, float | int | None]:
         "answer_correct": _share([bool(r.answer_correct) for r in answerable]),
         "citation_hit": _share([r.source_cited for r in answerable]),
         "citation_page_hit": _share([r.page_cited for r in answerable]),
+        # share of all answer sentences (refusals have none) that the support checker labels supported
+        "sentences_supported": _share([_is_supported(s) for r in results for s in r.answer.sentences]),
         "refusal_recall": _share([r.answer.refused for r in unanswerable]),
         "refusal_precision": _share([not r.item.answerable for r in refused]),
         "false_refusal_rate": _share([r.answer.refused for r in answerable]),
         "latency_p50_ms": percentile(latencies, 50) if latencies else None,
         "latency_p95_ms": percentile(latencies, 95) if latencies else None,
     }
+
+
+def _is_supported(sentence: AnswerSentence) -> bool:
+    return sentence.support is not None and sentence.support.label is SupportLabel.SUPPORTED
 
 
 def summarize_by_type(results: Sequence[ItemResult]) -> dict[str, dict[str, float | int | None]]:

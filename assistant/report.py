@@ -23,6 +23,7 @@ _LABELS = {
     "answer_correct": "answer correct",
     "citation_hit": "citation hit",
     "citation_page_hit": "citation page hit",
+    "sentences_supported": "sentences supported",
     "refusal_recall": "refusal recall",
     "refusal_precision": "refusal precision",
     "false_refusal_rate": "false refusal rate",

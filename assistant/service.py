@@ -16,6 +16,7 @@ from assistant.chain import build_chain
 from assistant.extractive import ExtractiveComposer, ExtractiveConfig
 from assistant.rerank import CrossEncoderScorer
 from assistant.settings import Settings
+from assistant.support import Evidence, SupportChecker
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from vectorstore import ChunkStore, DocumentRecord, Embedder, open_store
@@ -53,7 +54,12 @@ class Assistant:
     def chain(self):
         composer = ExtractiveComposer(self.embedder, ExtractiveConfig(max_sentences=self.settings.max_sentences))
         model = self.settings.reranker_model
-        return build_chain(self.store, composer, self.settings.top_k, CrossEncoderScorer(model) if model else None)
+        reranker = CrossEncoderScorer(model) if model else None
+        return build_chain(self.store, composer, self.settings.top_k, self.checker, reranker)
+
+    @cached_property
+    def checker(self) -> SupportChecker:
+        return SupportChecker(self.embedder)
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
@@ -123,3 +129,11 @@ class Assistant:
 
     def page_text(self, doc_id: str, page: int) -> str | None:
         return self.store.page_text(doc_id, page)
+
+    def page_evidence(self, ref: str, page: int) -> Evidence:
+        """A whole stored page as a passage for the support checker. Raises ``DocumentNotFound``."""
+        doc = self.find_document(ref)
+        text = self.page_text(doc.doc_id, page)
+        if text is None:
+            raise DocumentNotFound(f"{ref}, page {page}")
+        return Evidence(doc.doc_id, doc.source, doc.title, page, 0, text)

@@ -43,3 +43,20 @@ def embedder():
     model = Embedder()
     model.warm_up()
     return model
+
+
+@pytest.fixture(scope="session")
+def corpus_ingest(tmp_path_factory, embedder):
+    """The shared corpus ingested once into a temporary library: ``(assistant, report)``."""
+    from assistant.service import Assistant
+    from assistant.settings import Settings
+    from tests.shared_paths import CORPUS, require
+
+    require(CORPUS)
+    assistant = Assistant(Settings(data_dir=tmp_path_factory.mktemp("corpus") / "data"), embedder=embedder)
+    return assistant, assistant.ingest([CORPUS])
+
+
+@pytest.fixture(scope="session")
+def corpus_library(corpus_ingest):
+    return corpus_ingest[0]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from assistant.evaluation import load_gold, run_items, summarize
-from assistant.service import Assistant
-from assistant.settings import Settings
 from ingest.pipeline import FileStatus
 from tests.shared_paths import CORPUS, GOLD_DEV, require
 
@@ -14,11 +12,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory, embedder):
-    require(CORPUS)
-    assistant = Assistant(Settings(data_dir=tmp_path_factory.mktemp("corpus") / "data"), embedder=embedder)
-    report = assistant.ingest([CORPUS])
-    return assistant, report
+def library(corpus_ingest):
+    return corpus_ingest
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import pytest
 from assistant.chain import build_chain
 from assistant.extractive import ExtractiveComposer
 from assistant.rerank import CrossEncoderScorer
+from assistant.support import SupportChecker
 from ingest.models import Chunk, LoadedDocument, Page
 from vectorstore import open_store
 
@@ -45,7 +46,7 @@ def store(tmp_path, embedder):
 
 def test_reranker_orders_a_larger_pool_and_keeps_k(store, embedder):
     scorer = PrefersWord("Zomba")
-    chain = build_chain(store, ExtractiveComposer(embedder), top_k=1, reranker=scorer)
+    chain = build_chain(store, ExtractiveComposer(embedder), top_k=1, checker=SupportChecker(embedder), reranker=scorer)
     answer = chain.invoke({"question": "How many victims of forced labour did police identify?", "history": []})
 
     assert scorer.seen == [3]  # the whole pool (3 x k, capped by the library) was scored
@@ -54,7 +55,7 @@ def test_reranker_orders_a_larger_pool_and_keeps_k(store, embedder):
 
 
 def test_without_reranker_the_store_order_stands(store, embedder):
-    chain = build_chain(store, ExtractiveComposer(embedder), top_k=1)
+    chain = build_chain(store, ExtractiveComposer(embedder), top_k=1, checker=SupportChecker(embedder))
     answer = chain.invoke({"question": "How many victims on tea estates in Mzuzu?", "history": []})
     assert answer.retrieved[0].page == 2
 

@@ -1,0 +1,325 @@
+"""The support checker: does a passage back the sentence it is attached to?
+
+Whoever wrote the sentence (the extractive composer, an LLM, a person pasting a draft), each sentence is
+compared with every span of one or two consecutive sentences of its candidate passages. A span's score mixes
+meaning (cosine of the two embeddings) and wording (share of the sentence's content words found in the span).
+Then hard checks, which no similarity can outvote, decide whether the best span can back the sentence at all:
+
+* every number, percentage and year in the sentence appears in the span ("87" is not "78", "36.7%" is
+  "36.7 per cent");
+* every named entity (capitalised words inside the sentence, and any country or territory) appears in it;
+* the sentence and the span agree on negation ("were identified" is not "were not identified").
+
+A sentence is ``supported`` when a span passes the checks and scores at least ``supported_at``; ``partial``
+when it passes them with a lower score that still shares real content (``partial_at``); otherwise
+``unsupported``, with the closest span shown anyway, so a reader sees what the library says instead.
+The thresholds are calibrated on ``tests/data/support_pairs.jsonl`` (``bench/support_calibration.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from assistant.answer import Answer, Citation, SentenceSupport, SupportLabel
+from ingest.sentences import split_sentences
+from vectorstore.catalog import lexical_terms
+from vectorstore.embeddings import Embedder
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A passage a sentence may be checked against: text and where it sits on its page."""
+
+    doc_id: str
+    source: str
+    title: str
+    page: int
+    start: int  # page offset of ``text``
+    text: str
+
+
+MAX_SPANS_CHECKED = 20  # the best-scoring spans tried against the hard checks, in order
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    w_meaning: float = 0.6
+    w_wording: float = 0.4
+    supported_at: float = 0.70
+    partial_at: float = 0.55
+    span_sentences: int = 2  # spans of up to this many consecutive sentences
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    text: str
+    start: int  # offsets of the sentence in the checked text
+    end: int
+    support: SentenceSupport
+
+
+@dataclass(frozen=True)
+class _Span:
+    evidence: Evidence
+    start: int  # offsets within evidence.text
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.evidence.text[self.start : self.end]
+
+
+# ----- the hard checks --------------------------------------------------------------------------------------
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+    "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19", "twenty": "20",
+    "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "half": "50%",
+}  # fmt: skip
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?:\s*(?:%|per\s*cent|percent))?", re.I)
+_PERCENT_WORDS = re.compile(r"\s*(?:per\s*cent|percent)", re.I)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_NEGATION = re.compile(
+    r"\b(not|no|never|none|neither|nor|without|cannot|n't|nobody|nothing|nowhere|unable|fail(?:s|ed)? to)\b|n't\b",
+    re.I,
+)
+# Capitalised words that are not names: sentence openers, months are dates but rarely swapped alone.
+_NOT_NAMES = {
+    "the", "a", "an", "this", "that", "these", "those", "in", "on", "at", "of", "for", "and", "or", "but", "as",
+    "it", "its", "their", "there", "they", "he", "she", "we", "i", "by", "with", "from", "to", "between",
+    "during", "after", "before", "according", "some", "most", "many", "all", "both", "each", "other",
+    "however", "although", "while", "when", "where", "which", "who", "what", "how", "why", "figure", "table",
+    "source", "note", "chapter", "section", "report", "yes", "no",
+}  # fmt: skip
+
+
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+
+
+def _values(text: str) -> set[str]:
+    """The numbers ``text`` states, as values: "60,000" -> "60000", "36.7 per cent" -> "36.7%",
+    "twelve" -> "12"."""
+    values = {re.sub(r"[\s,]", "", _PERCENT_WORDS.sub("%", m.group(0))).rstrip(".") for m in _NUMBER.finditer(text)}
+    values.update(_NUMBER_WORDS[m.group(1).lower()] for m in _NUMBER_WORD.finditer(text))
+    return values
+
+
+def missing_numbers(sentence: str, span: str) -> list[str]:
+    """The sentence's numbers that the span does not state ("36.7%" is matched by a bare "36.7" too)."""
+    have = _values(span)
+    have |= {v.rstrip("%") for v in have}
+    return sorted(v for v in _values(sentence) if v not in have and v.rstrip("%") not in have)
+
+
+@cache
+def _places() -> tuple[frozenset[str], int]:
+    """Country and territory names (lower case), and the longest name's word count."""
+    text = resources.files("assistant").joinpath("places.txt").read_text(encoding="utf-8")
+    names = frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return names, max(len(n.split()) for n in names)
+
+
+def _normal(word: str) -> str:
+    word = word.lower().replace("’", "'")
+    word = re.sub(r"'s$", "", word)
+    return word
+
+
+def entities_in(sentence: str) -> list[str]:
+    """Names the sentence relies on: capitalised words other than its first (and other than common openers),
+    acronyms anywhere, and country or territory names anywhere ("Mali", "Burkina Faso")."""
+    words = list(_WORD.finditer(sentence))
+    names: list[str] = []
+    for i, m in enumerate(words):
+        word = m.group(0)
+        bare = _normal(word)
+        if bare in _NOT_NAMES or len(bare) < 2:
+            continue
+        is_acronym = word.isupper() and len(word) >= 2
+        if is_acronym or (i > 0 and word[0].isupper()):
+            names.append(bare)
+    places, longest = _places()
+    lowered = [_normal(m.group(0)) for m in words]
+    for n in range(longest, 0, -1):
+        for i in range(len(lowered) - n + 1):
+            phrase = " ".join(lowered[i : i + n])
+            if phrase in places:
+                names.append(phrase)
+    return list(dict.fromkeys(names))
+
+
+def missing_entities(sentence: str, span: str) -> list[str]:
+    span_words = " ".join(_normal(w) for w in _WORD.findall(span))
+    padded = f" {span_words} "
+    return [name for name in entities_in(sentence) if f" {name} " not in padded and not _stem_in(name, padded)]
+
+
+def _stem_in(name: str, padded_span: str) -> bool:
+    """"Malian" for "Mali", "Nigerian" is not "Niger" (whole-name match first; then a plural or demonym of a
+    single long word)."""
+    if " " in name or len(name) < 5:
+        return False
+    return f" {name}s " in padded_span or f" {name}n " in padded_span or f" {name}an " in padded_span
+
+
+def negated(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+# ----- the checker ------------------------------------------------------------------------------------------
+class SupportChecker:
+    def __init__(self, embedder: Embedder, config: SupportConfig | None = None):
+        self.embedder = embedder
+        self.config = config or SupportConfig()
+
+    def check(self, sentence: str, passages: Sequence[Evidence]) -> SentenceSupport:
+        """The best supporting span for ``sentence`` among ``passages``, labelled."""
+        return self.check_many([sentence], [passages])[0]
+
+    def check_many(
+        self, sentences: Sequence[str], passages_each: Sequence[Sequence[Evidence]]
+    ) -> list[SentenceSupport]:
+        """``check`` for several sentences, each with its own candidate passages, embedding in one batch.
+
+        A sentence quoted word for word from one of its passages is supported by that very span, with no
+        need to score it (every extractive answer sentence is such a quote)."""
+        quoted = [_quoted_in(sentence, passages) for sentence, passages in zip(sentences, passages_each, strict=True)]
+        pending = [i for i, q in enumerate(quoted) if q is None]
+        scored = self._score_many([sentences[i] for i in pending], [passages_each[i] for i in pending])
+        results: list[SentenceSupport | None] = list(quoted)
+        for i, support in zip(pending, scored, strict=True):
+            results[i] = support
+        return results
+
+    def _score_many(
+        self, sentences: Sequence[str], passages_each: Sequence[Sequence[Evidence]]
+    ) -> list[SentenceSupport]:
+        if not sentences:
+            return []
+        spans_each = [self._spans(passages) for passages in passages_each]
+        all_spans = list({(s.evidence, s.start, s.end): s for spans in spans_each for s in spans}.values())
+        index = {(s.evidence, s.start, s.end): n for n, s in enumerate(all_spans)}
+        vectors = self.embedder.encode([*sentences, *(s.text for s in all_spans)])
+        sentence_vectors, span_vectors = vectors[: len(sentences)], vectors[len(sentences) :]
+        results = []
+        for sentence, vector, spans in zip(sentences, sentence_vectors, spans_each, strict=True):
+            if not spans:
+                results.append(_nothing())
+                continue
+            meaning = span_vectors[[index[(s.evidence, s.start, s.end)] for s in spans]] @ vector
+            results.append(self._best(sentence, spans, meaning))
+        return results
+
+    def check_text(self, text: str, passages: Sequence[Evidence]) -> list[CheckedSentence]:
+        """Split ``text`` into sentences (the ingest splitter) and check each against all ``passages``."""
+        bounds = [(s, e) for s, e in split_sentences(text) if text[s:e].strip()]
+        supports = self.check_many([text[s:e] for s, e in bounds], [passages] * len(bounds))
+        return [CheckedSentence(text[s:e], s, e, sup) for (s, e), sup in zip(bounds, supports, strict=True)]
+
+    def _spans(self, passages: Iterable[Evidence]) -> list[_Span]:
+        spans = []
+        for evidence in passages:
+            bounds = split_sentences(evidence.text)
+            for i in range(len(bounds)):
+                for n in range(1, self.config.span_sentences + 1):
+                    if i + n <= len(bounds):
+                        spans.append(_Span(evidence, bounds[i][0], bounds[i + n - 1][1]))
+        return spans
+
+    def _best(self, sentence: str, spans: Sequence[_Span], meaning: np.ndarray) -> SentenceSupport:
+        cfg = self.config
+        terms = _content_stems(sentence)
+        scored = []
+        for span, cosine in zip(spans, meaning, strict=True):
+            wording = len(terms & _content_stems(span.text)) / len(terms) if terms else 1.0
+            score = cfg.w_meaning * float(cosine) + cfg.w_wording * wording
+            scored.append((score, span))
+        scored.sort(key=lambda pair: pair[0], reverse=True)
+
+        # The best-scoring span that passes the hard checks backs the sentence if it scores as support;
+        # "partial" is only for the closest span itself: a weaker span elsewhere that merely avoids
+        # contradicting the sentence is not evidence for it.
+        for score, span in scored[:MAX_SPANS_CHECKED]:
+            if score < cfg.supported_at:
+                break
+            if _passes_checks(sentence, span.text):
+                return _support(SupportLabel.SUPPORTED, score, span)
+        score, span = scored[0]
+        if score >= cfg.partial_at and _passes_checks(sentence, span.text):
+            return _support(SupportLabel.PARTIAL, score, span)
+        return _support(SupportLabel.UNSUPPORTED, score, span)
+
+
+def _quoted_in(sentence: str, passages: Sequence[Evidence]) -> SentenceSupport | None:
+    text = sentence.strip()
+    for evidence in passages:
+        at = evidence.text.find(text) if text else -1
+        if at >= 0:
+            return _support(SupportLabel.SUPPORTED, 1.0, _Span(evidence, at, at + len(text)))
+    return None
+
+
+def _passes_checks(sentence: str, span: str) -> bool:
+    return (
+        not missing_numbers(sentence, span)
+        and not missing_entities(sentence, span)
+        and negated(sentence) == negated(span)
+    )
+
+
+def _content_stems(text: str) -> set[str]:
+    return {t[:6] for t in lexical_terms(text)}
+
+
+def _support(label: SupportLabel, score: float, span: _Span) -> SentenceSupport:
+    ev = span.evidence
+    return SentenceSupport(
+        label=label,
+        score=round(score, 4),
+        doc_id=ev.doc_id,
+        source=ev.source,
+        page=ev.page,
+        start=ev.start + span.start,
+        end=ev.start + span.end,
+        quote=span.text,
+    )
+
+
+def _nothing() -> SentenceSupport:
+    return SentenceSupport(SupportLabel.UNSUPPORTED, 0.0, "", "", 0, 0, 0, "")
+
+
+def failed_checks(sentence: str, span: str) -> list[str]:
+    """Why ``span`` cannot back ``sentence``, in words (empty when it can): for reports and the UI."""
+    reasons = []
+    if numbers := missing_numbers(sentence, span):
+        reasons.append("numbers not in the passage: " + ", ".join(numbers))
+    if names := missing_entities(sentence, span):
+        reasons.append("names not in the passage: " + ", ".join(names))
+    if negated(sentence) != negated(span):
+        reasons.append("the passage says the opposite (negation differs)")
+    return reasons
+
+
+def citation_evidence(citation: Citation) -> Evidence:
+    """The passage a citation was taken from, as evidence for the sentences that cite it."""
+    return Evidence(citation.doc_id, citation.source, citation.title, citation.page, citation.context_start,
+                    citation.context)
+
+
+def with_support(answer: Answer, checker: SupportChecker) -> Answer:
+    """``answer`` with every sentence checked against the passages it cites (a sentence citing nothing
+    valid is unsupported)."""
+    if answer.refused or not answer.sentences:
+        return answer
+    by_number = {c.n: citation_evidence(c) for c in answer.citations}
+    passages = [[by_number[n] for n in s.citations if n in by_number] for s in answer.sentences]
+    supports = checker.check_many([s.text for s in answer.sentences], passages)
+    sentences = tuple(replace(s, support=sup) for s, sup in zip(answer.sentences, supports, strict=True))
+    return replace(answer, sentences=sentences)
