@@ -1,4 +1,4 @@
-"""Command line: ``tip-assistant ingest|ask|docs|remove|serve|eval|eval-retrieval``.
+"""Command line: ``tip-assistant ingest|ask|verify|docs|remove|serve|eval|eval-retrieval``.
 
 Exceptions the user can act on become one clean ``error:`` line and a non-zero exit code here, at the
 boundary; everything below raises.
@@ -13,10 +13,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.answer import Answer
+from assistant.answer import Answer, SupportLabel
 from assistant.conversation import HistoryError, checked_history
-from assistant.service import Assistant, DocumentNotFound, EmptyQuestion
+from assistant.service import Assistant, DocumentNotFound, EmptyQuestion, EmptyText
 from assistant.settings import Settings, SettingsError, use_offline_mode
+from assistant.support import CheckedSentence
 from ingest.pipeline import FileOutcome, FileStatus
 from vectorstore import StoreConfigError
 
@@ -54,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", action="append", dest="years", type=parse_years, help="only documents of this year "
                    "or range (2023, 2019-2023); documents without a year are left out")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+
+    p = sub.add_parser("verify", help="check each sentence of a text against the library, with its best source")
+    p.add_argument("file", help="a text file, or - to read standard input")
+    p.add_argument("--doc", action="append", dest="docs", help="only check against documents whose name has this")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     p = sub.add_parser("docs", help="list the documents in the library")
     p.add_argument("--json", action="store_true")
@@ -107,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DocumentNotFound as exc:
         print(f"error: {exc}: `tip-assistant docs` lists the documents", file=sys.stderr)
         return EXIT_USAGE
-    except (CliError, EmptyQuestion, SettingsError, StoreConfigError) as exc:
+    except (CliError, EmptyQuestion, EmptyText, SettingsError, StoreConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -151,6 +157,53 @@ def cmd_ask(assistant: Assistant, args: argparse.Namespace) -> int:
     else:
         print(format_answer(answer))
     return EXIT_OK
+
+
+def cmd_verify(assistant: Assistant, args: argparse.Namespace) -> int:
+    text = read_text(args.file)
+    checked = assistant.verify(text, assistant.select_documents(args.docs))
+    if args.json:
+        print(json.dumps({"sentences": [verified_dict(c) for c in checked]}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    marks = {SupportLabel.SUPPORTED: "✅", SupportLabel.PARTIAL: "⚠️", SupportLabel.UNSUPPORTED: "❌"}
+    for c in checked:
+        s = c.support
+        print(f"{marks[s.label]} {s.label.value} ({s.score:.2f}): {c.text}")
+        if s.quote:
+            where = "closest" if s.label is SupportLabel.UNSUPPORTED else "source"
+            print(f"      {where}: {s.source}, p. {s.page}, chars {s.start}–{s.end}: \"{_short(s.quote, 200)}\"")
+    unsupported = sum(c.support.label is SupportLabel.UNSUPPORTED for c in checked)
+    print(f"\n{len(checked)} sentences: {len(checked) - unsupported} with support in the library, "
+          f"{unsupported} without")
+    return EXIT_OK
+
+
+def verified_dict(checked: CheckedSentence) -> dict:
+    s = checked.support
+    return {
+        "text": checked.text,
+        "label": s.label.value,
+        "score": s.score,
+        "source": s.source or None,
+        "page": s.page or None,
+        "start": s.start if s.quote else None,
+        "end": s.end if s.quote else None,
+        "quote": s.quote or None,
+    }
+
+
+def read_text(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"{path} does not exist: give a text file, or - to read standard input") from None
+    except IsADirectoryError:
+        raise CliError(f"{path} is a folder: give a text file, or - to read standard input") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not UTF-8 text: save it as plain text first") from None
 
 
 def parse_years(text: str) -> list[int]:
@@ -290,6 +343,7 @@ def cmd_eval_retrieval(assistant: Assistant, args: argparse.Namespace) -> int:
 COMMANDS = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
+    "verify": cmd_verify,
     "docs": cmd_docs,
     "remove": cmd_remove,
     "serve": cmd_serve,

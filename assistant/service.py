@@ -16,7 +16,7 @@ from assistant.chain import build_chain
 from assistant.extractive import ExtractiveComposer, ExtractiveConfig
 from assistant.rerank import CrossEncoderScorer
 from assistant.settings import Settings
-from assistant.support import Evidence, SupportChecker
+from assistant.support import CheckedSentence, Evidence, SupportChecker, chunk_evidence
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from vectorstore import ChunkStore, DocumentRecord, Embedder, open_store
@@ -33,6 +33,15 @@ class DocumentNotFound(LookupError):
 class EmptyQuestion(ValueError):
     def __init__(self) -> None:
         super().__init__("the question is empty: type a question")
+
+
+class EmptyText(ValueError):
+    def __init__(self) -> None:
+        super().__init__("the text to check is empty: give some sentences")
+
+
+# Passages retrieved for each sentence being verified; its supporting span is sought among them.
+VERIFY_PASSAGES = 8
 
 
 class Assistant:
@@ -75,6 +84,17 @@ class Assistant:
         if not question or not question.strip():
             raise EmptyQuestion()
         return self.chain.invoke({"question": question, "history": list(history), "doc_ids": doc_ids})
+
+    def verify(self, text: str, doc_ids: Sequence[str] | None = None) -> list[CheckedSentence]:
+        """Each sentence of ``text`` (a draft, another system's answer) with the library passage that best
+        supports it, labelled: the passages retrieved for that sentence are its candidates."""
+        if not text or not text.strip():
+            raise EmptyText()
+
+        def candidates(sentence: str) -> list[Evidence]:
+            return [chunk_evidence(r.chunk) for r in self.store.search(sentence, k=VERIFY_PASSAGES, doc_ids=doc_ids)]
+
+        return self.checker.check_text(text, candidates)
 
     # ----- the library ---------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:

@@ -19,7 +19,7 @@ The thresholds are calibrated on ``tests/data/support_pairs.jsonl`` (``bench/sup
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -27,6 +27,7 @@ from importlib import resources
 import numpy as np
 
 from assistant.answer import Answer, Citation, SentenceSupport, SupportLabel
+from ingest.models import Chunk
 from ingest.sentences import split_sentences
 from vectorstore.catalog import lexical_terms
 from vectorstore.embeddings import Embedder
@@ -216,10 +217,15 @@ class SupportChecker:
             results.append(self._best(sentence, spans, meaning))
         return results
 
-    def check_text(self, text: str, passages: Sequence[Evidence]) -> list[CheckedSentence]:
-        """Split ``text`` into sentences (the ingest splitter) and check each against all ``passages``."""
+    def check_text(
+        self, text: str, passages: Sequence[Evidence] | Callable[[str], Sequence[Evidence]]
+    ) -> list[CheckedSentence]:
+        """Split ``text`` into sentences (the ingest splitter) and check each against ``passages``: the same
+        passages for all, or ``passages(sentence)``, e.g. what the library retrieves for that sentence."""
         bounds = [(s, e) for s, e in split_sentences(text) if text[s:e].strip()]
-        supports = self.check_many([text[s:e] for s, e in bounds], [passages] * len(bounds))
+        sentences = [text[s:e] for s, e in bounds]
+        candidates = [passages(s) if callable(passages) else passages for s in sentences]
+        supports = self.check_many(sentences, candidates)
         return [CheckedSentence(text[s:e], s, e, sup) for (s, e), sup in zip(bounds, supports, strict=True)]
 
     def _spans(self, passages: Iterable[Evidence]) -> list[_Span]:
@@ -305,6 +311,10 @@ def failed_checks(sentence: str, span: str) -> list[str]:
     if negated(sentence) != negated(span):
         reasons.append("the passage says the opposite (negation differs)")
     return reasons
+
+
+def chunk_evidence(chunk: Chunk) -> Evidence:
+    return Evidence(chunk.doc_id, chunk.source, chunk.title, chunk.page_start, chunk.char_start, chunk.text)
 
 
 def citation_evidence(citation: Citation) -> Evidence:

@@ -109,3 +109,37 @@ def test_bad_year_is_a_usage_error(capsys):
         main(["ask", "anything?", "--year", "last year"])
     assert exit_info.value.code == 2
     assert "not a year or a range" in capsys.readouterr().err
+
+
+def test_verify_labels_each_sentence_with_its_source(capsys, tmp_path, monkeypatch):
+    submission = require(SUBMISSION)
+    assert run(capsys, "ingest", str(submission))[0] == 0
+    draft = tmp_path / "draft.txt"
+    draft.write_text(
+        "UNODC identified 87 victims of trafficking at the Dzaleka Refugee Camp in Malawi in 2024. "
+        "UNODC trained 900 judges in Brazil in 2023.",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "verify", str(draft), "--json")
+    assert code == 0
+    sentences = json.loads(out)["sentences"]
+    assert [s["label"] for s in sentences] == ["supported", "unsupported"]
+    first = sentences[0]
+    assert set(first) == {"text", "label", "score", "source", "page", "start", "end", "quote"}
+    assert first["source"] == submission.name and first["page"] == 1
+    assert "87 victims" in first["quote"] and first["end"] - first["start"] == len(first["quote"])
+
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("UNODC trained 900 judges in Brazil in 2023."))
+    code, out, _ = run(capsys, "verify", "-")
+    assert code == 0 and out.startswith("❌ unsupported") and "1 without" in out
+
+
+@pytest.mark.parametrize(("content", "message"), [(None, "does not exist"), ("", "empty"), (b"\xff\xfe\x00", "UTF-8")])
+def test_verify_bad_input_is_named(capsys, tmp_path, content, message):
+    path = tmp_path / "draft.txt"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    code, _, err = run(capsys, "verify", str(path))
+    assert code == 2 and message in err
