@@ -8,18 +8,21 @@ handlers are plain functions of the assistant, so both are tested without a brow
 import argparse
 import html
 import json
+import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from assistant.cli import format_outcome
 from assistant.conversation import checked_history
 from assistant.service import Assistant, DocumentNotFound
 from assistant.settings import Settings, SettingsError, use_offline_mode
+from assistant.support import CheckedSentence, failed_checks
 from ingest.pipeline import FileOutcome, FileStatus, IngestReport
 from vectorstore import DocumentRecord, StoreConfigError
 
@@ -29,6 +32,19 @@ if TYPE_CHECKING:  # imported in build_ui: see there why
 UPLOAD_TYPES = [".pdf", ".txt", ".md"]
 TABLE_HEADERS = ["Title", "File", "Pages", "Chunks", "Ingested (UTC)"]
 EMPTY_SOURCES = '<p class="tip-empty">The sources of the latest answer appear here.</p>'
+CHECKING = '<p class="tip-empty">Generating… each sentence is checked against its sources when done.</p>'
+EMPTY_CHECK = '<p class="tip-empty">Each sentence of the text appears here with the passage that backs it.</p>'
+
+# Next to an answer sentence in the chat that its cited passage does not fully back (supported: no mark).
+CHAT_MARKS = {SupportLabel.PARTIAL: "⚠️ partly supported", SupportLabel.UNSUPPORTED: "❌ not supported by its source"}
+NOTHING_IN_LIBRARY = "No passage in the library comes close."
+NOTHING_CITED = "It cites no passage that could back it."
+# In the "Check text" tab, where every sentence gets its label.
+CHECK_LABELS = {
+    SupportLabel.SUPPORTED: "✅ supported",
+    SupportLabel.PARTIAL: "⚠️ partial",
+    SupportLabel.UNSUPPORTED: "❌ unsupported",
+}
 
 # Scoped to the sources panel by gr.HTML; Gradio's colour variables keep it readable in dark mode too.
 SOURCES_CSS = """
@@ -43,7 +59,13 @@ SOURCES_CSS = """
 }
 .tip-passage mark { background: #ffe066; color: #000; padding: 0 1px; }
 .tip-note { border: 1px solid #d97706; border-radius: 6px; padding: 6px 10px; margin: 0 0 10px; }
+.tip-notice { border-left: 4px solid #d97706; padding: 4px 10px; margin: 0 0 8px; }
 .tip-empty { color: var(--body-text-color-subdued); }
+.tip-partial { border-color: #d97706; }
+.tip-unsupported { border-color: #dc2626; }
+.tip-label { font-weight: 600; margin-right: 6px; }
+.tip-sentence { margin: 4px 0; white-space: pre-wrap; }
+.tip-summary { font-weight: 600; margin: 0 0 10px; }
 """
 
 
@@ -73,7 +95,13 @@ def render_passage(citation: Citation, label: str = "") -> str:
 
 
 def render_sources(answer: Answer) -> str:
-    """The sources panel for an answer: its citations, or for a refusal the passages that came closest."""
+    """The sources panel for an answer: its citations, or for a refusal the passages that came closest;
+    first, anything the reader should know about how the answer was made (``Answer.notices``)."""
+    notices = "".join(f'<p class="tip-notice">⚠️ {html.escape(n)}</p>' for n in answer.notices)
+    return notices + _render_sources(answer) if notices else _render_sources(answer)
+
+
+def _render_sources(answer: Answer) -> str:
     if answer.refused:
         why = f" ({html.escape(answer.refusal_reason)})" if answer.refusal_reason else ""
         if not answer.related:
@@ -85,10 +113,86 @@ def render_sources(answer: Answer) -> str:
             "these passages are possibly related:</p>"
             f'<ul class="tip-related">{cards}</ul></div>'
         )
-    if not answer.citations:
+    flagged = flagged_sentences(answer)
+    if not answer.citations and not flagged:
         return EMPTY_SOURCES
+    warning = ""
+    if flagged:
+        checks = "".join(
+            render_support(s.text, s.support, CHAT_MARKS[s.support.label], f"cites {cited_numbers(s)}", NOTHING_CITED)
+            for s in flagged
+        )
+        some = "This sentence is" if len(flagged) == 1 else f"These {len(flagged)} sentences are"
+        warning = (
+            f'<p class="tip-note">{some} not fully supported by the passage cited; '
+            "the closest span of that passage is shown.</p>"
+            f'<ul class="tip-flagged">{checks}</ul>'
+        )
     cards = "".join(render_passage(c, f"[{c.n}]") for c in answer.citations)
-    return f'<div class="tip-sources"><ol class="tip-citations">{cards}</ol></div>'
+    citations = f'<ol class="tip-citations">{cards}</ol>' if cards else ""
+    return f'<div class="tip-sources">{warning}{citations}</div>'
+
+
+def flagged_sentences(answer: Answer) -> list[AnswerSentence]:
+    """The answer's sentences that the support checker found partly supported or unsupported."""
+    return [s for s in answer.sentences if s.support is not None and s.support.label is not SupportLabel.SUPPORTED]
+
+
+def cited_numbers(sentence: AnswerSentence) -> str:
+    return " ".join(f"[{n}]" for n in sentence.citations)
+
+
+def render_support(
+    text: str, support: SentenceSupport, label: str, detail: str = "", nothing: str = NOTHING_IN_LIBRARY
+) -> str:
+    """One checked sentence: its label, score and text, then the span that backs it or, for an unsupported
+    sentence, the closest one, labelled as such (``nothing`` when there is none); and what the hard checks
+    found missing, if anything."""
+    unsupported = support.label is SupportLabel.UNSUPPORTED
+    extra = f" · {html.escape(detail)}" if detail else ""
+    if support.quote:
+        where = "Closest passage (does not support it)" if unsupported else "Source"
+        evidence = (
+            f'<div class="tip-meta">{where}: {html.escape(support.source)} · page {support.page}</div>'
+            f'<blockquote class="tip-passage">{html.escape(support.quote)}</blockquote>'
+        )
+        reasons = failed_checks(text, support.quote) if support.label is not SupportLabel.SUPPORTED else []
+        if reasons:
+            why = "; ".join(reasons)
+            evidence += f'<div class="tip-meta">{html.escape(why[:1].upper() + why[1:])}.</div>'
+    else:
+        evidence = f'<div class="tip-meta">{html.escape(nothing)}</div>'
+    return (
+        f'<li class="tip-source tip-{support.label.value}">'
+        f'<div><span class="tip-label">{html.escape(label)}</span>'
+        f'<span class="tip-meta">score {support.score:.2f}{extra}</span></div>'
+        f'<div class="tip-sentence">{html.escape(text)}</div>'
+        f"{evidence}"
+        f"</li>"
+    )
+
+
+def support_summary(checked: Sequence[CheckedSentence]) -> str:
+    """The one-line count, e.g. "5 sentences: 3 supported, 1 partial, 1 with no support in the library"."""
+    counts = {label: sum(c.support.label is label for c in checked) for label in SupportLabel}
+    noun = "sentence" if len(checked) == 1 else "sentences"
+    return (
+        f"{len(checked)} {noun}: {counts[SupportLabel.SUPPORTED]} supported, {counts[SupportLabel.PARTIAL]} partial, "
+        f"{counts[SupportLabel.UNSUPPORTED]} with no support in the library"
+    )
+
+
+def render_checked(checked: Sequence[CheckedSentence]) -> str:
+    """The "Check text" result: a one-line summary, then every sentence with its label and evidence."""
+    cards = "".join(render_support(c.text, c.support, CHECK_LABELS[c.support.label]) for c in checked)
+    return (
+        f'<div class="tip-sources"><p class="tip-summary">{html.escape(support_summary(checked))}</p>'
+        f'<ol class="tip-checked">{cards}</ol></div>'
+    )
+
+
+def check_message(message: str) -> str:
+    return f'<div class="tip-sources"><p class="tip-note">{html.escape(message)}</p></div>'
 
 
 def document_rows(docs: Sequence[DocumentRecord]) -> list[list[Any]]:
@@ -114,6 +218,34 @@ def chat_messages(turns: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
     return [{"role": t["role"], "content": html.escape(t["content"], quote=False)} for t in turns]
 
 
+# The citation markers that follow a sentence in the answer text: "[1]", "[1, 2]", "[2][3]".
+_CITATION_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])*")
+_CHAT_MARK = re.compile(r" \((?:" + "|".join(re.escape(m) for m in CHAT_MARKS.values()) + r")\)")
+
+
+def marked_answer_text(answer: Answer) -> str:
+    """The answer's text with "(⚠️ partly supported)" or "(❌ not supported by its source)" after each sentence
+    (and its citation markers) that the support checker did not find fully backed; supported sentences stay
+    as they are. A flagged sentence that cannot be found in the text has its mark at the end."""
+    text, pieces, cursor, unplaced = answer.text, [], 0, []
+    flagged = {id(s) for s in flagged_sentences(answer)}
+    for sentence in answer.sentences:  # every sentence, in order, so a repeated wording is found in its place
+        mark = f" ({CHAT_MARKS[sentence.support.label]})" if id(sentence) in flagged else ""
+        at = text.find(sentence.text, cursor) if sentence.text else -1
+        if at < 0:
+            unplaced.append(mark)
+            continue
+        end = _CITATION_MARKERS.match(text, at + len(sentence.text)).end()
+        pieces += [text[cursor:end], mark]
+        cursor = end
+    return "".join([*pieces, text[cursor:], *unplaced])
+
+
+def unmarked(text: str) -> str:
+    """``text`` without the support marks ``marked_answer_text`` adds: the answer as it was composed."""
+    return _CHAT_MARK.sub("", text)
+
+
 def history_turns(messages: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
     """The chat's messages as the assistant's plain ``{"role", "content": str}`` turns.
 
@@ -126,7 +258,10 @@ def history_turns(messages: Sequence[Mapping[str, Any]] | None) -> list[dict[str
         if isinstance(content, list):
             content = " ".join(part.get("text", "") for part in content if isinstance(part, Mapping))
         if message.get("role") in ("user", "assistant") and isinstance(content, str):
-            turns.append({"role": message["role"], "content": html.unescape(content)})
+            content = html.unescape(content)
+            if message["role"] == "assistant":  # the answer as composed, for condensing a follow-up
+                content = unmarked(content)
+            turns.append({"role": message["role"], "content": content})
     return turns
 
 
@@ -138,10 +273,27 @@ def chat_turn(
     years: Sequence[int] | None = None,
 ) -> tuple[list[dict[str, str]], str]:
     """Answer ``question`` in the context of the chat so far: the new chat and the sources panel."""
+    *_, last = chat_turn_stream(assistant, question, messages, doc_ids, years)
+    return last
+
+
+def chat_turn_stream(
+    assistant: Assistant,
+    question: str,
+    messages: Sequence[Mapping[str, Any]] | None,
+    doc_ids: Sequence[str] | None,
+    years: Sequence[int] | None = None,
+) -> Iterator[tuple[list[dict[str, str]], str]]:
+    """``chat_turn`` as it happens: with a model configured, the text while it is generated (the panel says
+    it is not checked yet), then the checked answer; without one, the answer at once."""
     history = history_turns(messages)
-    answer = assistant.ask(question, history, assistant.select_documents(doc_ids, years))
-    turns = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
-    return chat_messages(turns), render_sources(answer)
+    asked = [*history, {"role": "user", "content": question}]
+    for piece in assistant.ask_stream(question, history, assistant.select_documents(doc_ids, years)):
+        if isinstance(piece, str):
+            yield chat_messages([*asked, {"role": "assistant", "content": piece + " …"}]), CHECKING
+        else:
+            yield chat_messages([*asked, {"role": "assistant", "content": marked_answer_text(piece)}]), \
+                render_sources(piece)
 
 
 def parse_history(history_json: str) -> list[dict[str, str]]:
@@ -160,8 +312,64 @@ def ask_api(assistant: Assistant, question: str, history_json: str) -> dict:
     return assistant.ask(question, parse_history(history_json)).to_dict()
 
 
-# ----- library ------------------------------------------------------------------------------------------
 ProgressFn = Callable[..., Any]  # gr.Progress, or anything with its call signature
+
+
+# ----- check text ---------------------------------------------------------------------------------------
+# A blank line, as ingest.sentences splits paragraphs: no sentence crosses one, so checking a text paragraph
+# by paragraph finds the same sentences as checking it whole, and lets a long text show its progress.
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+
+
+def paragraphs(text: str) -> list[tuple[int, str]]:
+    """The non-blank paragraphs of ``text`` with their offsets."""
+    found, start = [], 0
+    for brk in [*_PARAGRAPH_BREAK.finditer(text), None]:
+        end = brk.start() if brk else len(text)
+        if text[start:end].strip():
+            found.append((start, text[start:end]))
+        if brk:
+            start = brk.end()
+    return found
+
+
+def verify_text(
+    assistant: Assistant, text: str, doc_ids: Sequence[str] | None = None, progress: ProgressFn | None = None
+) -> list[CheckedSentence]:
+    """``assistant.verify`` one paragraph at a time, reporting progress; offsets refer to the whole text.
+    Raises ``EmptyText`` for a text with no sentence."""
+    parts = paragraphs(text)
+    if not parts:
+        return assistant.verify(text, doc_ids)  # raises EmptyText
+    checked: list[CheckedSentence] = []
+    for done, (offset, paragraph) in enumerate(parts):
+        if progress is not None:
+            progress((done, len(parts)), desc="Checking each sentence against the library", unit="paragraphs")
+        found = assistant.verify(paragraph, doc_ids)
+        checked += [replace(c, start=c.start + offset, end=c.end + offset) for c in found]
+    return checked
+
+
+def check_text(
+    assistant: Assistant,
+    text: str | None,
+    doc_ids: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> str:
+    """The "Check text" tab: every sentence of ``text`` labelled with the passage that backs it, as HTML;
+    or a message saying what to do first."""
+    if not text or not text.strip():
+        return check_message("Paste some text to check first.")
+    if not assistant.documents():
+        return check_message("The library is empty: add documents in the Library tab first.")
+    try:
+        selected = assistant.select_documents(doc_ids)
+    except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
+        return check_message("A chosen document is no longer in the library: choose the documents again.")
+    return render_checked(verify_text(assistant, text, selected, progress))
+
+
+# ----- library ------------------------------------------------------------------------------------------
 
 
 def stage_uploads(uploads: Sequence[str | Path], folder: Path) -> tuple[list[Path], list[FileOutcome]]:
@@ -218,7 +426,8 @@ def library_state(
 
 # ----- wiring -------------------------------------------------------------------------------------------
 def build_ui(assistant: Assistant) -> "gr.Blocks":
-    """The two tabs (chat, library) and the public ``/ask`` endpoint; every other event is private."""
+    """The three tabs (chat, check text, library) and the public ``/ask`` endpoint; every other event is
+    private."""
     # Imported here, not at the top: gradio loads huggingface_hub, which reads HF_HUB_OFFLINE once at
     # import, and main() must switch offline mode on before that.
     import gradio as gr
@@ -228,7 +437,7 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
         gr.Markdown(
             "## Trafficking-in-persons library assistant\n"
             "Answers are taken from the documents in the library; every sentence cites a document, "
-            "page and passage."
+            "page and passage. A sentence its passage does not fully back is marked ⚠️ or ❌."
         )
         with gr.Tab("Chat"):
             with gr.Row():
@@ -259,6 +468,25 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
                     gr.Markdown("### Sources")
                     sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=None, max_height=640)
 
+        with gr.Tab("Check text"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    to_check = gr.Textbox(
+                        label="Text to check",
+                        info="A draft, or another system's answer: each sentence is looked for in the library.",
+                        lines=10,
+                        max_lines=30,
+                        placeholder="Paste text here…",
+                    )
+                    check_filter = gr.Dropdown(
+                        label="Check only against these documents",
+                        info="Leave empty to use the whole library.",
+                        multiselect=True,
+                    )
+                    check_button = gr.Button("Check", variant="primary")
+                with gr.Column(scale=3):
+                    checked = gr.HTML(EMPTY_CHECK, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
+
         with gr.Tab("Library"):
             with gr.Row():
                 with gr.Column():
@@ -279,28 +507,39 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
                 remove_button = gr.Button("Remove", variant="stop", scale=1)
             remove_status = gr.Textbox(label="Removal", interactive=False)
 
-        def library_updates(selected: list[str] | None) -> tuple:
+        def library_updates(selected: list[str] | None, check_selected: list[str] | None) -> tuple:
             rows, choices, kept, years = library_state(assistant, selected)
+            ids = {doc_id for _, doc_id in choices}
             return (
                 rows,
                 gr.update(choices=choices, value=kept),
                 gr.update(choices=choices, value=None),
                 gr.update(choices=years),
+                gr.update(choices=choices, value=[i for i in check_selected or [] if i in ids]),
             )
 
         def answer(text: str, messages: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
             if not text or not text.strip():
-                return gr.skip(), gr.skip(), gr.skip()
-            chat, panel = chat_turn(assistant, text.strip(), messages, doc_ids, years)
-            return chat, panel, ""
+                yield gr.skip(), gr.skip(), gr.skip()
+                return
+            for chat, panel in chat_turn_stream(assistant, text.strip(), messages, doc_ids, years):
+                yield chat, panel, ""
 
         # Gradio recognises a progress tracker by its default value, hence the call in the signature.
-        def ingest(files: list[str] | None, selected: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
-            report = add_uploads(assistant, files, progress)
-            return report, None, *library_updates(selected)
+        def check(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> str:  # noqa: B008
+            return check_text(assistant, text, doc_ids, progress)
 
-        def remove(doc_id: str | None, selected: list[str] | None) -> tuple:
-            return remove_document(assistant, doc_id), *library_updates(selected)
+        def ingest(
+            files: list[str] | None,
+            selected: list[str] | None,
+            check_selected: list[str] | None,
+            progress=gr.Progress(),  # noqa: B008
+        ) -> tuple:
+            report = add_uploads(assistant, files, progress)
+            return report, None, *library_updates(selected, check_selected)
+
+        def remove(doc_id: str | None, selected: list[str] | None, check_selected: list[str] | None) -> tuple:
+            return remove_document(assistant, doc_id), *library_updates(selected, check_selected)
 
         def ask(question: str, history_json: str = "") -> dict:
             """Answer a question with cited passages. history_json: a JSON list of {"role", "content"} turns."""
@@ -311,10 +550,12 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
 
         question.submit(answer, [question, chatbot, doc_filter, year_filter], [chatbot, sources, question], **private)
         chatbot.clear(lambda: EMPTY_SOURCES, None, sources, **private)  # the chat's own bin starts a new one
-        library_outputs = [table, doc_filter, to_remove, year_filter]
-        add_button.click(ingest, [uploads, doc_filter], [ingest_status, uploads, *library_outputs], **private)
-        remove_button.click(remove, [to_remove, doc_filter], [remove_status, *library_outputs], **private)
-        demo.load(library_updates, doc_filter, library_outputs, **private)  # a new page sees the current library
+        check_button.click(check, [to_check, check_filter], checked, **private)
+        library_outputs = [table, doc_filter, to_remove, year_filter, check_filter]
+        filters = [doc_filter, check_filter]
+        add_button.click(ingest, [uploads, *filters], [ingest_status, uploads, *library_outputs], **private)
+        remove_button.click(remove, [to_remove, *filters], [remove_status, *library_outputs], **private)
+        demo.load(library_updates, filters, library_outputs, **private)  # a new page sees the current library
         gr.api(ask, api_name="ask")
     return demo
 

@@ -103,6 +103,9 @@ class Answer:
     refusal_reason: str = ""  # why the library is taken not to hold the answer, for the reader
     retrieved: tuple[RetrievedPassage, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # What the reader should know about how the answer was made: the model was unreachable and the answer
+    # is extractive, sentences without support were dropped, a citation was corrected.
+    notices: tuple[str, ...] = ()
 
     @classmethod
     def refusal(cls, question: str, retrieval_query: str, closest: Sequence[Chunk], reason: str = "") -> Answer:
@@ -122,6 +125,7 @@ class Answer:
             "answer": self.text,
             "refused": self.refused,
             "refusal_reason": self.refusal_reason,
+            "notices": list(self.notices),
             "retrieval_query": self.retrieval_query,
             "citations": [_citation_dict(c) for c in self.citations],
             "sentences": [

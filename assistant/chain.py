@@ -9,8 +9,8 @@ the default is the extractive one, which needs no LLM.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -32,16 +32,41 @@ class Composer(Protocol):
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer: ...
 
 
-def build_chain(
+class StreamingComposer(Composer, Protocol):
+    def stream(
+        self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]
+    ) -> Iterator[str | Answer]:
+        """Text as it is generated, then the finished (checked) ``Answer`` last."""
+        ...
+
+
+Condenser = Callable[[str, Sequence[Mapping[str, str]]], RetrievalQuery]
+
+
+@dataclass(frozen=True)
+class AnswerPipeline:
+    """The chain in two halves, so a front end can stream: ``prepare`` (condense → retrieve) is a Runnable
+    giving the state; ``compose`` finishes it into an ``Answer``; ``stream`` yields text, then the Answer."""
+
+    prepare: Runnable
+    compose: Callable[[dict], Answer]
+    stream: Callable[[dict], Iterator[str | Answer]]
+
+    def as_runnable(self) -> Runnable:
+        return (self.prepare | RunnableLambda(self.compose, name="compose")).with_config(run_name="tip-answer")
+
+
+def build_pipeline(
     store: ChunkStore,
     composer: Composer,
     top_k: int,
     checker: SupportChecker,
     reranker: PassageScorer | None = None,
-) -> Runnable:
+    condenser: Condenser = condense,
+) -> AnswerPipeline:
     def condense_step(inputs: dict) -> dict:
         started = time.perf_counter()
-        query = condense(inputs["question"], inputs.get("history") or [])
+        query = condenser(inputs["question"], inputs.get("history") or [])
         return {**inputs, "query": query, "timings": {"condense": _ms(started)}}
 
     def retrieve_step(state: dict) -> dict:
@@ -53,24 +78,49 @@ def build_chain(
             retrieved = rerank(reranker, state["query"].text, pool, top_k)
         return {**state, "retrieved": retrieved, "timings": {**state["timings"], "retrieve": _ms(started)}}
 
-    def compose_step(state: dict) -> Answer:
-        started = time.perf_counter()
+    def gap_refusal(state: dict) -> Answer | None:
         unknown = unknown_rare_terms(state["question"], store)
-        if unknown:
-            reason = "the library never mentions " + ", ".join(f"“{t}”" for t in unknown)
-            closest = [r.chunk for r in state["retrieved"]]
-            answer = Answer.refusal(state["question"], state["query"].text, closest, reason)
-        else:
-            readable = store.with_following_passages(state["retrieved"], first=PASSAGES_READ_ON)
-            answer = with_support(composer.compose(state["question"], state["query"], readable), checker)
+        if not unknown:
+            return None
+        reason = "the library never mentions " + ", ".join(f"“{t}”" for t in unknown)
+        closest = [r.chunk for r in state["retrieved"]]
+        return Answer.refusal(state["question"], state["query"].text, closest, reason)
+
+    def readable(state: dict) -> list[ScoredChunk]:
+        return store.with_following_passages(state["retrieved"], first=PASSAGES_READ_ON)
+
+    def finished(state: dict, answer: Answer, started: float) -> Answer:
+        answer = with_support(answer, checker)
         retrieved = tuple(_passage(r) for r in state["retrieved"])
         return replace(answer, retrieved=retrieved, timings_ms={**state["timings"], "compose": _ms(started)})
 
-    return (
-        RunnableLambda(condense_step, name="condense")
-        | RunnableLambda(retrieve_step, name="retrieve")
-        | RunnableLambda(compose_step, name="compose")
-    ).with_config(run_name="tip-answer")
+    def compose_step(state: dict) -> Answer:
+        started = time.perf_counter()
+        answer = gap_refusal(state) or composer.compose(state["question"], state["query"], readable(state))
+        return finished(state, answer, started)
+
+    def stream_step(state: dict) -> Iterator[str | Answer]:
+        started = time.perf_counter()
+        refusal = gap_refusal(state)
+        if refusal is not None or not hasattr(composer, "stream"):
+            yield finished(state, refusal or composer.compose(state["question"], state["query"], readable(state)),
+                           started)  # fmt: skip
+            return
+        for piece in composer.stream(state["question"], state["query"], readable(state)):
+            yield finished(state, piece, started) if isinstance(piece, Answer) else piece
+
+    prepare = RunnableLambda(condense_step, name="condense") | RunnableLambda(retrieve_step, name="retrieve")
+    return AnswerPipeline(prepare, compose_step, stream_step)
+
+
+def build_chain(
+    store: ChunkStore,
+    composer: Composer,
+    top_k: int,
+    checker: SupportChecker,
+    reranker: PassageScorer | None = None,
+) -> Runnable:
+    return build_pipeline(store, composer, top_k, checker, reranker).as_runnable()
 
 
 def _passage(r: ScoredChunk) -> RetrievedPassage:

@@ -232,7 +232,13 @@ def read_history(path: Path) -> list[dict[str, str]]:
 
 
 def format_answer(answer: Answer) -> str:
-    lines = [answer.text, ""]
+    lines = [f"note: {n}" for n in answer.notices] + [answer.text, ""]
+    flagged = [s for s in answer.sentences if s.support and s.support.label is not SupportLabel.SUPPORTED]
+    for s in flagged:
+        where = f"closest: {s.support.source}, p. {s.support.page}"
+        lines.append(f"{s.support.label.value}: \"{_short(s.text)}\" ({where})")
+    if flagged:
+        lines.append("")
     if answer.refused:
         if answer.related:
             lines.append("Possibly related (not an answer):")

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
 from assistant.answer import Answer
-from assistant.chain import build_chain
+from assistant.chain import AnswerPipeline, build_pipeline
 from assistant.extractive import ExtractiveComposer, ExtractiveConfig
+from assistant.llm import GenerativeComposer, chat_model
 from assistant.rerank import CrossEncoderScorer
 from assistant.settings import Settings
 from assistant.support import CheckedSentence, Evidence, SupportChecker, chunk_evidence
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
+from prompts import load_prompts
 from vectorstore import ChunkStore, DocumentRecord, Embedder, open_store
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,21 @@ class Assistant:
         return open_store(self.settings.data_dir, self.embedder, self.settings.chroma_url)
 
     @cached_property
-    def chain(self):
-        composer = ExtractiveComposer(self.embedder, ExtractiveConfig(max_sentences=self.settings.max_sentences))
+    def pipeline(self) -> AnswerPipeline:
+        """condense → retrieve → compose, with the generative composer when ``TIP_LLM`` names a model (its
+        prompts are validated here, at start) and the extractive one otherwise."""
+        extractive = ExtractiveComposer(self.embedder, ExtractiveConfig(max_sentences=self.settings.max_sentences))
         model = self.settings.reranker_model
         reranker = CrossEncoderScorer(model) if model else None
-        return build_chain(self.store, composer, self.settings.top_k, self.checker, reranker)
+        if not self.settings.llm:
+            return build_pipeline(self.store, extractive, self.settings.top_k, self.checker, reranker)
+        composer = GenerativeComposer(chat_model(self.settings), load_prompts(), self.checker, extractive,
+                                      self.settings)  # fmt: skip
+        return build_pipeline(self.store, composer, self.settings.top_k, self.checker, reranker, composer.condense)
+
+    @cached_property
+    def chain(self):
+        return self.pipeline.as_runnable()
 
     @cached_property
     def checker(self) -> SupportChecker:
@@ -84,6 +96,18 @@ class Assistant:
         if not question or not question.strip():
             raise EmptyQuestion()
         return self.chain.invoke({"question": question, "history": list(history), "doc_ids": doc_ids})
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]] = (),
+        doc_ids: Sequence[str] | None = None,
+    ) -> Iterator[str | Answer]:
+        """The answer's text as it is generated (with a model configured), then the checked ``Answer``."""
+        if not question or not question.strip():
+            raise EmptyQuestion()
+        state = self.pipeline.prepare.invoke({"question": question, "history": list(history), "doc_ids": doc_ids})
+        yield from self.pipeline.stream(state)
 
     def verify(self, text: str, doc_ids: Sequence[str] | None = None) -> list[CheckedSentence]:
         """Each sentence of ``text`` (a draft, another system's answer) with the library passage that best

@@ -70,6 +70,7 @@ class _Span:
     evidence: Evidence
     start: int  # offsets within evidence.text
     end: int
+    sentences: tuple[tuple[int, int], ...] = ()  # the sentences a longer span is made of
 
     @property
     def text(self) -> str:
@@ -213,7 +214,14 @@ class SupportChecker:
             if not spans:
                 results.append(_nothing())
                 continue
-            meaning = span_vectors[[index[(s.evidence, s.start, s.end)] for s in spans]] @ vector
+            cosine = {key: float(span_vectors[n] @ vector) for key, n in index.items() if key[0] in {
+                s.evidence for s in spans}}  # fmt: skip
+            # A span of two sentences means at least what its closer sentence means: a claim that takes its
+            # subject from one sentence and its figures from the next is not diluted by the pair's length.
+            meaning = np.array([
+                max([cosine[(s.evidence, s.start, s.end)], *(cosine[(s.evidence, a, b)] for a, b in s.sentences)])
+                for s in spans
+            ])  # fmt: skip
             results.append(self._best(sentence, spans, meaning))
         return results
 
@@ -235,7 +243,8 @@ class SupportChecker:
             for i in range(len(bounds)):
                 for n in range(1, self.config.span_sentences + 1):
                     if i + n <= len(bounds):
-                        spans.append(_Span(evidence, bounds[i][0], bounds[i + n - 1][1]))
+                        parts = tuple(bounds[i : i + n]) if n > 1 else ()
+                        spans.append(_Span(evidence, bounds[i][0], bounds[i + n - 1][1], parts))
         return spans
 
     def _best(self, sentence: str, spans: Sequence[_Span], meaning: np.ndarray) -> SentenceSupport:
@@ -324,12 +333,15 @@ def citation_evidence(citation: Citation) -> Evidence:
 
 
 def with_support(answer: Answer, checker: SupportChecker) -> Answer:
-    """``answer`` with every sentence checked against the passages it cites (a sentence citing nothing
-    valid is unsupported)."""
-    if answer.refused or not answer.sentences:
+    """``answer`` with every sentence not yet checked checked against the passages it cites (a sentence
+    citing nothing valid is unsupported)."""
+    todo = [i for i, s in enumerate(answer.sentences) if s.support is None]
+    if answer.refused or not todo:
         return answer
     by_number = {c.n: citation_evidence(c) for c in answer.citations}
-    passages = [[by_number[n] for n in s.citations if n in by_number] for s in answer.sentences]
-    supports = checker.check_many([s.text for s in answer.sentences], passages)
-    sentences = tuple(replace(s, support=sup) for s, sup in zip(answer.sentences, supports, strict=True))
-    return replace(answer, sentences=sentences)
+    passages = [[by_number[n] for n in answer.sentences[i].citations if n in by_number] for i in todo]
+    supports = checker.check_many([answer.sentences[i].text for i in todo], passages)
+    sentences = list(answer.sentences)
+    for i, support in zip(todo, supports, strict=True):
+        sentences[i] = replace(sentences[i], support=support)
+    return replace(answer, sentences=tuple(sentences))

@@ -14,6 +14,7 @@ PROMPT_DIR = Path(__file__).parent
 
 # Each template and the placeholders it must contain (and may not go beyond).
 REQUIRED_FIELDS: dict[str, frozenset[str]] = {
+    "system": frozenset(),  # the rules, sent as the system message
     "answer": frozenset({"question", "passages"}),
     "condense": frozenset({"history", "question"}),
 }

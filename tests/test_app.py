@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import app
-from assistant.answer import Answer, AnswerSentence, Citation
+from assistant.answer import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from assistant.service import Assistant
 from assistant.settings import Settings
+from assistant.support import CheckedSentence
 from tests.shared_paths import SUBMISSION, require
 
 
@@ -97,6 +99,117 @@ def test_refused_answer_without_related_passages_says_so():
     assert "No passage in the library comes close" in panel and "<mark>" not in panel
 
 
+def make_support(label: SupportLabel, quote: str = "gamma", score: float = 0.6, **fields) -> SentenceSupport:
+    values = {"doc_id": "d1", "source": "report.pdf", "page": 3, "start": 100, "end": 100 + len(quote)}
+    return SentenceSupport(label, score, quote=quote, **{**values, **fields})
+
+
+def checked_answer(*sentences: tuple[str, SentenceSupport]) -> Answer:
+    """An answer whose n-th sentence cites [n] and carries the given support."""
+    citations = tuple(make_citation(n, context=f"{text} More.", quote=text) for n, (text, _) in enumerate(sentences, 1))
+    parts = tuple(AnswerSentence(text, (n,), support) for n, (text, support) in enumerate(sentences, 1))
+    return Answer("q?", " ".join(f"{s.text} [{s.citations[0]}]" for s in parts), parts, citations, False, "q")
+
+
+def test_a_supported_answer_looks_as_before():
+    answer = checked_answer(
+        ("One fact here.", make_support(SupportLabel.SUPPORTED, "One fact here.", 1.0)),
+        ("Another fact.", make_support(SupportLabel.SUPPORTED, "Another fact.", 0.9)),
+    )
+    assert app.marked_answer_text(answer) == answer.text == "One fact here. [1] Another fact. [2]"
+    panel = app.render_sources(answer)
+    assert "tip-flagged" not in panel and "supported" not in panel and "score" not in panel
+    assert panel == app.render_sources(make_answer(answer.citations))  # the same panel as without a check
+
+
+def test_partial_and_unsupported_sentences_are_marked_in_the_chat():
+    answer = checked_answer(
+        ("Fees rose.", make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0)),
+        ("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.")),
+        ("Fees <b>doubled</b> in 2020.", make_support(SupportLabel.UNSUPPORTED, "Fees rose in 2019.", 0.4)),
+    )
+    marked = app.marked_answer_text(answer)
+
+    assert marked == (
+        "Fees rose. [1] Fees rose by half. [2] (⚠️ partly supported) "
+        "Fees <b>doubled</b> in 2020. [3] (❌ not supported by its source)"
+    )
+    chat = app.chat_messages([{"role": "assistant", "content": marked}])
+    assert "&lt;b&gt;doubled&lt;/b&gt; in 2020. [3] (❌ not supported by its source)" in chat[0]["content"]
+    # the marks are the UI's: the history handed back to the assistant holds the answer as composed
+    assert app.history_turns(chat) == [{"role": "assistant", "content": answer.text}]
+
+
+def test_a_flagged_sentence_missing_from_the_text_is_marked_at_the_end():
+    answer = checked_answer(("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.")))
+    reworded = replace(answer, text="Fees went up by half [1].")
+    assert app.marked_answer_text(reworded) == "Fees went up by half [1]. (⚠️ partly supported)"
+
+
+def test_a_repeated_wording_is_marked_where_the_flagged_sentence_is():
+    answer = checked_answer(
+        ("Fees rose.", make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0)),
+        ("Fees rose.", make_support(SupportLabel.UNSUPPORTED, "Wages fell.", 0.2)),
+    )
+    assert app.marked_answer_text(answer) == "Fees rose. [1] Fees rose. [2] (❌ not supported by its source)"
+
+
+def test_citation_markers_stay_with_their_sentence():
+    answer = checked_answer(("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.")))
+    answer = replace(answer, text="Fees rose by half. [1, 2][3] Then more.")
+    assert app.marked_answer_text(answer) == "Fees rose by half. [1, 2][3] (⚠️ partly supported) Then more."
+
+
+def test_sources_panel_explains_flagged_sentences_with_the_closest_quote_escaped():
+    answer = checked_answer(
+        ("Fees rose.", make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0)),
+        ("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose <i>somewhat</i>.", 0.61)),
+        ("Fees doubled in 2020.", make_support(SupportLabel.UNSUPPORTED, "Fees rose in 2019 & <script>.", 0.4)),
+    )
+    panel = app.render_sources(answer)
+    flagged = panel[panel.index('<ul class="tip-flagged">') : panel.index('<ol class="tip-citations">')]
+
+    assert "These 2 sentences are not fully supported" in panel
+    assert "⚠️ partly supported" in flagged and "score 0.61 · cites [2]" in flagged
+    assert "Source: report.pdf · page 3" in flagged and "Fees rose &lt;i&gt;somewhat&lt;/i&gt;." in flagged
+    assert "❌ not supported by its source" in flagged and "Closest passage (does not support it)" in flagged
+    assert "Fees rose in 2019 &amp; &lt;script&gt;." in flagged and "<script>" not in panel
+    assert "Numbers not in the passage: 2020." in flagged
+    assert "Fees rose.</div>" not in flagged  # the supported sentence is not listed
+    assert panel.count('<li class="tip-source">') == 3  # every citation is still shown
+
+
+def test_unsupported_sentence_citing_nothing_says_so():
+    nothing = SentenceSupport(SupportLabel.UNSUPPORTED, 0.0, "", "", 0, 0, 0, "")
+    panel = app.render_sources(checked_answer(("Fees doubled.", nothing)))
+    assert "It cites no passage that could back it." in panel and "page 0" not in panel
+
+
+def test_check_result_lists_each_sentence_with_its_label_and_a_summary():
+    checked = [
+        CheckedSentence("Fees rose.", 0, 10, make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0, page=4)),
+        CheckedSentence("Fees <rose> a bit.", 11, 29, make_support(SupportLabel.PARTIAL, "Fees & costs rose.")),
+        CheckedSentence(
+            "Penguins guard borders.", 30, 53, make_support(SupportLabel.UNSUPPORTED, "Staff trained.", 0.1)
+        ),
+        CheckedSentence("Nothing.", 54, 62, SentenceSupport(SupportLabel.UNSUPPORTED, 0.0, "", "", 0, 0, 0, "")),
+    ]
+    result = app.render_checked(checked)
+    cards = result.split('<li class="tip-source ')[1:]
+
+    assert "4 sentences: 1 supported, 1 partial, 2 with no support in the library" in result
+    assert "✅ supported" in cards[0] and "score 1.00" in cards[0] and "Source: report.pdf · page 4" in cards[0]
+    assert "⚠️ partial" in cards[1] and "Fees &lt;rose&gt; a bit." in cards[1] and "Fees &amp; costs rose." in cards[1]
+    assert "❌ unsupported" in cards[2] and "Closest passage (does not support it): report.pdf · page 3" in cards[2]
+    assert "No passage in the library comes close." in cards[3]
+    assert "<rose>" not in result
+
+
+def test_support_summary_counts():
+    one = CheckedSentence("Fees rose.", 0, 10, make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0))
+    assert app.support_summary([one]) == "1 sentence: 1 supported, 0 partial, 0 with no support in the library"
+
+
 def test_document_rows_and_choices():
     from vectorstore import DocumentRecord
 
@@ -119,6 +232,10 @@ class SpyAssistant:
     def ask(self, question, history=(), doc_ids=None):
         self.calls.append((question, history, doc_ids))
         return self.real.ask(question, history, doc_ids)
+
+    def ask_stream(self, question, history=(), doc_ids=None):
+        self.calls.append((question, history, doc_ids))
+        return self.real.ask_stream(question, history, doc_ids)
 
 
 MARKUP = (
@@ -156,6 +273,8 @@ def test_chat_history_in_gradio_message_format_reaches_the_assistant_as_plain_tu
     assert chat[-2]["content"] == "What fees did recruitment agencies charge workers?"
     assert "three months' wages" in chat[-1]["content"] and "[1]" in chat[-1]["content"]
     assert "<mark>" in panel and "fees-brief.txt" in panel
+    # the extractive answer quotes its sources: every sentence supported, nothing marked
+    assert "supported" not in chat[-1]["content"] and "tip-flagged" not in panel
 
 
 @pytest.mark.integration
@@ -209,6 +328,58 @@ def test_only_the_ask_endpoint_is_public(tmp_path):
     info = demo.get_api_info()
     assert list(info["named_endpoints"]) == ["/ask"] and not info["unnamed_endpoints"]
     assert [p["parameter_name"] for p in info["named_endpoints"]["/ask"]["parameters"]] == ["question", "history_json"]
+
+
+# ----- check text ---------------------------------------------------------------------------------------
+@pytest.mark.integration
+def test_check_text_finds_the_source_of_a_true_sentence_and_none_for_an_invented_one(spy):
+    text = (
+        "Recruitment agencies charged workers fees of up to three months' wages.\n\n"
+        "Penguins in Antarctica were trained as <i>border guards</i> in 2019."
+    )
+    seen = []
+    result = app.check_text(spy, text, None, lambda step, **kwargs: seen.append(step))
+    true, invented = result.split('<li class="tip-source ')[1:]
+
+    assert "2 sentences: 1 supported, 0 partial, 1 with no support in the library" in result
+    assert "✅ supported" in true and "Source: fees-brief.txt · page 1" in true
+    assert "fees of up to three months&#x27; wages." in true
+    assert "❌ unsupported" in invented and "Closest passage (does not support it)" in invented
+    assert "&lt;i&gt;border guards&lt;/i&gt;" in invented and "<i>" not in result
+    assert seen == [(0, 2), (1, 2)]  # one step per paragraph
+
+
+@pytest.mark.integration
+def test_check_text_paragraph_by_paragraph_finds_what_one_check_finds(spy):
+    text = (
+        "The ministry proposed a ban on fees. Agencies were licensed.\n  \n"
+        "The Blantyre shelter received 41 survivors in 2023.\n\n\nIt referred them onwards."
+    )
+    by_paragraph = app.verify_text(spy, text)
+    assert by_paragraph == spy.real.verify(text)
+    assert [text[c.start : c.end] for c in by_paragraph] == [c.text for c in by_paragraph]
+
+
+@pytest.mark.integration
+def test_check_text_honours_the_document_filter(spy):
+    shelter = spy.real.find_document("shelter.txt").doc_id
+    result = app.check_text(spy, "Recruitment agencies charged workers fees of up to three months' wages.", [shelter])
+    assert "fees-brief.txt" not in result and "❌ unsupported" in result
+
+
+@pytest.mark.parametrize("empty", [None, "", " \n\n "])
+def test_check_text_asks_for_text_when_there_is_none(empty):
+    assert "Paste some text to check first." in app.check_text(None, empty)
+
+
+def test_check_text_on_an_empty_library_says_so(tmp_path):
+    result = app.check_text(Assistant(Settings(data_dir=tmp_path / "data")), "Anything at all.")
+    assert "The library is empty" in result
+
+
+@pytest.mark.integration
+def test_check_text_with_a_document_removed_meanwhile(spy):
+    assert "no longer in the library" in app.check_text(spy, "Fees were charged.", ["gone"])
 
 
 # ----- library ------------------------------------------------------------------------------------------
@@ -361,8 +532,33 @@ def test_ask_endpoint_over_http(tmp_path, monkeypatch, embedder):
 
 
 def test_refusal_reason_is_shown_escaped():
-    from dataclasses import replace
-
     answer = replace(make_answer(refused=True), refusal_reason="the library never mentions “<kafala>”")
     panel = app.render_sources(answer)
     assert "the library never mentions “&lt;kafala&gt;”" in panel
+
+
+@pytest.mark.integration
+def test_generated_text_streams_into_the_chat_then_the_checked_answer_replaces_it(tmp_path, embedder):
+    # The scripted server stands in for a model server, which cannot run here.
+    from tests.llm_servers import scripted_server
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "fees-brief.txt").write_text(BRIEF, encoding="utf-8")
+    Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder).ingest([docs])
+    reply = "Recruitment agencies charged workers fees of up to three months' wages [1]. Fees were banned in 1850 [1]."
+    with scripted_server("openai", reply) as server:
+        settings = Settings(data_dir=tmp_path / "data", llm="openai:m", llm_base_url=f"{server.base_url}/v1")
+        steps = list(app.chat_turn_stream(Assistant(settings, embedder=embedder), "What fees were charged?", [], None))
+    streamed, (final_chat, final_panel) = steps[:-1], steps[-1]
+    assert "fees-brief.txt" in final_panel
+    assert len(streamed) > 3 and all(panel == app.CHECKING for _, panel in streamed)
+    assert streamed[-1][0][-1]["content"].startswith("Recruitment agencies charged")
+    assert "three months' wages. [1]" in final_chat[-1]["content"]
+    assert "not supported" in final_chat[-1]["content"]  # the invented sentence is flagged once checked
+
+
+def test_notices_are_shown_escaped_above_the_sources():
+    answer = Answer("q", REFUSAL_TEXT, (), (), True, "q", notices=("No generated answer: <b>HTTP 500</b>.",))
+    panel = app.render_sources(answer)
+    assert panel.startswith('<p class="tip-notice">') and "&lt;b&gt;HTTP 500&lt;/b&gt;" in panel

@@ -143,3 +143,21 @@ def test_verify_bad_input_is_named(capsys, tmp_path, content, message):
         path.write_text(content, encoding="utf-8")
     code, _, err = run(capsys, "verify", str(path))
     assert code == 2 and message in err
+
+
+def test_ask_with_an_unreachable_model_answers_extractively_and_says_why(capsys, monkeypatch):
+    from tests.llm_servers import refused_url
+
+    assert run(capsys, "ingest", str(require(SUBMISSION)))[0] == 0
+    monkeypatch.setenv("TIP_LLM", "ollama:llama3.1")
+    monkeypatch.setenv("TIP_LLM_BASE_URL", refused_url())
+    code, out, _ = run(capsys, "ask", "How many victims of trafficking were identified at the Dzaleka Refugee Camp?")
+    assert code == 0
+    assert out.startswith("note: No generated answer: could not connect to the model server at")
+    assert "87" in out and "Sources:" in out
+
+
+def test_a_bad_model_setting_is_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("TIP_LLM", "gpt4")
+    code, _, err = run(capsys, "ask", "Anything?")
+    assert code == 2 and "TIP_LLM='gpt4'" in err and "ollama:MODEL" in err
