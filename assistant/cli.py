@@ -19,6 +19,7 @@ from assistant.service import Assistant, DocumentNotFound, EmptyQuestion, EmptyT
 from assistant.settings import Settings, SettingsError, use_offline_mode
 from assistant.support import CheckedSentence
 from ingest.pipeline import FileOutcome, FileStatus
+from prompts import PromptError
 from vectorstore import StoreConfigError
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DocumentNotFound as exc:
         print(f"error: {exc}: `tip-assistant docs` lists the documents", file=sys.stderr)
         return EXIT_USAGE
-    except (CliError, EmptyQuestion, EmptyText, SettingsError, StoreConfigError) as exc:
+    except (CliError, EmptyQuestion, EmptyText, PromptError, SettingsError, StoreConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
