@@ -47,10 +47,6 @@ _SAYS_NO_ANSWER = re.compile(
 HISTORY_TURNS_FOR_CONDENSE = 4
 
 
-class BackendError(RuntimeError):
-    """The model server failed; the message says how, for the reader."""
-
-
 def chat_model(settings: Settings):
     """The LangChain chat model ``TIP_LLM`` names, or a ``SettingsError`` saying what to install or set."""
     provider, model = settings.llm_provider, settings.llm_model
