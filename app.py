@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from assistant.answer import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from assistant.cli import format_outcome
 from assistant.conversation import checked_history
+from assistant.drafting import CITATION_NEEDED, CitedText
+from assistant.export import to_markdown, write
 from assistant.service import Assistant, DocumentNotFound
 from assistant.settings import Settings, SettingsError, use_offline_mode
 from assistant.support import CheckedSentence, failed_checks
@@ -369,6 +371,52 @@ def check_text(
     return render_checked(verify_text(assistant, text, selected, progress))
 
 
+# ----- drafting -----------------------------------------------------------------------------------------
+GROUPINGS = [("Automatic", "auto"), ("By country", "country"), ("By theme", "theme"), ("By document", "document")]
+EMPTY_DRAFT = "*A cited summary, or your draft with its sources, appears here; download it as Markdown or Word.*"
+
+
+def draft_outputs(cited: CitedText, folder: Path) -> tuple[str, list[str]]:
+    """The Markdown preview and the two files to download (Markdown with footnotes, Word with notes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^\w-]+", "-", cited.title.lower()).strip("-")[:60] or "cited-text"
+    markdown = to_markdown(cited)
+    md_path = folder / f"{stem}.md"
+    md_path.write_text(markdown, encoding="utf-8")
+    docx_path = write(cited, folder / f"{stem}.docx", "docx")
+    needed = sum(s.needs_citation for s in cited.sentences())
+    summary = f"*{len(cited.sentences())} sentences, {len(cited.references())} documents cited"
+    summary += f", {needed} marked {CITATION_NEEDED}*" if needed else "*"
+    return f"{summary}\n\n{markdown}", [str(md_path), str(docx_path)]
+
+
+def summarize_tab(
+    assistant: Assistant, topic: str | None, grouping: str, folder: Path, progress: ProgressFn | None = None
+) -> tuple[str, list[str]]:
+    """The Draft tab's summary: preview and files, or a message saying what to do first."""
+    if not topic or not topic.strip():
+        return "*Type a topic to summarize first.*", []
+    if not assistant.documents():
+        return "*The library is empty: add documents in the Library tab first.*", []
+    step = (lambda stage, done, total: progress(done / max(total, 1), desc=stage)) if progress else None
+    cited = assistant.summarize(topic.strip(), grouping, progress=step)
+    if not cited.sections:
+        return f"*The library holds nothing on “{html.escape(topic.strip())}”.*", []
+    return draft_outputs(cited, folder)
+
+
+def cite_tab(
+    assistant: Assistant, text: str | None, folder: Path, progress: ProgressFn | None = None
+) -> tuple[str, list[str]]:
+    """The Draft tab's cited draft: the drafter's text with sources attached, preview and files."""
+    if not text or not text.strip():
+        return "*Paste your draft first.*", []
+    if not assistant.documents():
+        return "*The library is empty: add documents in the Library tab first.*", []
+    step = (lambda stage, done, total: progress(done / max(total, 1), desc="checking paragraphs")) if progress else None
+    return draft_outputs(assistant.cite(text, progress=step), folder)
+
+
 # ----- library ------------------------------------------------------------------------------------------
 
 
@@ -426,8 +474,8 @@ def library_state(
 
 # ----- wiring -------------------------------------------------------------------------------------------
 def build_ui(assistant: Assistant) -> "gr.Blocks":
-    """The three tabs (chat, check text, library) and the public ``/ask`` endpoint; every other event is
-    private."""
+    """The four tabs (chat, check text, draft, library) and the public ``/ask`` endpoint; every other event
+    is private."""
     # Imported here, not at the top: gradio loads huggingface_hub, which reads HF_HUB_OFFLINE once at
     # import, and main() must switch offline mode on before that.
     import gradio as gr
@@ -487,6 +535,24 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
                 with gr.Column(scale=3):
                     checked = gr.HTML(EMPTY_CHECK, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
 
+        with gr.Tab("Draft"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    topic = gr.Textbox(label="Summarize a topic", placeholder="e.g. UNODC support in refugee settings")
+                    grouping = gr.Radio(GROUPINGS, value="auto", label="Headings")
+                    summarize_button = gr.Button("Summarize", variant="primary")
+                    own_text = gr.Textbox(
+                        label="Or cite your own draft",
+                        info="Sources are attached to each sentence the library supports; the others are marked "
+                        f"{CITATION_NEEDED}.",
+                        lines=8,
+                        max_lines=30,
+                    )
+                    cite_button = gr.Button("Attach sources")
+                with gr.Column(scale=3):
+                    draft_view = gr.Markdown(EMPTY_DRAFT, max_height=720)
+                    draft_files = gr.File(label="Download", file_count="multiple", interactive=False)
+
         with gr.Tab("Library"):
             with gr.Row():
                 with gr.Column():
@@ -541,6 +607,12 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
         def remove(doc_id: str | None, selected: list[str] | None, check_selected: list[str] | None) -> tuple:
             return remove_document(assistant, doc_id), *library_updates(selected, check_selected)
 
+        def summarize(topic_text: str, how: str, progress=gr.Progress()) -> tuple:  # noqa: B008
+            return summarize_tab(assistant, topic_text, how, Path(tempfile.mkdtemp(prefix="tip-draft-")), progress)
+
+        def cite(text: str, progress=gr.Progress()) -> tuple:  # noqa: B008
+            return cite_tab(assistant, text, Path(tempfile.mkdtemp(prefix="tip-draft-")), progress)
+
         def ask(question: str, history_json: str = "") -> dict:
             """Answer a question with cited passages. history_json: a JSON list of {"role", "content"} turns."""
             try:
@@ -551,6 +623,8 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
         question.submit(answer, [question, chatbot, doc_filter, year_filter], [chatbot, sources, question], **private)
         chatbot.clear(lambda: EMPTY_SOURCES, None, sources, **private)  # the chat's own bin starts a new one
         check_button.click(check, [to_check, check_filter], checked, **private)
+        summarize_button.click(summarize, [topic, grouping], [draft_view, draft_files], **private)
+        cite_button.click(cite, [own_text], [draft_view, draft_files], **private)
         library_outputs = [table, doc_filter, to_remove, year_filter, check_filter]
         filters = [doc_filter, check_filter]
         add_button.click(ingest, [uploads, *filters], [ingest_status, uploads, *library_outputs], **private)

@@ -1,4 +1,4 @@
-"""Command line: ``tip-assistant ingest|ask|verify|docs|remove|serve|eval|eval-retrieval``.
+"""Command line: ``tip-assistant ingest|ask|verify|summarize|cite|docs|remove|serve|eval|eval-retrieval``.
 
 Exceptions the user can act on become one clean ``error:`` line and a non-zero exit code here, at the
 boundary; everything below raises.
@@ -11,10 +11,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from assistant.answer import Answer, SupportLabel
 from assistant.conversation import HistoryError, checked_history
+from assistant.drafting import CITATION_NEEDED, CitedText, Grouping
+from assistant.export import FORMATS, to_markdown, write
 from assistant.service import Assistant, DocumentNotFound, EmptyQuestion, EmptyText
 from assistant.settings import Settings, SettingsError, use_offline_mode
 from assistant.support import CheckedSentence
@@ -62,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", action="append", dest="docs", help="only check against documents whose name has this")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
+    p = sub.add_parser("summarize", help="a cited summary of what the library says on a topic")
+    p.add_argument("topic")
+    p.add_argument("--doc", action="append", dest="docs", help="only documents whose file name or title has this")
+    p.add_argument("--year", action="append", dest="years", type=parse_years, help="only documents of this year "
+                   "or range")  # fmt: skip
+    p.add_argument("--group", choices=[g.value for g in Grouping], default=Grouping.AUTO.value,
+                   help="headings by country, theme or document (auto: by country when the material spans "
+                   "several countries, else by theme)")  # fmt: skip
+    _export_arguments(p)
+
+    p = sub.add_parser("cite", help="your text back with sources after each sentence the library supports")
+    p.add_argument("file", help="a text file, or - to read standard input")
+    p.add_argument("--doc", action="append", dest="docs", help="only documents whose file name or title has this")
+    _export_arguments(p)
+
     p = sub.add_parser("docs", help="list the documents in the library")
     p.add_argument("--json", action="store_true")
 
@@ -83,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("beir_dir", type=Path, help="folder with corpus.jsonl, queries.jsonl and qrels/test.tsv")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     return parser
+
+
+def _export_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=FORMATS, help="md (Markdown with footnotes) or docx (Word); default: from "
+                   "the -o file name, else md")  # fmt: skip
+    p.add_argument("-o", "--output", type=Path, help="write to this file (needed for docx); default: print Markdown")
 
 
 def _top_k(raw: str) -> int:
@@ -205,6 +229,61 @@ def read_text(name: str) -> str:
         raise CliError(f"{path} is a folder: give a text file, or - to read standard input") from None
     except UnicodeDecodeError:
         raise CliError(f"{path} is not UTF-8 text: save it as plain text first") from None
+
+
+def cmd_summarize(assistant: Assistant, args: argparse.Namespace) -> int:
+    years = [year for span in args.years or [] for year in span]
+    doc_ids = assistant.select_documents(args.docs, years)
+    with _progress_bar("summarizing") as progress:
+        cited = assistant.summarize(args.topic, args.group, doc_ids, progress)
+    if not cited.sections:
+        print(f"The library holds nothing on “{args.topic}”.", file=sys.stderr)
+        return EXIT_FAILED_FILES
+    return _deliver(cited, args)
+
+
+def cmd_cite(assistant: Assistant, args: argparse.Namespace) -> int:
+    text = read_text(args.file)
+    with _progress_bar("checking paragraphs") as progress:
+        cited = assistant.cite(text, assistant.select_documents(args.docs), progress)
+    return _deliver(cited, args)
+
+
+def _deliver(cited: CitedText, args: argparse.Namespace) -> int:
+    """Print the Markdown, or write the file; then say what needs the drafter's attention (on stderr)."""
+    fmt = args.format or (args.output.suffix.lstrip(".").lower() if args.output else "md")
+    if fmt not in FORMATS:
+        raise CliError(f"cannot tell the format from {args.output}: name it .md or .docx, or give --format")
+    if args.output is None:
+        if fmt == "docx":
+            raise CliError("a Word file needs a name: add -o FILE.docx")
+        print(to_markdown(cited), end="")
+    else:
+        write(cited, args.output, fmt)
+        print(f"written: {args.output}", file=sys.stderr)
+    needed = sum(s.needs_citation for s in cited.sentences())
+    total = len(cited.sentences())
+    print(f"{total} sentences, {len(cited.references())} documents cited, {needed} marked {CITATION_NEEDED}",
+          file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+@contextmanager
+def _progress_bar(what: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=what, file=sys.stderr, disable=None)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(stage)
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        bar.close()
 
 
 def parse_years(text: str) -> list[int]:
@@ -351,6 +430,8 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
     "verify": cmd_verify,
+    "summarize": cmd_summarize,
+    "cite": cmd_cite,
     "docs": cmd_docs,
     "remove": cmd_remove,
     "serve": cmd_serve,

@@ -40,9 +40,13 @@ _REFERENCE = re.compile(
     r"|\b[Ii]bid\b|\baccessed\b.*\d{4}|^Endnotes\b"
     r"|\((?:[A-Z][a-z]+\s+)?(?:19|20)\d\d\)[.;]"  # a publication date closing a reference: "(March 2023)."
     r"|\.\.\.\s*\d+\b.*\.\.\.\s*\d+\b"  # a table of contents: "Introduction ... 1 Scope ... 2"
+    r"|^(?:Sources?|Notes?)\s*:|\bFig\.\s*\d+"  # figure captions and their source lines
+    r"|\b[A-Z]/\d{2,}/\d+"  # a UN document symbol: "(A/78/842-S/2024/384)"
+    r"|^\d{1,3}\s+[A-Z][\w ,’'-]{0,40}\.?$"  # a running header with its page number: "70 Children in armed conflict."
 )
 # List markers are layout, not content: "- In 2023, …", "• 36.7% …", "ii. An abundance …".
-_LIST_MARKER = re.compile(r"(?:[-–•»▪◦*o]|\(?[ivx]{1,4}[.)]|\(?\d{1,2}[.)]|\(?[a-h][.)])\s+")
+# (and a footnote letter before a capital: "a Between July 2023 …")
+_LIST_MARKER = re.compile(r"(?:[-–•»▪◦*o]|\(?[ivx]{1,4}[.)]|\(?\d{1,2}[.)]|\(?[a-h][.)])\s+|[a-h]\s+(?=[A-Z])")
 # Chart labels extracted as text ("0 5 10 15 20 Child labour prevalence…") are mostly bare numbers.
 _NUMBER_TOKEN = re.compile(r"(?<!\S)\d[\d,]*(?:\.\d+)?%?(?!\S)")
 MAX_NUMBER_SHARE = 0.3
@@ -67,7 +71,7 @@ class ExtractiveConfig:
 
 
 @dataclass(frozen=True)
-class _Sentence:
+class PassageSentence:
     retrieved: ScoredChunk
     position: int  # index among the sentences of its passage
     start: int  # page offsets
@@ -97,7 +101,7 @@ class ExtractiveComposer:
 
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
         cfg = self.config
-        passages = _passage_sentences(retrieved)
+        passages = passage_sentences(retrieved)
         candidates = [s for sentences in passages.values() for s in sentences if s.is_prose]
         if not candidates:
             return _refusal(question, query, retrieved)
@@ -110,10 +114,10 @@ class ExtractiveComposer:
         if best < cfg.min_sentence_score or max(r.dense for r in retrieved) < cfg.min_passage_dense:
             return _refusal(question, query, retrieved)
 
-        chosen: dict[tuple[str, int], _Sentence] = {}
+        chosen: dict[tuple[str, int], PassageSentence] = {}
 
         def take(i: int) -> None:
-            for part in _unit(candidates[i], passages[candidates[i].key[0]]):
+            for part in sentence_unit(candidates[i], passages[candidates[i].key[0]]):
                 chosen.setdefault(part.key, part)
             terms.cover(candidates[i].context)
 
@@ -141,7 +145,7 @@ class ExtractiveComposer:
         return _answer(question, query, list(chosen.values()), scores)
 
     def _fixed_scores(
-        self, asked: str, vectors: np.ndarray, candidates: Sequence[_Sentence], retrieved: Sequence[ScoredChunk]
+        self, asked: str, vectors: np.ndarray, candidates: Sequence[PassageSentence], retrieved: Sequence[ScoredChunk]
     ) -> list[float]:
         """The parts of a sentence's relevance to ``asked`` that do not change as the answer grows.
         ``vectors`` holds the retrieval query's vector, then each candidate's."""
@@ -164,7 +168,7 @@ class ExtractiveComposer:
     def _best_per_part(
         self,
         question: str,
-        candidates: Sequence[_Sentence],
+        candidates: Sequence[PassageSentence],
         retrieved: Sequence[ScoredChunk],
         vectors: np.ndarray,
     ) -> list[int]:
@@ -208,11 +212,11 @@ def _is_axis_labels(text: str, words: int) -> bool:
     return all(is_tick)
 
 
-def _passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[_Sentence]]:
+def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[PassageSentence]]:
     """Sentences of each retrieved passage, without list markers; a sentence repeated by overlapping
     passages is kept once, in the passage retrieved first."""
     seen: set[tuple[str, int, int]] = set()
-    out: dict[str, list[_Sentence]] = {}
+    out: dict[str, list[PassageSentence]] = {}
     for r in retrieved:
         chunk = r.chunk
         sentences = out.setdefault(chunk.chunk_id, [])
@@ -228,11 +232,12 @@ def _passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[_Sent
             if key in seen or not text:
                 continue
             seen.add(key)
-            sentences.append(_Sentence(r, len(sentences), chunk.char_start + s, chunk.char_start + e, text, context))
+            start, end = chunk.char_start + s, chunk.char_start + e
+            sentences.append(PassageSentence(r, len(sentences), start, end, text, context))
     return out
 
 
-def _unit(sentence: _Sentence, passage: Sequence[_Sentence]) -> list[_Sentence]:
+def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence]) -> list[PassageSentence]:
     """A chosen sentence with what it needs to be read on its own: the sentence it leans back on, the
     sentence that leans back on it, or, when it introduces a list ("...included:"), the list items."""
     i = sentence.position
@@ -276,7 +281,7 @@ class _TermWeights:
 
 
 def _answer(
-    question: str, query: RetrievalQuery, chosen: Sequence[_Sentence], scores: dict[tuple[str, int], float]
+    question: str, query: RetrievalQuery, chosen: Sequence[PassageSentence], scores: dict[tuple[str, int], float]
 ) -> Answer:
     # Readable order: passages in the order of their best sentence, sentences in page order within one.
     best_in_passage: dict[str, float] = {}
@@ -287,7 +292,7 @@ def _answer(
     ordered = sorted(chosen, key=lambda s: (passage_rank[s.retrieved.chunk.chunk_id], s.position))
 
     # One citation per run of consecutive sentences of one passage, so a quote is exactly what is cited.
-    runs: list[list[_Sentence]] = []
+    runs: list[list[PassageSentence]] = []
     for s in ordered:
         last = runs[-1][-1] if runs else None
         if last is not None and last.key[0] == s.key[0] and last.position + 1 == s.position:

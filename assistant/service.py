@@ -5,6 +5,7 @@ Building it is cheap; the embedding model and the store open on first use.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -13,11 +14,12 @@ from pathlib import Path
 
 from assistant.answer import Answer
 from assistant.chain import AnswerPipeline, build_pipeline
+from assistant.drafting import CitedText, Grouping, Progress, cite_draft, summarize
 from assistant.extractive import ExtractiveComposer, ExtractiveConfig
 from assistant.llm import GenerativeComposer, chat_model
 from assistant.rerank import CrossEncoderScorer
 from assistant.settings import Settings
-from assistant.support import CheckedSentence, Evidence, SupportChecker, chunk_evidence
+from assistant.support import CheckedSentence, Evidence, SupportChecker, from_paragraph_start
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import load_prompts
@@ -115,10 +117,33 @@ class Assistant:
         if not text or not text.strip():
             raise EmptyText()
 
+        pages = functools.lru_cache(maxsize=None)(self.page_text)
+
         def candidates(sentence: str) -> list[Evidence]:
-            return [chunk_evidence(r.chunk) for r in self.store.search(sentence, k=VERIFY_PASSAGES, doc_ids=doc_ids)]
+            found = self.store.search(sentence, k=VERIFY_PASSAGES, doc_ids=doc_ids)
+            return [from_paragraph_start(r.chunk, pages(r.chunk.doc_id, r.chunk.page_start)) for r in found]
 
         return self.checker.check_text(text, candidates)
+
+    # ----- drafting ------------------------------------------------------------------------------------
+    def summarize(
+        self,
+        topic: str,
+        grouping: Grouping | str = Grouping.AUTO,
+        doc_ids: Sequence[str] | None = None,
+        progress: Progress | None = None,
+    ) -> CitedText:
+        """A cited summary of what the library says on ``topic`` (see ``assistant.drafting``)."""
+        if not topic or not topic.strip():
+            raise EmptyQuestion()
+        return summarize(self.store, self.embedder, self.checker, topic, Grouping(grouping), doc_ids, progress)
+
+    def cite(self, text: str, doc_ids: Sequence[str] | None = None, progress: Progress | None = None) -> CitedText:
+        """The drafter's ``text`` with sources attached where the library supports it."""
+        if not text or not text.strip():
+            raise EmptyText()
+        titles = {d.doc_id: d.title for d in self.documents()}
+        return cite_draft(lambda paragraph: self.verify(paragraph, doc_ids), text, titles, progress=progress)
 
     # ----- the library ---------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:

@@ -76,6 +76,12 @@ class _Span:
     def text(self) -> str:
         return self.evidence.text[self.start : self.end]
 
+    @property
+    def paragraph_before(self) -> str:
+        """The span's paragraph before it: names it refers back to ("these sessions" in Cox's Bazar)."""
+        before = self.evidence.text[: self.start]
+        return before[before.rfind("\n\n") + 1 :]
+
 
 # ----- the hard checks --------------------------------------------------------------------------------------
 _NUMBER_WORDS = {
@@ -125,6 +131,11 @@ def _places() -> tuple[frozenset[str], int]:
     text = resources.files("assistant").joinpath("places.txt").read_text(encoding="utf-8")
     names = frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
     return names, max(len(n.split()) for n in names)
+
+
+def places() -> frozenset[str]:
+    """Country and territory names, lower case."""
+    return _places()[0]
 
 
 def _normal(word: str) -> str:
@@ -263,10 +274,10 @@ class SupportChecker:
         for score, span in scored[:MAX_SPANS_CHECKED]:
             if score < cfg.supported_at:
                 break
-            if _passes_checks(sentence, span.text):
+            if _passes_checks(sentence, span):
                 return _support(SupportLabel.SUPPORTED, score, span)
         score, span = scored[0]
-        if score >= cfg.partial_at and _passes_checks(sentence, span.text):
+        if score >= cfg.partial_at and _passes_checks(sentence, span):
             return _support(SupportLabel.PARTIAL, score, span)
         return _support(SupportLabel.UNSUPPORTED, score, span)
 
@@ -280,11 +291,13 @@ def _quoted_in(sentence: str, passages: Sequence[Evidence]) -> SentenceSupport |
     return None
 
 
-def _passes_checks(sentence: str, span: str) -> bool:
+def _passes_checks(sentence: str, span: _Span) -> bool:
+    """Numbers and negation must agree with the span itself; a name may also have been given earlier in the
+    span's paragraph, which the span goes on about."""
     return (
-        not missing_numbers(sentence, span)
-        and not missing_entities(sentence, span)
-        and negated(sentence) == negated(span)
+        not missing_numbers(sentence, span.text)
+        and not missing_entities(sentence, f"{span.paragraph_before} {span.text}")
+        and negated(sentence) == negated(span.text)
     )
 
 
@@ -324,6 +337,17 @@ def failed_checks(sentence: str, span: str) -> list[str]:
 
 def chunk_evidence(chunk: Chunk) -> Evidence:
     return Evidence(chunk.doc_id, chunk.source, chunk.title, chunk.page_start, chunk.char_start, chunk.text)
+
+
+def from_paragraph_start(chunk: Chunk, page_text: str | None) -> Evidence:
+    """A passage as evidence, reaching back to the start of the paragraph it begins in: a passage that
+    starts mid-paragraph still knows the names given earlier in it."""
+    if not page_text:
+        return chunk_evidence(chunk)
+    start = page_text.rfind("\n\n", 0, chunk.char_start)
+    start = 0 if start < 0 else start + 2
+    return Evidence(chunk.doc_id, chunk.source, chunk.title, chunk.page_start, start,
+                    page_text[start : chunk.char_end])  # fmt: skip
 
 
 def citation_evidence(citation: Citation) -> Evidence:

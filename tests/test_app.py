@@ -562,3 +562,26 @@ def test_notices_are_shown_escaped_above_the_sources():
     answer = Answer("q", REFUSAL_TEXT, (), (), True, "q", notices=("No generated answer: <b>HTTP 500</b>.",))
     panel = app.render_sources(answer)
     assert panel.startswith('<p class="tip-notice">') and "&lt;b&gt;HTTP 500&lt;/b&gt;" in panel
+
+
+@pytest.mark.integration
+def test_draft_tab_summarizes_and_cites_with_files_to_download(spy, tmp_path):
+    import docx
+
+    preview, files = app.summarize_tab(spy.real, "recruitment fees", "document", tmp_path / "summary")
+    assert "# What the library says on “recruitment fees”" in preview and "[^1]" in preview
+    md, word = (Path(f) for f in files)
+    assert md.suffix == ".md" and md.read_text(encoding="utf-8") in preview
+    assert word.suffix == ".docx" and docx.Document(str(word)).core_properties.title.startswith("What the library")
+
+    preview, files = app.cite_tab(spy.real, "Agencies charged workers fees of up to three months' wages. "
+                                  "The ministry banned all agencies in 1850.", tmp_path / "cited")  # fmt: skip
+    assert "three months' wages.[^1]" in preview and "1850. **[citation needed]**" in preview
+    assert "1 marked [citation needed]" in preview and len(files) == 2
+
+
+def test_draft_tab_says_what_to_do_first(tmp_path, embedder):
+    empty = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
+    assert app.summarize_tab(empty, " ", "auto", tmp_path) == ("*Type a topic to summarize first.*", [])
+    assert app.cite_tab(empty, "", tmp_path) == ("*Paste your draft first.*", [])
+    assert "library is empty" in app.summarize_tab(empty, "fees", "auto", tmp_path)[0]

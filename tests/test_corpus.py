@@ -46,6 +46,7 @@ def test_dev_set_floors(dev_results):
     assert figures["answer_correct"] >= 0.75
     assert figures["citation_hit"] >= 0.85
     assert figures["false_refusal_rate"] <= 0.10
+    assert figures["sentences_supported"] == 1.0  # every extractive sentence is backed by what it cites
     followups = summarize([r for r in dev_results if r.item.type == "followup"])
     assert followups["retrieval_hit_at_k"] >= 0.75
 

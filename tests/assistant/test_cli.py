@@ -161,3 +161,32 @@ def test_a_bad_model_setting_is_one_line(capsys, monkeypatch):
     monkeypatch.setenv("TIP_LLM", "gpt4")
     code, _, err = run(capsys, "ask", "Anything?")
     assert code == 2 and "TIP_LLM='gpt4'" in err and "ollama:MODEL" in err
+
+
+def test_summarize_and_cite_print_markdown_or_write_word(capsys, tmp_path):
+    import docx
+
+    assert run(capsys, "ingest", str(require(SUBMISSION)))[0] == 0
+    code, out, err = run(capsys, "summarize", "UNODC support in refugee settings", "--group", "country")
+    assert code == 0 and out.startswith("# What the library says on") and "[^1]" in out and "## References" in out
+    assert "documents cited" in err
+
+    target = tmp_path / "summary.docx"
+    code, _, err = run(capsys, "summarize", "UNODC support in refugee settings", "-o", str(target))
+    assert code == 0 and f"written: {target}" in err
+    document = docx.Document(str(target))
+    assert document.core_properties.title.startswith("What the library says on")
+    assert any(p.style.name == "Heading 1" and p.text == "References" for p in document.paragraphs)
+
+    draft = tmp_path / "draft.txt"
+    draft.write_text("UNODC trained 2,500 judges in Bangladesh in 2022.", encoding="utf-8")
+    code, out, err = run(capsys, "cite", str(draft))
+    assert code == 0 and "**[citation needed]**" in out and "1 marked [citation needed]" in err
+
+
+def test_export_format_problems_are_one_line(capsys, tmp_path):
+    assert run(capsys, "ingest", str(require(SUBMISSION)))[0] == 0
+    code, _, err = run(capsys, "summarize", "refugees", "--format", "docx")
+    assert code == 2 and "add -o FILE.docx" in err
+    code, _, err = run(capsys, "summarize", "refugees", "-o", str(tmp_path / "summary.pdf"))
+    assert code == 2 and "name it .md or .docx" in err
