@@ -21,7 +21,7 @@ from assistant.answer import Answer, AnswerSentence, Citation, SentenceSupport, 
 from assistant.cli import format_outcome
 from assistant.conversation import checked_history
 from assistant.drafting import CITATION_NEEDED, CitedText
-from assistant.export import to_markdown, write
+from assistant.export import md_escape, to_markdown, write
 from assistant.service import Assistant, DocumentNotFound
 from assistant.settings import Settings, SettingsError, use_offline_mode
 from assistant.support import CheckedSentence, failed_checks
@@ -387,7 +387,8 @@ def draft_outputs(cited: CitedText, folder: Path) -> tuple[str, list[str]]:
     needed = sum(s.needs_citation for s in cited.sentences())
     summary = f"*{len(cited.sentences())} sentences, {len(cited.references())} documents cited"
     summary += f", {needed} marked {CITATION_NEEDED}*" if needed else "*"
-    return f"{summary}\n\n{markdown}", [str(md_path), str(docx_path)]
+    notices = "".join(f"> ⚠️ {md_escape(n)}\n\n" for n in cited.notices)
+    return f"{notices}{summary}\n\n{markdown}", [str(md_path), str(docx_path)]
 
 
 def summarize_tab(

@@ -251,6 +251,8 @@ def cmd_cite(assistant: Assistant, args: argparse.Namespace) -> int:
 
 def _deliver(cited: CitedText, args: argparse.Namespace) -> int:
     """Print the Markdown, or write the file; then say what needs the drafter's attention (on stderr)."""
+    for notice in cited.notices:
+        print(f"note: {notice}", file=sys.stderr)
     fmt = args.format or (args.output.suffix.lstrip(".").lower() if args.output else "md")
     if fmt not in FORMATS:
         raise CliError(f"cannot tell the format from {args.output}: name it .md or .docx, or give --format")

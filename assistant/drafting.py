@@ -9,10 +9,12 @@ back it; a sentence that nothing in the library supports carries none and is mar
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
 
@@ -23,6 +25,8 @@ from assistant.retrieval import retrieve
 from assistant.support import CheckedSentence, Evidence, SupportChecker, entities_in, places
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ChunkStore
+
+log = logging.getLogger(__name__)
 
 CITATION_NEEDED = "[citation needed]"
 
@@ -73,6 +77,7 @@ class CitedText:
     title: str
     sections: tuple[Section, ...]
     notes: tuple[Note, ...]
+    notices: tuple[str, ...] = ()  # how it was made, when the reader should know (e.g. the model failed)
 
     def references(self) -> list[Reference]:
         """Each cited document once, in order of first citation, with its pages in ascending order."""
@@ -131,6 +136,10 @@ class _Picked:
     seed: PassageSentence  # the relevant sentence it came with (itself, or the one it goes on from)
 
 
+class SectionWriter(Protocol):
+    def write(self, topic: str, heading: str | None, notes: Sequence[Note]) -> list[DraftSentence]: ...
+
+
 def summarize(
     store: ChunkStore,
     embedder: Embedder,
@@ -139,9 +148,12 @@ def summarize(
     grouping: Grouping = Grouping.AUTO,
     doc_ids: Sequence[str] | None = None,
     progress: Progress | None = None,
+    writer: SectionWriter | None = None,
 ) -> CitedText:
     """What the library says on ``topic``: relevant sentences from many passages, near-duplicates removed,
-    grouped under headings, every sentence quoted from its page and cited to it (and checked)."""
+    grouped under headings, every sentence quoted from its page and cited to it (and checked). With a
+    ``writer`` (a model), each section is then rewritten as prose from its notes and checked again; a
+    section the model fails on keeps its quoted sentences."""
     step = progress or (lambda stage, done, total: None)
     step("search", 0, 3)
     retrieved = retrieve(store, condense(topic, []), SUMMARY_PASSAGES, doc_ids)
@@ -177,8 +189,29 @@ def summarize(
         Section(heading, _paragraphs([DraftSentence(text, (n,), next(labels)) for text, n in drafted]))
         for heading, drafted in sections
     )
+    notices: list[str] = []
+    if writer is not None:
+        built, notices = _written(writer, topic, built, notes, step)
     step("done", 3, 3)
-    return CitedText(title, built, tuple(notes))
+    return CitedText(title, built, tuple(notes), tuple(notices))
+
+
+def _written(
+    writer: SectionWriter, topic: str, sections: tuple[Section, ...], notes: Sequence[Note], step: Progress
+) -> tuple[tuple[Section, ...], list[str]]:
+    written, failed = [], []
+    for i, section in enumerate(sections):
+        step("write", i, len(sections))
+        used = sorted({n for paragraph in section.paragraphs for s in paragraph for n in s.notes})
+        try:
+            sentences = writer.write(topic, section.heading, [notes[n - 1] for n in used])
+        except Exception as exc:  # the model failed: this section keeps its quoted sentences
+            log.warning("section %r not written by the model: %s", section.heading, exc)
+            failed.append(section.heading or "the summary")
+            sentences = []
+        written.append(Section(section.heading, _paragraphs(sentences, len(sentences) or 1)) if sentences else section)
+    notices = [f"The model could not write {', '.join(failed)}; quoted sentences are shown there."] if failed else []
+    return tuple(written), notices
 
 
 def _pick(embedder: Embedder, topic: str, passages: Mapping[str, list[PassageSentence]]) -> list[_Picked]:
@@ -298,8 +331,10 @@ def _by_theme(embedder: Embedder, picked: list[_Picked]) -> list[tuple[str | Non
     return [(h, groups[h]) for h in headings if h in groups]
 
 
-def _paragraphs(sentences: list[DraftSentence]) -> tuple[tuple[DraftSentence, ...], ...]:
-    return tuple(tuple(sentences[i : i + PARAGRAPH_SENTENCES]) for i in range(0, len(sentences), PARAGRAPH_SENTENCES))
+def _paragraphs(
+    sentences: list[DraftSentence], size: int = PARAGRAPH_SENTENCES
+) -> tuple[tuple[DraftSentence, ...], ...]:
+    return tuple(tuple(sentences[i : i + size]) for i in range(0, len(sentences), size))
 
 
 def _note_evidence(note: Note) -> Evidence:

@@ -27,8 +27,9 @@ from dataclasses import dataclass, replace
 
 from assistant.answer import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from assistant.conversation import RetrievalQuery, condense, is_followup
+from assistant.drafting import DraftSentence, Note
 from assistant.settings import Settings, SettingsError
-from assistant.support import SupportChecker, chunk_evidence
+from assistant.support import Evidence, SupportChecker, chunk_evidence
 from ingest.sentences import split_sentences
 from prompts import Prompt
 from vectorstore.store import ScoredChunk
@@ -91,8 +92,8 @@ def passages_block(retrieved: Sequence[ScoredChunk]) -> str:
     blocks = []
     for n, r in enumerate(retrieved, 1):
         c = r.chunk
-        text = c.text.replace("<", "‹").replace(">", "›")
-        title = c.title.replace('"', "'").replace("<", "‹").replace(">", "›")
+        text = _as_data(c.text)
+        title = _as_data(c.title.replace('"', "'"))
         blocks.append(f'<passage n="{n}" source="{title}" page="{c.page_start}">\n{text}\n</passage>')
     return "\n".join(blocks)
 
@@ -290,3 +291,40 @@ def _text(content) -> str:
     if isinstance(content, str):
         return content
     return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content or [])
+
+
+class SectionWriter:
+    """Writes one section of a cited summary with the model, from the section's notes, then checks it:
+    each sentence must be supported by a note it cites (or is re-cited to the note that supports it);
+    unsupported ones are flagged or dropped as for answers. Raises whatever the client raises on failure."""
+
+    def __init__(self, model, prompts: Mapping[str, Prompt], checker: SupportChecker, settings: Settings):
+        self.model = model
+        self.prompts = prompts
+        self.checker = checker
+        self.settings = settings
+
+    def write(self, topic: str, heading: str | None, notes: Sequence[Note]) -> list[DraftSentence]:
+        passages = "\n".join(
+            f'<passage n="{i}" page="{n.page}">\n{_as_data(n.quote)}\n</passage>' for i, n in enumerate(notes, 1)
+        )
+        prompt = self.prompts["summary"].format(passages=passages, topic=topic, heading=heading or topic)
+        reply = self.model.invoke([("system", self.prompts["system"].template), ("human", prompt)])
+        drafted = parse_markers(_text(reply.content), len(notes))
+        evidence = [Evidence(n.doc_id, n.source, n.title, n.page, n.start, n.quote) for n in notes]
+        own = self.checker.check_many([d.text for d in drafted], [[evidence[i - 1] for i in d.cited] for d in drafted])
+        anywhere = self.checker.check_many([d.text for d in drafted], [evidence] * len(drafted))
+        sentences = []
+        for d, mine, best in zip(drafted, own, anywhere, strict=True):
+            chosen = next((s for s in (mine, best) if s.label is SupportLabel.SUPPORTED), None)
+            if chosen is not None:
+                note = next(n for n in notes if (n.doc_id, n.page) == (chosen.doc_id, chosen.page)
+                            and n.start <= chosen.start < n.end)  # fmt: skip
+                sentences.append(DraftSentence(d.text, (note.n,), chosen.label.value))
+            elif self.settings.unsupported != "drop":
+                sentences.append(DraftSentence(d.text, (), best.label.value))
+        return sentences
+
+
+def _as_data(text: str) -> str:
+    return text.replace("<", "‹").replace(">", "›")

@@ -16,7 +16,7 @@ from assistant.answer import Answer
 from assistant.chain import AnswerPipeline, build_pipeline
 from assistant.drafting import CitedText, Grouping, Progress, cite_draft, summarize
 from assistant.extractive import ExtractiveComposer, ExtractiveConfig
-from assistant.llm import GenerativeComposer, chat_model
+from assistant.llm import GenerativeComposer, SectionWriter, chat_model
 from assistant.rerank import CrossEncoderScorer
 from assistant.settings import Settings
 from assistant.support import CheckedSentence, Evidence, SupportChecker, from_paragraph_start
@@ -136,7 +136,9 @@ class Assistant:
         """A cited summary of what the library says on ``topic`` (see ``assistant.drafting``)."""
         if not topic or not topic.strip():
             raise EmptyQuestion()
-        return summarize(self.store, self.embedder, self.checker, topic, Grouping(grouping), doc_ids, progress)
+        writer = SectionWriter(chat_model(self.settings), load_prompts(), self.checker, self.settings) \
+            if self.settings.llm else None  # fmt: skip
+        return summarize(self.store, self.embedder, self.checker, topic, Grouping(grouping), doc_ids, progress, writer)
 
     def cite(self, text: str, doc_ids: Sequence[str] | None = None, progress: Progress | None = None) -> CitedText:
         """The drafter's ``text`` with sources attached where the library supports it."""

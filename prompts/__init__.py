@@ -17,6 +17,7 @@ REQUIRED_FIELDS: dict[str, frozenset[str]] = {
     "system": frozenset(),  # the rules, sent as the system message
     "answer": frozenset({"question", "passages"}),
     "condense": frozenset({"history", "question"}),
+    "summary": frozenset({"passages", "topic", "heading"}),  # one section of a cited summary
 }
 
 
