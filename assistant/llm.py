@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answer import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
+from assistant.chain import Composer
 from assistant.conversation import RetrievalQuery, condense, is_followup
 from assistant.drafting import DraftSentence, Note
 from assistant.settings import Settings, SettingsError
@@ -149,7 +150,7 @@ class GenerativeComposer:
         model,
         prompts: Mapping[str, Prompt],
         checker: SupportChecker,
-        fallback,
+        fallback: Composer,
         settings: Settings,
     ):
         self.model = model
@@ -222,7 +223,8 @@ class GenerativeComposer:
             for wanted in (SupportLabel.SUPPORTED, SupportLabel.PARTIAL):
                 chosen = mine if mine.label is wanted else best if best.label is wanted else None
                 if chosen is not None:
-                    recited += chosen is best and chosen is not mine and bool(d.cited)
+                    if d.cited and chosen is not mine:  # the model cited a passage that does not say it
+                        recited += 1
                     kept.append((d, chosen, _index_of(chosen, retrieved)))
                     break
             else:
@@ -242,7 +244,15 @@ class GenerativeComposer:
             )
         return self._answer(question, query, retrieved, kept, notices)
 
-    def _answer(self, question, query, retrieved, kept, notices) -> Answer:
+    def _answer(
+        self,
+        question: str,
+        query: RetrievalQuery,
+        retrieved: Sequence[ScoredChunk],
+        kept: Sequence[tuple[_Drafted, SentenceSupport, int | None]],
+        notices: Sequence[str],
+    ) -> Answer:
+        """The checked sentences with citations renumbered in order of use, one per distinct span."""
         citations: list[Citation] = []
         numbers: dict[tuple[int, int, int], int] = {}
         sentences = []
