@@ -392,30 +392,52 @@ def draft_outputs(cited: CitedText, folder: Path) -> tuple[str, list[str]]:
 
 
 def summarize_tab(
-    assistant: Assistant, topic: str | None, grouping: str, folder: Path, progress: ProgressFn | None = None
+    assistant: Assistant,
+    topic: str | None,
+    grouping: str,
+    folder: Path,
+    progress: ProgressFn | None = None,
+    doc_ids: Sequence[str] | None = None,
 ) -> tuple[str, list[str]]:
     """The Draft tab's summary: preview and files, or a message saying what to do first."""
     if not topic or not topic.strip():
         return "*Type a topic to summarize first.*", []
-    if not assistant.documents():
-        return "*The library is empty: add documents in the Library tab first.*", []
+    problem = _draft_problem(assistant, doc_ids)
+    if problem:
+        return problem, []
     step = (lambda stage, done, total: progress(done / max(total, 1), desc=stage)) if progress else None
-    cited = assistant.summarize(topic.strip(), grouping, progress=step)
+    cited = assistant.summarize(topic.strip(), grouping, assistant.select_documents(doc_ids), progress=step)
     if not cited.sections:
         return f"*The library holds nothing on “{html.escape(topic.strip())}”.*", []
     return draft_outputs(cited, folder)
 
 
 def cite_tab(
-    assistant: Assistant, text: str | None, folder: Path, progress: ProgressFn | None = None
+    assistant: Assistant,
+    text: str | None,
+    folder: Path,
+    progress: ProgressFn | None = None,
+    doc_ids: Sequence[str] | None = None,
 ) -> tuple[str, list[str]]:
     """The Draft tab's cited draft: the drafter's text with sources attached, preview and files."""
     if not text or not text.strip():
         return "*Paste your draft first.*", []
-    if not assistant.documents():
-        return "*The library is empty: add documents in the Library tab first.*", []
+    problem = _draft_problem(assistant, doc_ids)
+    if problem:
+        return problem, []
     step = (lambda stage, done, total: progress(done / max(total, 1), desc="checking paragraphs")) if progress else None
-    return draft_outputs(assistant.cite(text, progress=step), folder)
+    return draft_outputs(assistant.cite(text, assistant.select_documents(doc_ids), progress=step), folder)
+
+
+def _draft_problem(assistant: Assistant, doc_ids: Sequence[str] | None) -> str | None:
+    """What stops the Draft tab, as a message: an empty library, or a chosen document removed meanwhile."""
+    if not assistant.documents():
+        return "*The library is empty: add documents in the Library tab first.*"
+    try:
+        assistant.select_documents(doc_ids)
+    except DocumentNotFound:
+        return "*A chosen document is no longer in the library: choose the documents again.*"
+    return None
 
 
 # ----- library ------------------------------------------------------------------------------------------
@@ -541,6 +563,11 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
                 with gr.Column(scale=2):
                     topic = gr.Textbox(label="Summarize a topic", placeholder="e.g. UNODC support in refugee settings")
                     grouping = gr.Radio(GROUPINGS, value="auto", label="Headings")
+                    draft_filter = gr.Dropdown(
+                        label="Use only these documents",
+                        info="Leave empty to use the whole library.",
+                        multiselect=True,
+                    )
                     summarize_button = gr.Button("Summarize", variant="primary")
                     own_text = gr.Textbox(
                         label="Or cite your own draft",
@@ -574,7 +601,9 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
                 remove_button = gr.Button("Remove", variant="stop", scale=1)
             remove_status = gr.Textbox(label="Removal", interactive=False)
 
-        def library_updates(selected: list[str] | None, check_selected: list[str] | None) -> tuple:
+        def library_updates(
+            selected: list[str] | None, check_selected: list[str] | None, draft_selected: list[str] | None
+        ) -> tuple:
             rows, choices, kept, years = library_state(assistant, selected)
             ids = {doc_id for _, doc_id in choices}
             return (
@@ -583,6 +612,7 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
                 gr.update(choices=choices, value=None),
                 gr.update(choices=years),
                 gr.update(choices=choices, value=[i for i in check_selected or [] if i in ids]),
+                gr.update(choices=choices, value=[i for i in draft_selected or [] if i in ids]),
             )
 
         def answer(text: str, messages: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
@@ -600,19 +630,21 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
             files: list[str] | None,
             selected: list[str] | None,
             check_selected: list[str] | None,
+            draft_selected: list[str] | None,
             progress=gr.Progress(),  # noqa: B008
         ) -> tuple:
             report = add_uploads(assistant, files, progress)
-            return report, None, *library_updates(selected, check_selected)
+            return report, None, *library_updates(selected, check_selected, draft_selected)
 
-        def remove(doc_id: str | None, selected: list[str] | None, check_selected: list[str] | None) -> tuple:
-            return remove_document(assistant, doc_id), *library_updates(selected, check_selected)
+        def remove(doc_id: str | None, *selected: list[str] | None) -> tuple:
+            return remove_document(assistant, doc_id), *library_updates(*selected)
 
-        def summarize(topic_text: str, how: str, progress=gr.Progress()) -> tuple:  # noqa: B008
-            return summarize_tab(assistant, topic_text, how, Path(tempfile.mkdtemp(prefix="tip-draft-")), progress)
+        def summarize(topic_text: str, how: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
+            folder = Path(tempfile.mkdtemp(prefix="tip-draft-"))
+            return summarize_tab(assistant, topic_text, how, folder, progress, doc_ids)
 
-        def cite(text: str, progress=gr.Progress()) -> tuple:  # noqa: B008
-            return cite_tab(assistant, text, Path(tempfile.mkdtemp(prefix="tip-draft-")), progress)
+        def cite(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
+            return cite_tab(assistant, text, Path(tempfile.mkdtemp(prefix="tip-draft-")), progress, doc_ids)
 
         def ask(question: str, history_json: str = "") -> dict:
             """Answer a question with cited passages. history_json: a JSON list of {"role", "content"} turns."""
@@ -624,10 +656,10 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
         question.submit(answer, [question, chatbot, doc_filter, year_filter], [chatbot, sources, question], **private)
         chatbot.clear(lambda: EMPTY_SOURCES, None, sources, **private)  # the chat's own bin starts a new one
         check_button.click(check, [to_check, check_filter], checked, **private)
-        summarize_button.click(summarize, [topic, grouping], [draft_view, draft_files], **private)
-        cite_button.click(cite, [own_text], [draft_view, draft_files], **private)
-        library_outputs = [table, doc_filter, to_remove, year_filter, check_filter]
-        filters = [doc_filter, check_filter]
+        summarize_button.click(summarize, [topic, grouping, draft_filter], [draft_view, draft_files], **private)
+        cite_button.click(cite, [own_text, draft_filter], [draft_view, draft_files], **private)
+        library_outputs = [table, doc_filter, to_remove, year_filter, check_filter, draft_filter]
+        filters = [doc_filter, check_filter, draft_filter]
         add_button.click(ingest, [uploads, *filters], [ingest_status, uploads, *library_outputs], **private)
         remove_button.click(remove, [to_remove, *filters], [remove_status, *library_outputs], **private)
         demo.load(library_updates, filters, library_outputs, **private)  # a new page sees the current library

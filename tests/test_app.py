@@ -585,3 +585,15 @@ def test_draft_tab_says_what_to_do_first(tmp_path, embedder):
     assert app.summarize_tab(empty, " ", "auto", tmp_path) == ("*Type a topic to summarize first.*", [])
     assert app.cite_tab(empty, "", tmp_path) == ("*Paste your draft first.*", [])
     assert "library is empty" in app.summarize_tab(empty, "fees", "auto", tmp_path)[0]
+
+
+@pytest.mark.integration
+def test_draft_tab_uses_only_the_chosen_documents(spy, tmp_path):
+    shelter = spy.real.find_document("shelter.txt").doc_id
+    preview, _ = app.summarize_tab(spy.real, "survivors and fees", "document", tmp_path / "s", doc_ids=[shelter])
+    assert "shelter.txt" in preview and "fees-brief.txt" not in preview
+    preview, files = app.cite_tab(spy.real, "Agencies charged fees of up to three months' wages.", tmp_path / "c",
+                                  doc_ids=[shelter])  # fmt: skip
+    assert "**[citation needed]**" in preview  # the brief that says so is not among the chosen documents
+    spy.real.remove("shelter.txt")
+    assert "no longer in the library" in app.summarize_tab(spy.real, "fees", "auto", tmp_path, doc_ids=[shelter])[0]
