@@ -92,11 +92,6 @@ class CitedText:
         return [s for section in self.sections for paragraph in section.paragraphs for s in paragraph]
 
 
-def note_numbers(notes: Sequence[Note]) -> dict[tuple[str, int, int, int], int]:
-    """Note number by (document, page, start, end): one note per distinct passage."""
-    return {(n.doc_id, n.page, n.start, n.end): n.n for n in notes}
-
-
 # ----- building cited texts ---------------------------------------------------------------------------------
 class Grouping(StrEnum):
     AUTO = "auto"  # by country when several countries each have enough material, else by theme

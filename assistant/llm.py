@@ -213,8 +213,7 @@ class GenerativeComposer:
             notices.append("The model cited passages that do not exist (" + ", ".join(f"[{n}]" for n in invalid)
                            + "); those markers were removed.")  # fmt: skip
         evidence = [chunk_evidence(r.chunk) for r in retrieved]
-        own = self.checker.check_many([d.text for d in drafted], [[evidence[n - 1] for n in d.cited] for d in drafted])
-        anywhere = self.checker.check_many([d.text for d in drafted], [evidence] * len(drafted))
+        own, anywhere = _check_drafted(self.checker, drafted, evidence)
 
         kept: list[tuple[_Drafted, SentenceSupport, int | None]] = []  # (draft, support, passage or None)
         recited = dropped = 0
@@ -287,6 +286,17 @@ class GenerativeComposer:
         return RetrievalQuery(f"{standalone} {ruled.text}" if standalone else ruled.text, True)
 
 
+def _check_drafted(
+    checker: SupportChecker, drafted: Sequence[_Drafted], evidence: Sequence[Evidence]
+) -> tuple[list[SentenceSupport], list[SentenceSupport]]:
+    """Each drafted sentence checked against the passages it cites, and against all of them, in one batch:
+    the cited passages are among all of them, so every span is embedded once."""
+    texts = [d.text for d in drafted]
+    cited = [[evidence[n - 1] for n in d.cited] for d in drafted]
+    supports = checker.check_many([*texts, *texts], [*cited, *([evidence] * len(drafted))])
+    return supports[: len(drafted)], supports[len(drafted) :]
+
+
 def _index_of(support, retrieved: Sequence[ScoredChunk]) -> int | None:
     for i, r in enumerate(retrieved):
         c = r.chunk
@@ -322,8 +332,7 @@ class SectionWriter:
         reply = self.model.invoke([("system", self.prompts["system"].template), ("human", prompt)])
         drafted = parse_markers(_text(reply.content), len(notes))
         evidence = [Evidence(n.doc_id, n.source, n.title, n.page, n.start, n.quote) for n in notes]
-        own = self.checker.check_many([d.text for d in drafted], [[evidence[i - 1] for i in d.cited] for d in drafted])
-        anywhere = self.checker.check_many([d.text for d in drafted], [evidence] * len(drafted))
+        own, anywhere = _check_drafted(self.checker, drafted, evidence)
         sentences = []
         for d, mine, best in zip(drafted, own, anywhere, strict=True):
             chosen = next((s for s in (mine, best) if s.label is SupportLabel.SUPPORTED), None)

@@ -22,7 +22,7 @@ from assistant.settings import Settings
 from assistant.support import CheckedSentence, Evidence, SupportChecker, from_paragraph_start
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
-from prompts import load_prompts
+from prompts import Prompt, load_prompts
 from vectorstore import ChunkStore, DocumentRecord, Embedder, open_store
 
 log = logging.getLogger(__name__)
@@ -68,13 +68,21 @@ class Assistant:
         """condense → retrieve → compose, with the generative composer when ``TIP_LLM`` names a model (its
         prompts are validated here, at start) and the extractive one otherwise."""
         extractive = ExtractiveComposer(self.embedder, ExtractiveConfig(max_sentences=self.settings.max_sentences))
-        model = self.settings.reranker_model
-        reranker = CrossEncoderScorer(model) if model else None
-        if not self.settings.llm:
+        reranker_path = self.settings.reranker_model
+        reranker = CrossEncoderScorer(reranker_path) if reranker_path else None
+        if self.model is None:
             return build_pipeline(self.store, extractive, self.settings.top_k, self.checker, reranker)
-        composer = GenerativeComposer(chat_model(self.settings), load_prompts(), self.checker, extractive,
-                                      self.settings)  # fmt: skip
+        composer = GenerativeComposer(self.model, self.prompts, self.checker, extractive, self.settings)
         return build_pipeline(self.store, composer, self.settings.top_k, self.checker, reranker, composer.condense)
+
+    @cached_property
+    def model(self):
+        """The chat model ``TIP_LLM`` names (a client only: nothing is contacted), or None."""
+        return chat_model(self.settings) if self.settings.llm else None
+
+    @cached_property
+    def prompts(self) -> dict[str, Prompt]:
+        return load_prompts()
 
     @cached_property
     def chain(self):
@@ -136,8 +144,7 @@ class Assistant:
         """A cited summary of what the library says on ``topic`` (see ``assistant.drafting``)."""
         if not topic or not topic.strip():
             raise EmptyQuestion()
-        writer = SectionWriter(chat_model(self.settings), load_prompts(), self.checker, self.settings) \
-            if self.settings.llm else None  # fmt: skip
+        writer = SectionWriter(self.model, self.prompts, self.checker, self.settings) if self.model else None
         return summarize(self.store, self.embedder, self.checker, topic, Grouping(grouping), doc_ids, progress, writer)
 
     def cite(self, text: str, doc_ids: Sequence[str] | None = None, progress: Progress | None = None) -> CitedText:

@@ -225,12 +225,12 @@ class SupportChecker:
             if not spans:
                 results.append(_nothing())
                 continue
-            cosine = {key: float(span_vectors[n] @ vector) for key, n in index.items() if key[0] in {
-                s.evidence for s in spans}}  # fmt: skip
+            cosine = span_vectors @ vector
             # A span of two sentences means at least what its closer sentence means: a claim that takes its
             # subject from one sentence and its figures from the next is not diluted by the pair's length.
             meaning = np.array([
-                max([cosine[(s.evidence, s.start, s.end)], *(cosine[(s.evidence, a, b)] for a, b in s.sentences)])
+                max([cosine[index[(s.evidence, s.start, s.end)]], *(cosine[index[(s.evidence, a, b)]]
+                                                                     for a, b in s.sentences)])
                 for s in spans
             ])  # fmt: skip
             results.append(self._best(sentence, spans, meaning))
