@@ -16,6 +16,9 @@ Figures (every share is over the items where it applies; ``None`` where no item 
 - false refusal rate: share of answerable items refused;
 - latency p50/p95: nearest-rank percentiles of the wall time of ``Assistant.ask`` per item, in ms.
 
+The same figures are given per question type and, when the gold file tags items with a ``kind`` (finer than the
+type, e.g. ``near-miss-year`` or ``typo``), per kind; items without a kind are left out of the per-kind figures.
+
 Strings are compared case-insensitively with whitespace collapsed.
 """
 
@@ -48,7 +51,6 @@ FIGURE_KEYS = (
     "latency_p50_ms",
     "latency_p95_ms",
 )
-COUNT_KEYS = ("k", "items", "answerable", "unanswerable", "refused")
 
 
 class GoldFileError(ValueError):
@@ -64,6 +66,7 @@ class GoldItem:
     must_contain: tuple[str, ...]
     sources: tuple[str, ...]  # empty for unanswerable
     pages: tuple[tuple[int, ...] | None, ...]  # parallel to sources; None where the file has no pages
+    kind: str | None = None  # finer than the type (e.g. "near-miss-year"); None when the line has no kind
 
     @property
     def answerable(self) -> bool:
@@ -270,6 +273,9 @@ def _gold_item(raw: dict, where: str) -> GoldItem:
     if not question.strip():
         raise GoldFileError(f"{where}: field 'question' is empty")
     answerable = qtype != "unanswerable"
+    kind = raw.get("kind")
+    if kind is not None and (not isinstance(kind, str) or not kind.strip()):
+        raise GoldFileError(f"{where}: field 'kind' must be a non-empty string (or left out), not {kind!r}")
 
     must_contain = raw.get("must_contain") or []
     if not isinstance(must_contain, list) or not all(isinstance(s, str) and s.strip() for s in must_contain):
@@ -282,8 +288,9 @@ def _gold_item(raw: dict, where: str) -> GoldItem:
         isinstance(t, dict) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str)
         for t in history
     ):
-        raise GoldFileError(f"{where}: field 'history' must be a list of {{\"role\": \"user\"|\"assistant\", "
-                            f"\"content\": \"...\"}} objects")
+        raise GoldFileError(
+            f'{where}: field \'history\' must be a list of {{"role": "user"|"assistant", "content": "..."}} objects'
+        )
 
     source = raw.get("source")
     if isinstance(source, str) and source:
@@ -312,6 +319,7 @@ def _gold_item(raw: dict, where: str) -> GoldItem:
         must_contain=tuple(must_contain),
         sources=sources,
         pages=page_lists,
+        kind=kind.strip() if kind is not None else None,
     )
 
 
@@ -404,12 +412,38 @@ def summarize_by_type(results: Sequence[ItemResult]) -> dict[str, dict[str, floa
     return by_type
 
 
-def item_record(result: ItemResult) -> dict:
-    """One line of ``per_item``: the item, each figure (``None`` where it does not apply) and what went wrong."""
+def kinds(results: Sequence[ItemResult]) -> list[str]:
+    """The distinct kinds of the items, in the order they first appear; ``[]`` when no item has a kind."""
+    return list(dict.fromkeys(r.item.kind for r in results if r.item.kind is not None))
+
+
+def summarize_by_kind(results: Sequence[ItemResult]) -> dict[str, dict[str, float | int | None]]:
+    """``summarize`` for each kind, in the order kinds first appear; ``{}`` when no item has a kind.
+
+    ``{kind: {"k", "items", "answerable", "unanswerable", "refused", *FIGURE_KEYS}}``, shaped like a ``by_type``
+    entry: figures that do not apply to a kind's items (e.g. answer correct for ``near-miss-year``) are ``None``,
+    and refusal precision, a whole-set figure, is ``None`` throughout. Items without a kind are in no entry.
+    """
+    k = max((r.k for r in results), default=None)
+    by_kind = {}
+    for kind in kinds(results):
+        figures = summarize([r for r in results if r.item.kind == kind])
+        figures.update(k=k, refusal_precision=None)
+        by_kind[kind] = figures
+    return by_kind
+
+
+def item_record(result: ItemResult, with_kind: bool = True) -> dict:
+    """One line of ``per_item``: the item, each figure (``None`` where it does not apply) and what went wrong.
+
+    ``kind`` (``None`` for an item without one) follows ``type`` unless ``with_kind`` is false, which
+    ``evaluation_report`` uses for a gold file without kinds so that its records stay as they were.
+    """
     item, answer = result.item, result.answer
     return {
         "id": item.id,
         "type": item.type,
+        **({"kind": item.kind} if with_kind else {}),
         "question": item.question,
         "retrieval_hit": result.retrieval_hit,
         "source_hit": result.source_hit,
@@ -429,14 +463,17 @@ def item_record(result: ItemResult) -> dict:
 
 
 def evaluation_report(results: Sequence[ItemResult], **meta) -> dict:
-    """The whole evaluation as one JSON-ready object: ``meta`` (e.g. the gold file), the overall figures,
-    ``by_type`` and ``per_item`` in gold-file order. Shares are rounded to 4 places and times to 0.1 ms, so
-    that reports of two versions compare line by line."""
+    """The whole evaluation as one JSON-ready object, keys in this order: ``meta`` (e.g. the gold file), the
+    overall figures, ``by_type``, ``by_kind`` (only when some item has a kind) and ``per_item`` in gold-file
+    order (each record with ``kind`` only when some item has one). Shares are rounded to 4 places and times
+    to 0.1 ms, so that reports of two versions compare line by line."""
+    by_kind = summarize_by_kind(results)
     return {
         **meta,
         **_rounded(summarize(results)),
         "by_type": {qtype: _rounded(figures) for qtype, figures in summarize_by_type(results).items()},
-        "per_item": [item_record(r) for r in results],
+        **({"by_kind": {kind: _rounded(figures) for kind, figures in by_kind.items()}} if by_kind else {}),
+        "per_item": [item_record(r, with_kind=bool(by_kind)) for r in results],
     }
 
 

@@ -1,14 +1,16 @@
 """Rendering an evaluation (the object ``assistant.evaluation.evaluation_report`` builds): a text table for the
 terminal, and a report folder with ``report.md``, ``results.json`` and ``by_type.png``.
 
-Everything is laid out in a fixed order (figures as in ``FIGURE_KEYS``, types as in ``QUESTION_TYPES``, items
-as in the gold file), so the reports of two versions can be compared side by side or with ``diff``.
+Everything is laid out in a fixed order (figures as in ``FIGURE_KEYS``, types as in ``QUESTION_TYPES``, kinds as
+in ``by_kind``, i.e. as they first appear in the gold file, items as in the gold file), so the reports of two
+versions can be compared side by side or with ``diff``. The by-kind table is there only when ``by_kind`` is.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from assistant.evaluation import FIGURE_KEYS, QUESTION_TYPES
@@ -61,27 +63,58 @@ def _columns(data: Mapping) -> list[tuple[str, Mapping]]:
     return [("overall", data)] + [(qtype, by_type[qtype]) for qtype in QUESTION_TYPES if qtype in by_type]
 
 
-def figure_rows(data: Mapping) -> tuple[list[str], list[list[str]]]:
-    """The figures table: a header (figure, overall, each type) and one row per figure."""
-    columns = _columns(data)
+def _table(columns: Sequence[tuple[str, Mapping]], k: int | None) -> tuple[list[str], list[list[str]]]:
     header = ["figure"] + [name for name, _ in columns]
-    rows = [[label(key, data.get("k"))] + [format_value(key, figures.get(key)) for _, figures in columns]
-            for key in ("items", *FIGURE_KEYS)]
+    rows = [
+        [label(key, k)] + [format_value(key, figures.get(key)) for _, figures in columns]
+        for key in ("items", *FIGURE_KEYS)
+    ]
     return header, rows
 
 
+def figure_rows(data: Mapping) -> tuple[list[str], list[list[str]]]:
+    """The figures table: a header (figure, overall, each type) and one row per figure."""
+    return _table(_columns(data), data.get("k"))
+
+
+def kind_rows(data: Mapping) -> tuple[list[str], list[list[str]]] | None:
+    """The by-kind table: a header (figure, each kind of ``by_kind`` in its order) and one row per figure, the
+    rows as in ``figure_rows``; ``None`` when the evaluation has no ``by_kind``."""
+    by_kind = data.get("by_kind")
+    if not by_kind:
+        return None
+    return _table(list(by_kind.items()), data.get("k"))
+
+
+def has_kinds(data: Mapping) -> bool:
+    return bool(data.get("by_kind"))
+
+
 def format_summary(data: Mapping) -> str:
-    """The overall and by-type figures as a plain-text table, then one line per failed item."""
-    header, rows = figure_rows(data)
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = [_line(header, widths), _line(["-" * w for w in widths], widths)]
-    lines += [_line(row, widths) for row in rows]
+    """The overall and by-type figures as a plain-text table, then the by-kind table when the evaluation has
+    one, then one line per failed item (id, type, kind when there are kinds, failure)."""
+    lines = _text_table(*figure_rows(data))
+    by_kind = kind_rows(data)
+    if by_kind is not None:
+        lines += ["", *_text_table(*by_kind)]
     failed = [i for i in data.get("per_item", ()) if i.get("failure")]
     if failed:
         lines += ["", f"{len(failed)} of {data['items']} items with a failure:"]
         id_width = max(len(i["id"]) for i in failed)
-        lines += [f"  {i['id']:<{id_width}}  {i['type']:<12}  {i['failure']}" for i in failed]
+        if has_kinds(data):
+            kind_width = max(len(i.get("kind") or "") for i in failed)
+            lines += [
+                f"  {i['id']:<{id_width}}  {i['type']:<12}  {i.get('kind') or '':<{kind_width}}  {i['failure']}"
+                for i in failed
+            ]
+        else:
+            lines += [f"  {i['id']:<{id_width}}  {i['type']:<12}  {i['failure']}" for i in failed]
     return "\n".join(lines)
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    return [_line(header, widths), _line(["-" * w for w in widths], widths)] + [_line(row, widths) for row in rows]
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
@@ -132,24 +165,44 @@ def render_markdown(data: Mapping) -> str:
         "where nothing was refused. Refusal precision is a whole-set figure and is not given per type.",
         "",
     ]
+    by_kind = kind_rows(data)
+    if by_kind is not None:
+        header, rows = by_kind
+        lines += ["## Figures by kind", ""]
+        lines += _md_table(header, rows, [" --- "] + [" ---: "] * (len(header) - 1))
+        lines += [
+            "",
+            "Kinds as tagged in the gold file, in the order they first appear; the same figures as by type "
+            "(refusal recall for unanswerable kinds, the answer, retrieval and citation figures for the others). "
+            "Items without a kind are in no column.",
+            "",
+        ]
 
     items = list(data.get("per_item", ()))
     failed = [i for i in items if i.get("failure")]
+    with_kind = has_kinds(data)
     if failed:
         lines += ["## Failures by reason", ""]
+        kind_of = {i["id"]: i.get("kind") for i in failed}
         for reason, ids in _by_reason(failed):
-            lines.append(f"- {md_cell(reason)} ({len(ids)}): {', '.join(ids)}")
+            line = f"- {md_cell(reason)} ({len(ids)}): {', '.join(ids)}"
+            if with_kind:
+                line += f" — by kind: {_kind_counts((kind_of[i] for i in ids), list(data['by_kind']))}"
+            lines.append(line)
         lines.append("")
 
     lines += ["## Items", ""]
-    header = ["id", "type", "question"] + [name for _, name in _ITEM_MARKS] + ["RR", "ms", "failure"]
+    first = ["id", "type", "kind"] if with_kind else ["id", "type"]
+    header = first + ["question"] + [name for _, name in _ITEM_MARKS] + ["RR", "ms", "failure"]
     rows = [
-        [i["id"], i["type"], shorten(i["question"])]
+        [i["id"], i["type"]]
+        + ([i.get("kind") or "–"] if with_kind else [])
+        + [shorten(i["question"])]
         + [mark(i.get(key)) for key, _ in _ITEM_MARKS]
         + [format_rr(i.get("rr")), format_value("latency_ms", i.get("latency_ms")), i.get("failure") or ""]
         for i in items
     ]
-    align = [" --- "] * 3 + [" :---: "] * len(_ITEM_MARKS) + [" ---: ", " ---: ", " --- "]
+    align = [" --- "] * (len(first) + 1) + [" :---: "] * len(_ITEM_MARKS) + [" ---: ", " ---: ", " --- "]
     lines += _md_table(header, rows, align)
     lines += [
         "",
@@ -166,6 +219,16 @@ def format_rr(rr) -> str:
     if rr is None:
         return "–"
     return "0" if rr == 0 else ("1" if rr == 1 else f"{rr:.2f}")
+
+
+def _kind_counts(kinds: Iterable[str | None], order: Sequence[str]) -> str:
+    """``"near-miss-year 3, typo 1"``: how often each kind occurs, kinds in ``order`` (the ``by_kind`` order),
+    items without a kind last as ``–``."""
+    counts = Counter(kinds)
+    parts = [f"{kind} {counts[kind]}" for kind in order if counts[kind]]
+    if counts[None]:
+        parts.append(f"– {counts[None]}")
+    return ", ".join(parts)
 
 
 def _by_reason(items: Sequence[Mapping]) -> list[tuple[str, list[str]]]:

@@ -19,6 +19,7 @@ from assistant.evaluation import (
     load_gold,
     missing_sources,
     summarize,
+    summarize_by_kind,
     summarize_by_type,
 )
 from tests.shared_paths import SUBMISSION, require
@@ -37,8 +38,10 @@ def answer(text: str, retrieved=(), citations=(), refused: bool = False) -> Answ
     return Answer("q", text, (), tuple(citations), refused, "q", retrieved=tuple(retrieved))
 
 
-def gold(item_id, qtype, must=(), sources=(), pages=(), history=()) -> GoldItem:
-    return GoldItem(item_id, qtype, f"question {item_id}?", tuple(history), tuple(must), tuple(sources), tuple(pages))
+def gold(item_id, qtype, must=(), sources=(), pages=(), history=(), kind=None) -> GoldItem:
+    return GoldItem(
+        item_id, qtype, f"question {item_id}?", tuple(history), tuple(must), tuple(sources), tuple(pages), kind
+    )
 
 
 K = 2
@@ -48,31 +51,42 @@ REFUSAL = "The library does not say."
 # file, which counts as a page hit because the gold has no pages.
 A = ItemResult(
     gold("A", "factoid", ["87"], ["sub.txt"], [None]),
-    answer("87 victims were rescued.", [passage("sub.txt", 1, "... 87 victims ..."), passage("x.pdf", 3, "noise")],
-           [cite(1, "sub.txt", 1)]),
-    100.0, K,
+    answer(
+        "87 victims were rescued.",
+        [passage("sub.txt", 1, "... 87 victims ..."), passage("x.pdf", 3, "noise")],
+        [cite(1, "sub.txt", 1)],
+    ),
+    100.0,
+    K,
 )
 # B: list. "conflict" is in passage 1 (another file), "Climate   Change" in passage 2 (the gold file, rank 2),
 # so retrieval hits (case and spaces do not matter) and RR = 1/2. The answer leaves out "climate change" and
 # cites the gold file on page 5 while the evidence is on page 4: citation hit, no page hit.
 B = ItemResult(
     gold("B", "list", ["conflict", "climate change"], ["report.pdf"], [(4,)]),
-    answer("Conflict drives it.", [passage("x.pdf", 2, "armed conflict"), passage("report.pdf", 4, "Climate   Change")],
-           [cite(1, "report.pdf", 5)]),
-    200.0, K,
+    answer(
+        "Conflict drives it.",
+        [passage("x.pdf", 2, "armed conflict"), passage("report.pdf", 4, "Climate   Change")],
+        [cite(1, "report.pdf", 5)],
+    ),
+    200.0,
+    K,
 )
 # C: multi, wrongly refused. Within k = 2 only "hotel" is found and no passage is from a.pdf or b.pdf
 # (a.pdf at rank 3 is past the cut-off): retrieval miss, source miss, RR 0.
 C = ItemResult(
     gold("C", "multi", ["hotel", "escort"], ["a.pdf", "b.pdf"], [(21,), (4,)]),
-    answer(REFUSAL, [passage("c.pdf", 1, "hotel"), passage("d.pdf", 1, "x"), passage("a.pdf", 21, "escort")],
-           refused=True),
-    300.0, K,
+    answer(
+        REFUSAL, [passage("c.pdf", 1, "hotel"), passage("d.pdf", 1, "x"), passage("a.pdf", 21, "escort")], refused=True
+    ),
+    300.0,
+    K,
 )
 # D: unanswerable, refused (right). E: unanswerable, answered (wrong).
 D = ItemResult(gold("D", "unanswerable"), answer(REFUSAL, [passage("x.pdf", 1, "x")], refused=True), 400.0, K)
-E = ItemResult(gold("E", "unanswerable"), answer("Something.", [passage("x.pdf", 2, "x")], [cite(1, "x.pdf", 2)]),
-               500.0, K)
+E = ItemResult(
+    gold("E", "unanswerable"), answer("Something.", [passage("x.pdf", 2, "x")], [cite(1, "x.pdf", 2)]), 500.0, K
+)
 RESULTS = [A, B, C, D, E]
 
 
@@ -154,6 +168,71 @@ def test_per_item_records_and_failure_reasons():
     json.dumps(report)  # JSON-ready as it is
 
 
+def test_a_file_without_kinds_has_no_by_kind_and_no_kind_per_item():
+    assert summarize_by_kind(RESULTS) == {}
+    report = evaluation_report(RESULTS, gold="tiny.jsonl")
+    assert "by_kind" not in report
+    assert all("kind" not in record for record in report["per_item"])
+
+
+# ----- kinds ------------------------------------------------------------------------------------------------
+def unanswerable(item_id: str, kind: str, refused: bool, latency: float = 10.0) -> ItemResult:
+    reply = answer(REFUSAL, refused=True) if refused else answer("In 2021 it was 7%.", [], [cite(1, "x.pdf", 2)])
+    return ItemResult(gold(item_id, "unanswerable", kind=kind), reply, latency, K)
+
+
+def typo(item_id: str, correct: bool) -> ItemResult:
+    text = "87 victims." if correct else "Some victims."
+    reply = answer(text, [passage("sub.txt", 1, "87 victims")], [cite(1, "sub.txt", 1)])
+    return ItemResult(gold(item_id, "factoid", ["87"], ["sub.txt"], [None], kind="typo"), reply, 10.0, K)
+
+
+# Kinds first appear in the order typo, near-miss-year, out-of-library; item N has no kind.
+KINDED = [
+    typo("T1", correct=True),
+    unanswerable("Y1", "near-miss-year", refused=True),
+    unanswerable("Y2", "near-miss-year", refused=False),
+    unanswerable("O1", "out-of-library", refused=True),
+    typo("T2", correct=False),
+    unanswerable("Y3", "near-miss-year", refused=True),
+    ItemResult(gold("N", "unanswerable"), answer("Answered anyway."), 10.0, K),
+]
+
+
+def test_by_kind_figures_in_first_appearance_order():
+    by_kind = summarize_by_kind(KINDED)
+    assert list(by_kind) == ["typo", "near-miss-year", "out-of-library"]  # N (no kind) is in no entry
+    assert [by_kind[kind]["items"] for kind in by_kind] == [2, 3, 1]
+
+    year = by_kind["near-miss-year"]  # Y1, Y3 refused of Y1, Y2, Y3
+    assert year["refusal_recall"] == pytest.approx(2 / 3)
+    assert (year["answerable"], year["unanswerable"], year["refused"]) == (0, 3, 2)
+    assert all(year[key] is None for key in FIGURE_KEYS[:6])  # answer, retrieval, citation: n/a
+    assert year["false_refusal_rate"] is None and year["refusal_precision"] is None
+    assert by_kind["out-of-library"]["refusal_recall"] == 1.0
+
+    typos = by_kind["typo"]  # T1 correct, T2 not; both retrieved and cited
+    assert typos["answer_correct"] == 0.5
+    assert (typos["retrieval_hit_at_k"], typos["citation_hit"], typos["citation_page_hit"]) == (1.0, 1.0, 1.0)
+    assert typos["false_refusal_rate"] == 0.0
+    assert typos["refusal_recall"] is None and typos["refusal_precision"] is None
+    assert all(list(figures)[5:] == list(FIGURE_KEYS) and figures["k"] == K for figures in by_kind.values())
+
+    # the overall refusal recall counts N too: 3 refused of Y1, Y2, Y3, O1, N
+    assert summarize(KINDED)["refusal_recall"] == pytest.approx(3 / 5)
+
+
+def test_report_with_kinds_puts_by_kind_between_by_type_and_per_item():
+    report = evaluation_report(KINDED, gold="kinds.jsonl")
+    assert list(report)[-3:] == ["by_type", "by_kind", "per_item"]
+    assert list(report["by_kind"]) == ["typo", "near-miss-year", "out-of-library"]
+    assert report["by_kind"]["near-miss-year"]["refusal_recall"] == 0.6667  # rounded like the other figures
+    records = {r["id"]: r for r in report["per_item"]}
+    assert records["Y2"]["kind"] == "near-miss-year" and records["N"]["kind"] is None
+    assert list(records["T1"])[:3] == ["id", "type", "kind"]
+    json.dumps(report)
+
+
 def test_a_string_lost_in_retrieval_is_not_blamed_on_the_answer():
     item = gold("F", "factoid", ["28.5", "arrest"], ["asu.pdf"], [(4,)])
     result = ItemResult(
@@ -179,18 +258,42 @@ def write_lines(path, *objects) -> None:
 
 
 def item(item_id="t-1", qtype="factoid", **fields) -> dict:
-    base = {"id": item_id, "type": qtype, "question": "How many?", "history": [], "must_contain": ["87"],
-            "source": "doc.txt", "pages": None}
+    base = {
+        "id": item_id,
+        "type": qtype,
+        "question": "How many?",
+        "history": [],
+        "must_contain": ["87"],
+        "source": "doc.txt",
+        "pages": None,
+    }
     return {**base, **fields}
 
 
 def test_load_gold_reads_multi_pages_and_unanswerable(tmp_path):
     path = tmp_path / "gold.jsonl"
-    write_lines(path, item("m", "multi", source=["a.txt", "b.pdf"], pages=[None, 12]), "",
-                item("u", "unanswerable", must_contain=[], source=None))
+    write_lines(
+        path,
+        item("m", "multi", source=["a.txt", "b.pdf"], pages=[None, 12]),
+        "",
+        item("u", "unanswerable", must_contain=[], source=None),
+    )
     multi, unanswerable = load_gold(path)
     assert multi.sources == ("a.txt", "b.pdf") and multi.pages == (None, (12,))
     assert unanswerable.sources == () and not unanswerable.answerable
+    assert multi.kind is None
+
+
+def test_load_gold_reads_kinds(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    write_lines(
+        path,
+        item("a", kind="typo"),
+        item("b", "unanswerable", must_contain=[], source=None, kind="near-miss-year"),
+        item("c", kind=None),
+        item("d"),
+    )
+    assert [i.kind for i in load_gold(path)] == ["typo", "near-miss-year", None, None]
 
 
 @pytest.mark.parametrize(
@@ -206,6 +309,10 @@ def test_load_gold_reads_multi_pages_and_unanswerable(tmp_path):
         (item("t-2", "multi", source=["a.pdf", "b.pdf"], pages=[1]), "'pages'"),
         (item("t-2", history=[{"role": "robot", "content": "hi"}]), "'history'"),
         (item("t-1"), "'id'"),
+        (item("t-2", kind=""), "'kind'"),
+        (item("t-2", kind="  "), "'kind'"),
+        (item("t-2", kind=3), "'kind'"),
+        (item("t-2", kind=["typo"]), "'kind'"),
     ],
 )
 def test_a_bad_gold_line_is_named_with_its_field(tmp_path, bad, field):
@@ -235,11 +342,20 @@ def gold_file(tmp_path):
     path = tmp_path / "gold.jsonl"
     write_lines(
         path,
-        item("t-1", question="How many victims of trafficking were identified at the Dzaleka Refugee Camp?",
-             source=name),
-        item("t-2", "followup", question="How many of them were women?", must_contain=["40"], source=name,
-             history=[{"role": "user", "content": "What did UNODC do for Rohingya refugees in Cox's Bazar?"},
-                      {"role": "assistant", "content": "It trained law enforcement officers."}]),
+        item(
+            "t-1", question="How many victims of trafficking were identified at the Dzaleka Refugee Camp?", source=name
+        ),
+        item(
+            "t-2",
+            "followup",
+            question="How many of them were women?",
+            must_contain=["40"],
+            source=name,
+            history=[
+                {"role": "user", "content": "What did UNODC do for Rohingya refugees in Cox's Bazar?"},
+                {"role": "assistant", "content": "It trained law enforcement officers."},
+            ],
+        ),
         item("t-3", "unanswerable", question="Who won the football world cup in 1998?", must_contain=[], source=None),
     )
     return path
@@ -279,6 +395,27 @@ def test_eval_text_output_is_a_table(capsys, data_dir, gold_file):
     header = out.splitlines()[0].split()
     assert header == ["figure", "overall", *QUESTION_TYPES]
     assert "retrieval hit@8" in out and "refusal precision" in out
+
+
+def test_eval_with_kinds_prints_and_stores_the_by_kind_figures(capsys, data_dir, gold_file, tmp_path):
+    kinds = {"t-1": "typo", "t-3": "out-of-library"}  # t-2 has none
+    lines = [json.loads(line) for line in gold_file.read_text(encoding="utf-8").splitlines()]
+    write_lines(gold_file, *[{**line, "kind": kinds[line["id"]]} if line["id"] in kinds else line for line in lines])
+    run(capsys, "ingest", str(require(SUBMISSION)))
+    report_dir = tmp_path / "report"
+    code, out, err = run(capsys, "eval", str(gold_file), "--report", str(report_dir))
+    assert code == 0, err
+    data = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+    assert list(data)[-3:] == ["by_type", "by_kind", "per_item"]
+    assert list(data["by_kind"]) == ["typo", "out-of-library"]
+    assert [data["by_kind"][kind]["items"] for kind in data["by_kind"]] == [1, 1]
+    refused = next(i["refused"] for i in data["per_item"] if i["id"] == "t-3")
+    assert data["by_kind"]["out-of-library"]["refusal_recall"] == float(refused)
+    assert [i["kind"] for i in data["per_item"]] == ["typo", None, "out-of-library"]
+
+    headers = [line.split() for line in out.splitlines() if line.startswith("figure")]
+    assert headers == [["figure", "overall", *QUESTION_TYPES], ["figure", "typo", "out-of-library"]]
+    assert "## Figures by kind" in (report_dir / "report.md").read_text(encoding="utf-8")
 
 
 def test_eval_bad_gold_line_is_one_error_line(capsys, data_dir, tmp_path):

@@ -16,14 +16,35 @@ def figures(items: int, answerable: int, **values) -> dict:
 
 def record(item_id: str, qtype: str, question: str, ok: bool | None, failure: str | None) -> dict:
     flags = {key: ok for key in ("retrieval_hit", "source_hit", "answer_correct", "citation_hit", "citation_page_hit")}
-    return {"id": item_id, "type": qtype, "question": question, **flags, "rr": None if ok is None else float(ok),
-            "refused": ok is None, "refusal_correct": True, "latency_ms": 812.4, "cited_sources": [],
-            "cited_pages": {}, "retrieved_sources": [], "failure": failure, "answer": ""}
+    return {
+        "id": item_id,
+        "type": qtype,
+        "question": question,
+        **flags,
+        "rr": None if ok is None else float(ok),
+        "refused": ok is None,
+        "refusal_correct": True,
+        "latency_ms": 812.4,
+        "cited_sources": [],
+        "cited_pages": {},
+        "retrieved_sources": [],
+        "failure": failure,
+        "answer": "",
+    }
 
 
 def evaluation() -> dict:
-    overall = figures(3, 2, retrieval_hit_at_k=0.5, mrr=0.75, answer_correct=0.5, refusal_recall=1.0,
-                      refusal_precision=None, latency_p50_ms=812.4, latency_p95_ms=1200.0)
+    overall = figures(
+        3,
+        2,
+        retrieval_hit_at_k=0.5,
+        mrr=0.75,
+        answer_correct=0.5,
+        refusal_recall=1.0,
+        refusal_precision=None,
+        latency_p50_ms=812.4,
+        latency_p95_ms=1200.0,
+    )
     by_type = {qtype: figures(0, 0) for qtype in QUESTION_TYPES}
     by_type["factoid"] = figures(2, 2, retrieval_hit_at_k=0.5, answer_correct=0.5)
     by_type["unanswerable"] = figures(1, 0, refusal_recall=1.0)
@@ -85,6 +106,55 @@ def test_text_summary_lines_up_and_lists_failures():
     latency = next(line for line in lines if line.startswith("latency p50"))
     assert latency.split()[3] == "812"
     assert "1 of 3 items with a failure:" in text and "q-2" in text and "retrieval missed: '87'" in text
+
+
+def kinded_evaluation() -> dict:
+    """``evaluation()`` with kinds on q-2 and q-3 (q-1 has none); by_kind in first-appearance order."""
+    data = evaluation()
+    by_kind = {
+        "typo": figures(1, 1, retrieval_hit_at_k=0.0, answer_correct=0.0, false_refusal_rate=0.0),
+        "near-miss-year": figures(1, 0, refusal_recall=1.0, latency_p50_ms=812.4),
+    }
+    kinds = {"q-1": None, "q-2": "typo", "q-3": "near-miss-year"}
+    per_item = [{"id": r["id"], "type": r["type"], "kind": kinds[r["id"]], **r} for r in data.pop("per_item")]
+    return {**data, "by_kind": by_kind, "per_item": per_item}
+
+
+def test_text_summary_has_a_by_kind_table_after_the_by_type_one():
+    lines = format_summary(kinded_evaluation()).splitlines()
+    headers = [n for n, line in enumerate(lines) if line.startswith("figure")]
+    assert len(headers) == 2
+    by_type, by_kind = lines[headers[0] : headers[1]], lines[headers[1] :]
+    assert by_type[0].split() == ["figure", "overall", *QUESTION_TYPES]
+    assert by_kind[0].split() == ["figure", "typo", "near-miss-year"]
+    recall = next(line for line in by_kind if line.startswith("refusal recall"))
+    assert recall.split()[2:] == ["n/a", "1.00"]
+    correct = next(line for line in by_kind if line.startswith("answer correct"))
+    assert correct.split()[2:] == ["0.00", "n/a"]
+    (failure,) = [line for line in lines if line.lstrip().startswith("q-2")]
+    assert failure.split()[:3] == ["q-2", "factoid", "typo"] and failure.endswith("retrieval missed: '87'")
+
+
+def test_markdown_has_a_by_kind_table_and_kinds_in_items_and_failures():
+    markdown = render_markdown(kinded_evaluation())
+    assert markdown.index("## Figures\n") < markdown.index("## Figures by kind") < markdown.index("## Items")
+    headers = table_rows(markdown, "figure")
+    assert headers[1] == "| figure | typo | near-miss-year |"
+    (recall,) = [row for row in table_rows(markdown, "refusal recall") if row.count("|") == 4]
+    assert recall == "| refusal recall | n/a | 1.00 |"
+    (header,) = table_rows(markdown, "id ")
+    assert header.startswith("| id | type | kind | question |")
+    assert table_rows(markdown, "q-1")[0].startswith("| q-1 | factoid | – |")
+    assert table_rows(markdown, "q-3")[0].startswith("| q-3 | unanswerable | near-miss-year |")
+    assert "- retrieval missed (1): q-2 — by kind: typo 1" in markdown
+
+
+def test_without_kinds_nothing_about_kinds_is_shown():
+    data = evaluation()
+    text, markdown = format_summary(data), render_markdown(data)
+    assert sum(line.startswith("figure") for line in text.splitlines()) == 1
+    assert "by kind" not in markdown.lower() and "| kind |" not in markdown
+    assert table_rows(markdown, "q-1")[0].startswith("| q-1 | factoid | Which")
 
 
 def test_rendering_is_stable():
