@@ -1,8 +1,9 @@
 """Document-level cleaning of raw page texts as pypdf extracts them.
 
-Cleaning works on a whole document because two defects can only be judged with all pages at hand:
-running headers/footers (a line is "running" when it repeats across pages) and words hyphenated at line
-ends (whether "self-\\nemployed" keeps its hyphen depends on how the document writes the word elsewhere).
+Cleaning works on a whole document because three defects can only be judged with all pages at hand:
+running headers/footers (a line is "running" when it repeats across pages), words hyphenated at line
+ends (whether "self-\\nemployed" keeps its hyphen depends on how the document writes the word elsewhere) and
+note numbers glued to words (a word that carries the same number more than once is a name, not a note).
 
 The steps, each a pure function applied once per page or once per document, in this order:
 
@@ -10,7 +11,9 @@ The steps, each a pure function applied once per page or once per document, in t
    characters removed, bullet glyphs of symbol fonts turned into "•", dot leaders shortened.
 2. :func:`drop_running_lines` - running headers/footers and bare page numbers at the top or bottom of pages.
 3. :func:`join_hyphenated` - "traf-\\nficking" -> "trafficking", decided per word with the document's vocabulary.
-4. :func:`reflow` - lines of a paragraph joined with single spaces, paragraphs separated by exactly "\\n\\n".
+4. :func:`drop_footnote_markers` - note references glued to words removed ("bondage.q" -> "bondage.",
+   "crews8" -> "crews"), numbers that are content kept ("art.225", "COVID-19", "G20", "1,416").
+5. :func:`reflow` - lines of a paragraph joined with single spaces, paragraphs separated by exactly "\\n\\n".
 
 The output of :func:`clean_pages` is the text that page offsets, chunks and citations point into.
 """
@@ -22,9 +25,13 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
 
 __all__ = [
     "clean_pages",
+    "drop_footnote_markers",
     "drop_running_lines",
     "join_hyphenated",
     "normalize_characters",
@@ -214,7 +221,129 @@ def join_hyphenated(pages: list[str]) -> list[str]:
     return fixed
 
 
-# --- 4. paragraphs and spaces -----------------------------------------------------------------------------
+# --- 4. footnote and endnote markers ---------------------------------------------------------------------
+
+# pypdf extracts superscript note references glued to the text: "debt bondage.q Key", "in Europe.r",
+# "economies.”a", "cent).m", "study,h about", "victims.ad", "advocacy.20 The", "activities.”29", "fishing
+# crews8 and". They are removed here, before paragraphs are built, so the stored page text never holds them
+# and every offset into it stays exact; paragraph detection then also sees "bondage." as the sentence end.
+
+MARKER_WORD_ZIPF = 2.5  # a word this frequent (wordfreq, en/fr/es) is ordinary, so digits glued to it are a note
+_MARKER_LANGUAGES = ("en", "fr", "es")
+# Lettered notes go on past "z" as "aa", "ab", ...; a two-letter mark counts only in a document that shows
+# this many one-letter marks, so a stray "site.ng" elsewhere keeps its ending.
+LETTER_MARKS_FOR_PAIRS = 20
+# Words that introduce a number ("art.225", "No.5", "Add.1", "Table2"): a number glued to them is content.
+_NUMBERING_WORDS = frozenset(
+    """add annex app appendix art arts article box ch chap chapter cl corr ed eq ex fig figs figure item no nos
+    p para paras paragraph part pp pt ref reg rev sec sect section table tab vol vols volume""".split()
+)
+
+_TOKEN = re.compile(r"\S+")
+# A note reference set after punctuation: one or two lowercase letters or a number of 1-3 digits (never
+# "0..."), after ".", ",", ";", "!" or "?" (possibly inside a closing bracket or quote) or after a bare closing
+# quote or bracket. The token must end with the mark, so "e.g.", "U.S.", "36.7%" or "H2O" never get checked.
+_AFTER_PUNCTUATION = re.compile(
+    r"(?P<head>.*?)(?P<punct>[)\]]?[.,;!?][”\"’)\]]?|[”\"’)\]])(?P<mark>[a-z]{1,2}|[1-9]\d{0,2})"
+)
+# A number glued straight to a word, with the brackets and punctuation around the word: "crews8", "(abuse43),".
+_GLUED_DIGITS = re.compile(
+    r"(?P<lead>[(\[“\"‘]*)(?P<word>[^\W\d_]{2,})(?P<mark>[1-9]\d{0,2})(?P<tail>[.,;:!?”\"’)\]]*)"
+)
+_TRAILING_LETTERS = re.compile(r"[^\W\d_]+$")
+_PLAIN_WORD = re.compile(r"[(\[“\"‘]*[^\W\d_]{2,}(?:-[^\W\d_]+)*")
+_NEXT_CHARACTER = re.compile(r"\s*(\S?)")
+
+
+@lru_cache(maxsize=4096)
+def _zipf(word: str) -> float:
+    return max(zipf_frequency(word, language) for language in _MARKER_LANGUAGES)
+
+
+def _is_address(head: str) -> bool:
+    """URLs, e-mail addresses and document symbols ("A/HRC/41/46/Add.1") keep every character."""
+    return "/" in head or "@" in head or head.casefold().startswith(("http", "www"))
+
+
+def _marker_after_punctuation(token: re.Match[str], parts: re.Match[str], letter_pairs: bool) -> bool:
+    """Whether the mark of ``parts`` (head, punctuation, mark of ``token``) is a note reference.
+
+    The head must end in a word of two letters or more, so single letters with their dots ("U.S.", "a.m.",
+    "Table A.2") stay; numbering words keep their number ("art.225", "No.5"); a number after a number is a
+    decimal or a thousands group ("30.2", "1,416") and stays. A single letter may also follow a number or a
+    bracket ("2023.c", "(35).g", "2016,b") after a comma or at a sentence end (no lower case next), so a
+    subsection such as "Article 3.a of" stays. Two letters need a plain word before them and
+    ``letter_pairs``.
+    """
+    head, punct, mark = parts["head"], parts["punct"], parts["mark"]
+    if not head or _is_address(head):
+        return False
+    letters = _TRAILING_LETTERS.search(head)
+    word = letters.group() if letters else ""
+    if mark.isdigit():
+        return len(word) >= 2 and word.casefold() not in _NUMBERING_WORDS
+    if not any(c in punct for c in ".,;!?") or "’" in punct:  # "’" before a letter is an apostrophe
+        return False
+    if len(mark) == 2:
+        return letter_pairs and bool(_PLAIN_WORD.fullmatch(head))
+    if word:
+        return len(word) >= 2
+    if not head.rstrip(")]")[-1:].isdigit():
+        return False
+    following = _NEXT_CHARACTER.match(token.string, token.end()).group(1)  # "" at the end of the page
+    return "," in punct or ";" in punct or not following.islower()
+
+
+def _marker_glued_to_word(word: str, mark: str, repeated: bool) -> bool:
+    """Whether the digits ``mark`` glued straight to ``word`` are a note reference.
+
+    Only after an ordinary word (wordfreq) written in lower case or with one capital, when the whole token
+    is no word itself and appears once in the document: names and codes that carry a number keep it ("G20",
+    "SDG16", "CO2", "MP3", "ZAF011", "USD300", "Ourhome2", "Type2"), as does a repeated token ("Covid19"
+    written throughout), since a note number is used once.
+    """
+    if repeated or not word[1:].islower() or word.casefold() in _NUMBERING_WORDS:
+        return False
+    return _zipf(word) >= MARKER_WORD_ZIPF and _zipf(word + mark) == 0
+
+
+def drop_footnote_markers(pages: list[str]) -> list[str]:
+    """Remove note references glued to words, per token, deciding with the whole document at hand.
+
+    Only the marker goes: the word, its punctuation and all spacing stay, so nothing else moves.
+    """
+    glued = Counter(
+        (parts["word"] + parts["mark"]).casefold()
+        for page in pages
+        for token in _TOKEN.findall(page)
+        if (parts := _GLUED_DIGITS.fullmatch(token))
+    )
+    single_letters = sum(
+        1
+        for page in pages
+        for token in _TOKEN.finditer(page)
+        if (parts := _AFTER_PUNCTUATION.fullmatch(token.group()))
+        and len(parts["mark"]) == 1
+        and parts["mark"].isalpha()
+        and _marker_after_punctuation(token, parts, letter_pairs=False)
+    )
+    letter_pairs = single_letters >= LETTER_MARKS_FOR_PAIRS
+
+    def fix(token: re.Match[str]) -> str:
+        if parts := _GLUED_DIGITS.fullmatch(token.group()):
+            word, mark = parts["word"], parts["mark"]
+            if _marker_glued_to_word(word, mark, glued[(word + mark).casefold()] > 1):
+                return parts["lead"] + word + parts["tail"]
+        elif (parts := _AFTER_PUNCTUATION.fullmatch(token.group())) and _marker_after_punctuation(
+            token, parts, letter_pairs
+        ):
+            return parts["head"] + parts["punct"]
+        return token.group()
+
+    return [_TOKEN.sub(fix, page) for page in pages]
+
+
+# --- 5. paragraphs and spaces -----------------------------------------------------------------------------
 
 SHORT_LINE = 0.85  # a line ending a sentence and shorter than this share of the typical line ends a paragraph
 HEADING_LINE = 0.55  # a line this short, unpunctuated, followed by a capital, is a heading
@@ -290,19 +419,10 @@ def reflow(text: str) -> str:
 # --- the whole chain --------------------------------------------------------------------------------------
 
 
-# A superscript footnote number comes out of the PDF as digits glued to the punctuation after a word:
-# "advocacy.20 The", "growing,1 with". Left in, they hide sentence ends from the splitter. A number glued to
-# a digit ("30.2") is a decimal and stays.
-_FOOTNOTE_MARKER = re.compile(r"(?<=[^\W\d_][.,;:!?”\"’)])\d{1,3}(?=\s|$)")
-
-
-def drop_footnote_markers(text: str) -> str:
-    return _FOOTNOTE_MARKER.sub("", text)
-
-
 def clean_pages(raw_pages: list[str]) -> list[str]:
     """Clean the raw page texts of one document; returns one cleaned text per page, in order."""
     pages = [normalize_characters(page) for page in raw_pages]
     pages = drop_running_lines(pages)
     pages = join_hyphenated(pages)
-    return [drop_footnote_markers(reflow(page)) for page in pages]
+    pages = drop_footnote_markers(pages)
+    return [reflow(page) for page in pages]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.cleaning import clean_pages, drop_running_lines, join_hyphenated, normalize_characters, reflow
+from ingest.chunking import Chunker
+from ingest.cleaning import (
+    clean_pages,
+    drop_footnote_markers,
+    drop_running_lines,
+    join_hyphenated,
+    normalize_characters,
+    reflow,
+)
+from ingest.loaders import load_file
+from ingest.models import LoadedDocument, Page
+from tests.shared_paths import CORPUS, require
 
 # --- characters -------------------------------------------------------------------------------------------
 
@@ -260,13 +271,182 @@ def test_clean_pages_keeps_the_page_count_and_blank_pages():
     assert cleaned == ["Text one.", "", "Text three."]
 
 
-def test_footnote_markers_glued_to_punctuation_are_dropped_but_decimals_stay():
-    from ingest.cleaning import drop_footnote_markers
+# --- note markers -----------------------------------------------------------------------------------------
 
-    text = "public policy advocacy.20 The Committee met. Africa is growing,1 with 990 million under 30.2 By 2050."
-    assert drop_footnote_markers(text) == (
-        "public policy advocacy. The Committee met. Africa is growing, with 990 million under 30.2 By 2050."
+
+def drop_markers(text: str) -> str:
+    return drop_footnote_markers([text])[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # one letter after the full stop (GLOTIP's lettered box notes), also inside a closing quote or bracket
+        ("through debt bondage.q Key informants", "through debt bondage. Key informants"),
+        ("for sexual exploitation in Europe.r", "for sexual exploitation in Europe."),
+        ("on informal economies.”a At the same time", "on informal economies.” At the same time"),
+        (
+            "did not use a smuggler (4 per cent).m UNODC’s research",
+            "did not use a smuggler (4 per cent). UNODC’s research",
+        ),
+        ("In one study,h about seven per cent", "In one study, about seven per cent"),
+        # a letter after a number: after a comma, or ending a sentence
+        ("at the end of 2023.c As a result", "at the end of 2023. As a result"),
+        ("other mineral mines (35).g", "other mineral mines (35)."),
+        ("detected in 2016,b to 6 per cent", "detected in 2016, to 6 per cent"),
+        # a number after punctuation
+        ("public policy advocacy.20 The Committee met.", "public policy advocacy. The Committee met."),
+        ("a type of labor trafficking.12 The", "a type of labor trafficking. The"),
+        ("Africa is growing,1 with 990 million", "Africa is growing, with 990 million"),
+        ("engage them in criminal activities.”29 Smugglers", "engage them in criminal activities.” Smugglers"),
+        ("across African sub-regions;114 the Horn", "across African sub-regions; the Horn"),
+        # a number glued to an ordinary word
+        (
+            "the deep decline in traveling sales crews8 and begging",
+            "the deep decline in traveling sales crews and begging",
+        ),
+        ("odds of slavery-related abuse43 than living", "odds of slavery-related abuse than living"),
+        ("reported in Mali,68 South Sudan69 and Mozambique.70", "reported in Mali, South Sudan and Mozambique."),
+        ("a two-round Delphi study10, and we", "a two-round Delphi study, and we"),
+        ("Sex and Labor1 1,005 Other", "Sex and Labor 1,005 Other"),
+    ],
+)
+def test_note_markers_glued_to_words_are_removed(text, expected):
+    assert drop_markers(text) == expected
+
+
+REAL_CONTENT = [
+    "art.225 of the Penal Code",
+    "Table A.2",
+    "COVID-19",
+    "G20",
+    "G7",
+    "H2O",
+    "MP3",
+    "CO2",
+    "SDG16",
+    "1,416",
+    "$70,045.94",
+    "36.7%",
+    "e.g.",
+    "i.e.",
+    "U.S.",
+    "a.m.",
+    "No.5",
+    "Fig. 68",
+    "2024",
+    "1990s",
+    "2.3",
+    "21st",
+    "3rd",
+    "5km",
+    "10kg",
+    "(a)",
+    "under 30.2",
+    "28.5 years",
+    "Article 3.a of the Protocol",
+    "Case ZAF011,",
+    "USD300,",
+    "A/HRC/41/46/Add.1",
+    "https://www.fbi.gov/page2",
+    "d3.js",
+    "R.sq 0.75",
+    "web3",
+]
+
+
+@pytest.mark.parametrize("content", REAL_CONTENT)
+def test_numbers_and_letters_that_are_content_stay_byte_identical(content):
+    # Alone, followed by a new sentence (where a note would sit) and inside one.
+    for text in (content, f"{content} The", f"It is {content} today. See {content}"):
+        assert drop_markers(text) == text
+        assert clean_pages([text]) == [text]
+
+
+def test_a_number_glued_to_a_word_throughout_the_document_is_a_name():
+    pages = ["During Covid19 many shelters closed.", "After Covid19 they opened again."]
+    assert drop_footnote_markers(pages) == pages
+
+
+def test_two_letter_marks_count_only_in_a_document_with_lettered_notes():
+    lettered = " ".join(f"Sentence number {n} ends here.{chr(ord('a') + n)}" for n in range(22))
+    text = "to lure victims.ad Some recruitment is done face to face."
+    assert drop_footnote_markers([lettered, text])[1] == "to lure victims. Some recruitment is done face to face."
+    for alone in (text, "Visit unodc.ng Now"):
+        assert drop_markers(alone) == alone
+
+
+def test_only_the_marker_goes_so_lines_and_spacing_stay():
+    text = "victims through debt\nbondage.q   Key informants\n\nfishing crews8\nand"
+    assert drop_markers(text) == "victims through debt\nbondage.   Key informants\n\nfishing crews\nand"
+
+
+def test_a_marker_at_a_line_end_no_longer_hides_the_sentence_end_from_the_paragraph_step():
+    raw = (
+        "The continent has many large families of smugglers who move people across the desert\n"
+        "and the sea, controlling trafficking victims through debt bondage.q\n"
+        "Key informants for the research described a long and dangerous journey across the sea\n"
+        "from the coast to the islands, where the smugglers wait for the boats to come in again."
     )
-    assert drop_footnote_markers("The average age was 28.5 years; 55.5% were women.") == (
-        "The average age was 28.5 years; 55.5% were women."
+    assert clean_pages([raw])[0].split("\n\n") == [
+        "The continent has many large families of smugglers who move people across the desert and the sea,"
+        " controlling trafficking victims through debt bondage.",
+        "Key informants for the research described a long and dangerous journey across the sea from the coast"
+        " to the islands, where the smugglers wait for the boats to come in again.",
+    ]
+
+
+def count_words(text: str) -> int:
+    return len(text.split())
+
+
+def assert_chunks_quote_their_pages(doc: LoadedDocument, chunker: Chunker) -> None:
+    chunks = chunker.chunk(doc)
+    assert chunks
+    pages = {page.number: page.text for page in doc.pages}
+    for chunk in chunks:
+        assert pages[chunk.page_start][chunk.char_start : chunk.char_end] == chunk.text
+
+
+def test_chunks_of_cleaned_pages_quote_the_page_text_exactly():
+    raw = [
+        "Annual Report 2024\n1\nMigrants are exploited in debt bondage.q Key informants report abuse.\n"
+        "Victims were found in Europe.r Many were recruited online,1 and some by family.\nFooter text",
+        "Annual Report 2024\n2\nThe deep decline in traveling sales crews8 and begging continued.\n"
+        "Smugglers exploit victims in criminal activities.”29 Others are sold (4 per cent).m\nFooter text",
+        "Annual Report 2024\n3\nUnder art.225 of the Penal Code, COVID-19 cases rose to 1,416 (36.7%).\n"
+        "In 2023.c The G20 met; e.g. Table A.2 and No.5 list $70,045.94 for the U.S.\nFooter text",
+    ]
+    cleaned = clean_pages(raw)
+    assert "bondage. Key" in cleaned[0] and "Europe. Many" in cleaned[0] and "online, and" in cleaned[0]
+    assert "crews and" in cleaned[1] and "activities.” Others" in cleaned[1] and cleaned[1].endswith("cent).")
+    assert "art.225 of the Penal Code, COVID-19 cases rose to 1,416 (36.7%)." in cleaned[2]
+    assert "2023. The G20 met; e.g. Table A.2 and No.5 list $70,045.94 for the U.S." in cleaned[2]
+    doc = LoadedDocument(
+        source="report.pdf",
+        title="A report",
+        sha256="0" * 64,
+        pages=tuple(Page(number=n, text=text) for n, text in enumerate(cleaned, start=1)),
+        file_type="pdf",
     )
+    assert_chunks_quote_their_pages(doc, Chunker(count_words, target_words=8, min_words=2))
+
+
+GLOTIP = "GLOTIP2024_Chapter_2.pdf"
+HOTLINE = "Hotline-Trends-Report-2023.pdf"
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_corpus_markers_are_gone_and_chunks_still_quote_their_pages():
+    corpus = require(CORPUS)
+    glotip, hotline = load_file(corpus / GLOTIP), load_file(corpus / HOTLINE)
+    pages = {page.number: page.text for page in glotip.pages}
+    # Freed of its marker, the sentence end also ends the paragraph.
+    assert "debt bondage.\n\nKey informants" in pages[25] and "bondage.q" not in pages[25]
+    assert "in Europe.\n\n" in pages[25] and "Europe.r" not in pages[25]
+    assert "lure victims.\n\nSome recruitment" in pages[33] and "victims.ad" not in pages[33]
+    assert "in poverty coupled with weak institutional responses expose" in pages[3]
+    assert "traveling sales crews and begging" in hotline.pages[3].text
+    for doc in (glotip, hotline):
+        assert_chunks_quote_their_pages(doc, Chunker(count_words))
