@@ -22,11 +22,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 
 import numpy as np
 
 from assistant.answer import Answer, Citation, SentenceSupport, SupportLabel
+from assistant.places import country_names
 from ingest.models import Chunk
 from ingest.sentences import split_sentences
 from vectorstore.catalog import lexical_terms
@@ -127,9 +127,8 @@ def missing_numbers(sentence: str, span: str) -> list[str]:
 
 @cache
 def _places() -> tuple[frozenset[str], int]:
-    """Country and territory names (lower case), and the longest name's word count."""
-    text = resources.files("assistant").joinpath("places.txt").read_text(encoding="utf-8")
-    names = frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    """Country and territory names (lower case, from the place gazetteer), and the longest name's word count."""
+    names = country_names()
     return names, max(len(n.split()) for n in names)
 
 
