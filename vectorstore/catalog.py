@@ -10,7 +10,9 @@ import functools
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +75,17 @@ INSERT INTO chunks_fts(rowid, title, text)
     SELECT c.rowid, d.title, c.text FROM chunks c JOIN documents d USING (doc_id);
 """
 
+# The library's surface vocabulary: every word of the chunk texts and document titles with its count of
+# occurrences, kept in step with the chunks inside the transaction that writes them, so that answering can tell
+# a word the library never uses (a subject it does not cover, or a typo) from one it does. ``library_state``
+# holds the rules version the table was built with (a library opened with other rules, or from before the
+# table, is counted again from its chunks) and a version number that every document write raises.
+VOCABULARY_RULES = 1
+VOCABULARY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vocabulary (word TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS library_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
 # Words too common to say anything about relevance in a question; kept out of the lexical query.
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being
@@ -85,6 +98,12 @@ STOPWORDS = frozenset(
     kind sort way ones one""".split()
 )
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:['’]\w+)?")
+# Letters only (no digits, no underscore), with inner apostrophes: "victim's", "l'exploitation", "don't".
+_SURFACE_WORD = re.compile(r"[^\W\d_]+(?:['’‘ʼ][^\W\d_]+)*")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
+_POSSESSIVES = frozenset({"'s", "’s", "‘s", "ʼs"})
+# French elided articles and conjunctions: "l'exploitation" and "d'Ivoire" are the words after the apostrophe.
+_ELISIONS = frozenset({"c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"})
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,40 @@ def lexical_terms(text: str) -> list[str]:
             continue
         seen.setdefault(word, None)
     return list(seen)
+
+
+def _word_span(token: str) -> tuple[int, int]:
+    """Where the word is inside a ``_SURFACE_WORD`` match: without a possessive "'s" (as ``lexical_terms``) and
+    without a French elided article ("l'exploitation", "d'Ivoire", "qu'il")."""
+    end = len(token)
+    if token[-2:].lower() in _POSSESSIVES and end > 2:
+        end -= 2
+    apostrophe = next((i for i, c in enumerate(token[:end]) if c in "'’‘ʼ"), -1)
+    if apostrophe > 0 and token[:apostrophe].lower() in _ELISIONS and apostrophe + 1 < end:
+        return apostrophe + 1, end
+    return 0, end
+
+
+def surface_word(token: str) -> str:
+    """One word as the vocabulary spells it: NFKC, lower case, a straight apostrophe, no possessive "'s" and no
+    French elided article."""
+    start, end = _word_span(token)
+    return unicodedata.normalize("NFKC", token[start:end]).lower().translate(_APOSTROPHES)
+
+
+def surface_tokens(text: str) -> Iterator[tuple[int, int, str]]:
+    """The words of ``text`` as ``(start, end, word)``: where the word is in ``text`` (its elided article and
+    possessive left out) and the word as the vocabulary spells it (``surface_word``)."""
+    for match in _SURFACE_WORD.finditer(text):
+        start, end = _word_span(match.group(0))
+        word = unicodedata.normalize("NFKC", match.group(0)[start:end]).lower().translate(_APOSTROPHES)
+        if word:
+            yield match.start() + start, match.start() + end, word
+
+
+def surface_words(text: str) -> list[str]:
+    """The words of ``text``, in order, as the vocabulary spells them."""
+    return [word for _, _, word in surface_tokens(text)]
 
 
 def fts_query(terms: Iterable[str]) -> str:
@@ -141,6 +194,11 @@ class Catalog:
         self._db.executescript(SCHEMA)
         if self._db.execute("PRAGMA user_version").fetchone()[0] < LEXICAL_INDEX_VERSION:
             self._db.executescript(f"BEGIN; {LEXICAL_SCHEMA} PRAGMA user_version = {LEXICAL_INDEX_VERSION}; COMMIT;")
+        self._db.executescript(VOCABULARY_SCHEMA)
+        if self._state("vocabulary_rules") != VOCABULARY_RULES:
+            with self._transaction():
+                if self._state("vocabulary_rules") != VOCABULARY_RULES:  # another process may have just built it
+                    self._rebuild_vocabulary()
 
     @_locked
     def close(self) -> None:
@@ -238,10 +296,14 @@ class Catalog:
         return [(r["chunk_id"], float(r["score"])) for r in self._db.execute(sql, params)]
 
     @_locked
-    def unknown_terms(self, terms: Sequence[str]) -> list[str]:
-        """The terms that no passage of the library contains."""
-        probe = "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT 1"
-        return [t for t in terms if self._db.execute(probe, (fts_query([t]),)).fetchone() is None]
+    def vocabulary(self) -> dict[str, int]:
+        """Every word of the library's chunk texts and document titles (``surface_words``) with its count."""
+        return dict(self._db.execute("SELECT word, count FROM vocabulary").fetchall())
+
+    @_locked
+    def vocabulary_version(self) -> int:
+        """A number that changes whenever a document is stored or removed: what a cache of the vocabulary keys on."""
+        return self._state("vocabulary_version") or 0
 
     @_locked
     def lexical_scores(self, terms: Sequence[str], chunk_ids: Sequence[str]) -> dict[str, float]:
@@ -262,6 +324,7 @@ class Catalog:
         """Store a document with its pages and chunks in one transaction, replacing any older version."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction():
+            old_words = self._document_words(document.doc_id)
             self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.doc_id,))
             self._db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
             self._db.execute(
@@ -291,13 +354,59 @@ class Catalog:
                     for c in chunks
                 ],
             )
+            new_words = _words_of([document.title, *(c.text for c in chunks)])
+            self._update_vocabulary(old_words, new_words)
 
     @_locked
     def delete_document(self, doc_id: str) -> bool:
         with self._transaction():
+            old_words = self._document_words(doc_id)
             self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             deleted = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
+            if deleted:
+                self._update_vocabulary(old_words, Counter())
         return deleted > 0
+
+    # ----- vocabulary (called inside a write transaction) ---------------------------------------------
+    def _state(self, key: str) -> int | None:
+        row = self._db.execute("SELECT value FROM library_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_state(self, key: str, value: int) -> None:
+        self._db.execute(
+            "INSERT INTO library_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def _document_words(self, doc_id: str) -> Counter[str]:
+        """The word counts a stored document contributes to the vocabulary: its title and its chunks."""
+        row = self._db.execute("SELECT title FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None:
+            return Counter()
+        texts = (r[0] for r in self._db.execute("SELECT text FROM chunks WHERE doc_id = ?", (doc_id,)))
+        return _words_of([row[0], *texts])
+
+    def _update_vocabulary(self, old: Counter[str], new: Counter[str]) -> None:
+        changes = [(word, new[word] - old[word]) for word in old.keys() | new.keys() if new[word] != old[word]]
+        self._db.executemany(
+            "INSERT INTO vocabulary(word, count) VALUES (?, ?) "
+            "ON CONFLICT(word) DO UPDATE SET count = count + excluded.count",
+            changes,
+        )
+        self._db.executemany(
+            "DELETE FROM vocabulary WHERE word = ? AND count <= 0", [(word,) for word, change in changes if change < 0]
+        )
+        self._set_state("vocabulary_version", (self._state("vocabulary_version") or 0) + 1)
+
+    def _rebuild_vocabulary(self) -> None:
+        """Count the vocabulary from scratch over every stored title and chunk (a library from before the table)."""
+        titles = (r[0] for r in self._db.execute("SELECT title FROM documents").fetchall())
+        texts = (r[0] for r in self._db.execute("SELECT text FROM chunks"))
+        counts = _words_of([*titles, *texts])
+        self._db.execute("DELETE FROM vocabulary")
+        self._db.executemany("INSERT INTO vocabulary(word, count) VALUES (?, ?)", counts.items())
+        self._set_state("vocabulary_rules", VOCABULARY_RULES)
+        self._set_state("vocabulary_version", (self._state("vocabulary_version") or 0) + 1)
 
     def _transaction(self):
         return _Transaction(self._db)
@@ -316,6 +425,13 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb):
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
         return False
+
+
+def _words_of(texts: Iterable[str]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(surface_words(text))
+    return counts
 
 
 def _chunk_from_row(r: sqlite3.Row) -> Chunk:

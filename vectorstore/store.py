@@ -86,9 +86,13 @@ class ChunkStore:
         ]
         return [*results, *list({e.chunk.chunk_id: e for e in extra}.values())]
 
-    def unknown_terms(self, terms: Sequence[str]) -> list[str]:
-        """The terms that no passage of the library contains."""
-        return self.catalog.unknown_terms(terms)
+    def vocabulary(self) -> dict[str, int]:
+        """Every word of the library's passages and titles with its count of occurrences."""
+        return self.catalog.vocabulary()
+
+    def vocabulary_version(self) -> int:
+        """Changes whenever a document is stored or removed: the key for caching anything built on the vocabulary."""
+        return self.catalog.vocabulary_version()
 
     # ----- writes --------------------------------------------------------------------------------------
     def add_document(self, document: LoadedDocument, chunks: Sequence[Chunk]) -> None:

@@ -254,3 +254,75 @@ def test_a_rare_word_lifts_its_passage_and_common_words_do_not_outvote_meaning(s
     # (with the lexical side always at half weight, a filler passage came first)
     top = store.search("How were young women tricked into sexual exploitation overseas through trafficking?", k=1)
     assert top[0].chunk.text == texts[-1]
+
+
+def test_vocabulary_counts_words_of_passages_and_titles(store):
+    assert store.vocabulary() == {}
+    store.add_document(*make_document("camps.txt", [MALAWI, "Victims’ shelters: victims' needs, L’exploitation."]))
+    vocabulary = store.vocabulary()
+    assert vocabulary["victims"] == 3  # "victims", "Victims’" and "victims'" (no possessive, no capitals)
+    assert vocabulary["camps"] == 1  # the title "camps"
+    assert vocabulary["exploitation"] == 1  # the French elided article is not part of the word
+    assert vocabulary["dzaleka"] == 1 and "87" not in vocabulary  # words only, lower case
+
+
+def test_vocabulary_follows_added_replaced_and_removed_documents(store):
+    camps, camp_chunks = make_document("camps.txt", [MALAWI, BANGLADESH], version="a")
+    store.add_document(camps, camp_chunks)
+    store.add_document(*make_document("mines.txt", [MINING]))
+    before = store.vocabulary_version()
+    assert store.vocabulary()["trafficking"] == 2 and store.vocabulary()["dzaleka"] == 1
+
+    store.add_document(*make_document("camps.txt", [MINING], version="b"))  # a new version of camps.txt
+    assert store.vocabulary_version() != before
+    vocabulary = store.vocabulary()
+    assert "dzaleka" not in vocabulary and "bazar" not in vocabulary  # gone with the old version
+    assert vocabulary["mines"] == 2 + 1  # in both passages, and the title "mines"
+    assert "trafficking" not in vocabulary
+
+    version = store.vocabulary_version()
+    assert store.remove_document(camps.doc_id) is True
+    assert store.vocabulary_version() != version
+    assert store.vocabulary()["sahel"] == 1 and "camps" not in store.vocabulary()
+    version = store.vocabulary_version()
+    assert store.remove_document(camps.doc_id) is False
+    assert store.vocabulary_version() == version  # nothing changed, nothing to rebuild
+
+    # the table always equals a count over what is stored
+    from collections import Counter
+
+    from vectorstore.catalog import surface_words
+
+    stored = store.catalog.chunks(store.catalog.chunk_ids())
+    expected = Counter(w for c in stored.values() for w in surface_words(c.text))
+    expected.update(w for d in store.documents() for w in surface_words(d.title))
+    assert store.vocabulary() == dict(expected)
+
+
+def test_failed_write_leaves_the_vocabulary_as_it_was(store, monkeypatch):
+    store.add_document(*make_document("camps.txt", [MALAWI], version="a"))
+    vocabulary, version = store.vocabulary(), store.vocabulary_version()
+
+    def broken(old, new):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.catalog, "_update_vocabulary", broken)
+    with pytest.raises(OSError):
+        store.add_document(*make_document("camps.txt", [MINING], version="b"))
+    assert store.vocabulary() == vocabulary and store.vocabulary_version() == version
+    assert [d.sha256[:1] for d in store.documents()] == ["a"]  # the document write was rolled back with it
+
+
+def test_library_from_before_the_vocabulary_gets_it_on_open(tmp_path, embedder):
+    first = open_store(tmp_path / "data", embedder)
+    first.add_document(*make_document("camps.txt", [MALAWI, BANGLADESH]))
+    expected = first.vocabulary()
+    first.catalog._db.executescript("DROP TABLE vocabulary; DROP TABLE library_state;")
+    first.catalog.close()
+
+    again = open_store(tmp_path / "data", embedder)
+    assert again.vocabulary() == expected
+    assert again.vocabulary()["practitioners"] == 1
+    version = again.vocabulary_version()
+    again.add_document(*make_document("mines.txt", [MINING]))
+    assert again.vocabulary_version() != version and again.vocabulary()["sahel"] == 1
