@@ -16,8 +16,8 @@ from typing import Protocol
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import Answer, RetrievedPassage
+from assistant.answerability import Answerability
 from assistant.conversation import RetrievalQuery, condense
-from assistant.gaps import unknown_rare_terms
 from assistant.rerank import POOL_FACTOR as RERANK_POOL_FACTOR
 from assistant.rerank import PassageScorer, rerank
 from assistant.retrieval import retrieve
@@ -63,10 +63,17 @@ def build_pipeline(
     checker: SupportChecker,
     reranker: PassageScorer | None = None,
     condenser: Condenser = condense,
+    answerability: Answerability | None = None,
 ) -> AnswerPipeline:
+    """With ``answerability``, the question is read before retrieval (typos corrected, constraints found)
+    and a question about something the library never mentions is refused."""
+
     def condense_step(inputs: dict) -> dict:
         started = time.perf_counter()
-        query = condenser(inputs["question"], inputs.get("history") or [])
+        history = inputs.get("history") or []
+        query = condenser(inputs["question"], history)
+        if answerability is not None:
+            query = answerability.read(inputs["question"], query, history)
         return {**inputs, "query": query, "timings": {"condense": _ms(started)}}
 
     def retrieve_step(state: dict) -> dict:
@@ -79,10 +86,9 @@ def build_pipeline(
         return {**state, "retrieved": retrieved, "timings": {**state["timings"], "retrieve": _ms(started)}}
 
     def gap_refusal(state: dict) -> Answer | None:
-        unknown = unknown_rare_terms(state["question"], store)
-        if not unknown:
+        reason = Answerability.out_of_library(state["query"].reading)
+        if reason is None:
             return None
-        reason = "the library never mentions " + ", ".join(f"“{t}”" for t in unknown)
         closest = [r.chunk for r in state["retrieved"]]
         return Answer.refusal(state["question"], state["query"].text, closest, reason)
 
@@ -92,7 +98,14 @@ def build_pipeline(
     def finished(state: dict, answer: Answer, started: float) -> Answer:
         answer = with_support(answer, checker)
         retrieved = tuple(_passage(r) for r in state["retrieved"])
-        return replace(answer, retrieved=retrieved, timings_ms={**state["timings"], "compose": _ms(started)})
+        reading = state["query"].reading
+        notices = (reading.notice,) if reading is not None and reading.notice else ()
+        return replace(
+            answer,
+            retrieved=retrieved,
+            notices=notices + answer.notices,
+            timings_ms={**state["timings"], "compose": _ms(started)},
+        )
 
     def compose_step(state: dict) -> Answer:
         started = time.perf_counter()

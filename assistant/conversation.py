@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vectorstore.catalog import lexical_terms
+
+if TYPE_CHECKING:
+    from assistant.answerability import QuestionReading
 
 Turn = Mapping[str, str]  # {"role": "user" | "assistant", "content": "..."}
 
@@ -56,6 +60,8 @@ class RetrievalQuery:
     # The parts of a compound question, each searched for too so that every part finds its passages; empty
     # for a one-part question.
     parts: tuple[str, ...] = ()
+    # What the question asks and what an answer must satisfy (``assistant.answerability``); None until read.
+    reading: QuestionReading | None = None
 
 
 def is_followup(question: str, history: Sequence[Turn]) -> bool:

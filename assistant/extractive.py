@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer import Answer, AnswerSentence, Citation
+from assistant.answerability import Answerability
+from assistant.constraints import AnswerKind, Constraints, Unmet, gap_reason
 from assistant.conversation import RetrievalQuery, question_parts
 from ingest.sentences import split_sentences
 from vectorstore.catalog import lexical_terms
@@ -53,6 +55,9 @@ MAX_NUMBER_SHARE = 0.3
 MIN_TICKS = 3
 MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
+# A refusal names what the closest few candidates lacked, among those scoring nearly as an answer would.
+GAP_EVIDENCE = 5
+GAP_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ class PassageSentence:
     end: int
     text: str
     context: str  # what the sentence means in place: itself, plus the sentence it leans back on
+    item: bool = False  # a list item (it had a bullet or number)
+    opens_paragraph: bool = False  # a paragraph break comes before it
 
     @property
     def key(self) -> tuple[str, int]:
@@ -95,36 +102,63 @@ class PassageSentence:
 
 
 class ExtractiveComposer:
-    def __init__(self, embedder: Embedder, config: ExtractiveConfig | None = None):
+    """``answerability``, when given, is what the question's constraints are checked with: a sentence whose
+    evidence fails them (another year, another place, no number for "how many") is never an answer."""
+
+    def __init__(
+        self, embedder: Embedder, config: ExtractiveConfig | None = None, answerability: Answerability | None = None
+    ):
         self.embedder = embedder
         self.config = config or ExtractiveConfig()
+        self.answerability = answerability
 
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
         cfg = self.config
+        asked = query.reading.question if query.reading else question
         passages = passage_sentences(retrieved)
         candidates = [s for sentences in passages.values() for s in sentences if s.is_prose]
         if not candidates:
             return _refusal(question, query, retrieved)
 
         vectors = self.embedder.encode([query.text, *(c.context for c in candidates)])
-        fixed = self._fixed_scores(question, vectors, candidates, retrieved)
-        terms = _TermWeights(question, [c.context for c in candidates])
+        fixed = self._fixed_scores(asked, vectors, candidates, retrieved)
+        terms = _TermWeights(asked, [c.context for c in candidates])
         scores = {c.key: fixed[i] + cfg.w_terms * terms.coverage(i) for i, c in enumerate(candidates)}
-        best = max(scores.values())
-        if best < cfg.min_sentence_score or max(r.dense for r in retrieved) < cfg.min_passage_dense:
+        if max(r.dense for r in retrieved) < cfg.min_passage_dense:
             return _refusal(question, query, retrieved)
+        unmet = self._unmet(query, candidates)
+        admissible = [i for i, c in enumerate(candidates) if any(not u for u in unmet[c.key])]
+        best = max((scores[candidates[i].key] for i in admissible), default=-1.0)
+        if best < cfg.min_sentence_score:
+            return _refusal(question, query, retrieved, self._gap(query, candidates, scores, unmet))
+        allowed = {candidates[i].key for i in admissible}
 
         chosen: dict[tuple[str, int], PassageSentence] = {}
 
+        wants_list = bool(query.reading) and any(c.kind is AnswerKind.LIST for c in query.reading.constraints)
+
+        by_position = {(r.chunk.doc_id, r.chunk.index): r.chunk.chunk_id for r in retrieved}
+
+        def read_on(chunk_id: str) -> list[PassageSentence]:
+            """A passage's sentences, then those of the passage after it when that was read too (a list
+            often runs on past the end of a passage)."""
+            chunk = passages[chunk_id][0].retrieved.chunk if passages[chunk_id] else None
+            following = by_position.get((chunk.doc_id, chunk.index + 1)) if chunk else None
+            return passages[chunk_id] + (passages.get(following, []) if following else [])
+
         def take(i: int) -> None:
-            for part in sentence_unit(candidates[i], passages[candidates[i].key[0]]):
+            passage = passages[candidates[i].key[0]]
+            unit = list_unit(candidates[i], read_on(candidates[i].key[0])) if wants_list else sentence_unit(
+                candidates[i], passage
+            )
+            for part in unit:
                 chosen.setdefault(part.key, part)
             terms.cover(candidates[i].context)
 
         # The best sentence first; then a compound question gets an answer to each of its parts, even past
         # max_sentences: the best sentence for a part joins when it would answer that part asked alone.
-        take(max(range(len(candidates)), key=lambda i: scores[candidates[i].key]))
-        for pick in self._best_per_part(question, candidates, retrieved, vectors):
+        take(max(admissible, key=lambda i: scores[candidates[i].key]))
+        for pick in self._best_per_part(asked, query, candidates, retrieved, vectors, unmet):
             if candidates[pick].key not in chosen:
                 take(pick)
 
@@ -134,7 +168,7 @@ class ExtractiveComposer:
             remaining = {
                 i: fixed[i] + cfg.w_terms * terms.coverage(i)
                 for i, c in enumerate(candidates)
-                if c.key not in chosen
+                if c.key not in chosen and c.key in allowed
             }
             if not remaining:
                 break
@@ -165,25 +199,76 @@ class ExtractiveComposer:
             for i, cand in enumerate(candidates)
         ]
 
+    def _unmet(
+        self, query: RetrievalQuery, candidates: Sequence[PassageSentence]
+    ) -> dict[tuple[str, int], list[list[Unmet]]]:
+        """For each candidate, what it fails of each part's constraints (one empty list per part it may
+        answer). Without constraints to check every candidate may answer every part."""
+        reading = query.reading
+        constraints = reading.constraints if reading else ()
+        if self.answerability is None or not any(c.any for c in constraints):
+            return {c.key: [[]] * max(1, len(constraints)) for c in candidates}
+        pages = self.answerability.page_context()
+        out = {}
+        for c in candidates:
+            evidence = self.answerability.evidence(pages, c.retrieved.chunk, c.start, c.end, c.context)
+            out[c.key] = [part.unmet(evidence) for part in constraints]
+        return out
+
+    def _gap(
+        self,
+        query: RetrievalQuery,
+        candidates: Sequence[PassageSentence],
+        scores: dict[tuple[str, int], float],
+        unmet: dict[tuple[str, int], list[list[Unmet]]],
+    ) -> str:
+        """Why nothing answers: what the closest candidates that scored as answers lacked."""
+        reading = query.reading
+        if reading is None or not reading.constraints or self.answerability is None:
+            return ""
+        near = sorted(candidates, key=lambda c: -scores[c.key])[:GAP_EVIDENCE]
+        near = [c for c in near if scores[c.key] >= self.config.min_sentence_score - GAP_MARGIN]
+        if not near:
+            return ""
+        part = next((i for i, c in enumerate(reading.constraints) if c.any), 0)
+        constraints: Constraints = reading.constraints[part]
+        pages = self.answerability.page_context()
+        rejected = [
+            (self.answerability.evidence(pages, c.retrieved.chunk, c.start, c.end, c.context), unmet[c.key][part])
+            for c in near
+            if unmet[c.key][part]
+        ]
+        return gap_reason(constraints, rejected) if rejected else ""
+
     def _best_per_part(
         self,
         question: str,
+        query: RetrievalQuery,
         candidates: Sequence[PassageSentence],
         retrieved: Sequence[ScoredChunk],
         vectors: np.ndarray,
+        unmet: dict[tuple[str, int], list[list[Unmet]]],
     ) -> list[int]:
         """For each part of a compound question, the candidate that best answers that part alone, when it
-        scores as an answer would (``min_sentence_score``). Nothing for a one-part question."""
-        parts = question_parts(question)
+        scores as an answer would (``min_sentence_score``) and meets that part's constraints. Nothing for a
+        one-part question."""
+        reading = query.reading
+        parts = [c.question for c in reading.constraints] if reading else question_parts(question)
         if len(parts) < 2:
             return []
         picks = []
         contexts = [c.context for c in candidates]
-        for part in parts:
+        for n, part in enumerate(parts):
             fixed = self._fixed_scores(part, vectors, candidates, retrieved)
             terms = _TermWeights(part, contexts)
-            scored = [fixed[i] + self.config.w_terms * terms.coverage(i) for i in range(len(candidates))]
-            best = max(range(len(candidates)), key=scored.__getitem__)
+            scored = {
+                i: fixed[i] + self.config.w_terms * terms.coverage(i)
+                for i, c in enumerate(candidates)
+                if not unmet[c.key][min(n, len(unmet[c.key]) - 1)]
+            }
+            if not scored:
+                continue
+            best = max(scored, key=scored.__getitem__)
             if scored[best] >= self.config.min_sentence_score:
                 picks.append(best)
         return picks
@@ -221,7 +306,10 @@ def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[Passag
         chunk = r.chunk
         sentences = out.setdefault(chunk.chunk_id, [])
         previous = ""
+        last_end = 0
         for s, e in split_sentences(chunk.text):
+            opens = s == 0 or "\n\n" in chunk.text[last_end:s]
+            last_end = e
             marker = _LIST_MARKER.match(chunk.text, s, e)
             if marker:
                 s = marker.end()
@@ -233,8 +321,38 @@ def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[Passag
                 continue
             seen.add(key)
             start, end = chunk.char_start + s, chunk.char_start + e
-            sentences.append(PassageSentence(r, len(sentences), start, end, text, context))
+            sentences.append(PassageSentence(r, len(sentences), start, end, text, context, bool(marker), opens))
     return out
+
+
+def list_unit(sentence: PassageSentence, passage: Sequence[PassageSentence]) -> list[PassageSentence]:
+    """A sentence of a list answer with the rest of its list: for an item, its sibling items and the line
+    that introduces them; for an introduction ("…like:"), its items; for a sentence of prose, the sentences
+    that follow it in its paragraph ("The most common … The second … The third …"). At most
+    ``MAX_LIST_ITEMS`` besides the sentence itself."""
+    i = sentence.position
+    unit = [sentence]
+    if sentence.item:
+        first = i
+        while first > 0 and passage[first - 1].item:
+            first -= 1
+        if first > 0 and passage[first - 1].text.rstrip().endswith(":"):
+            first -= 1
+        unit = list(passage[first : i + 1])
+    following = passage[i + 1 :]
+    in_list = sentence.item or sentence.text.rstrip().endswith(":")
+    for s in following:
+        if len(unit) > MAX_LIST_ITEMS:
+            break
+        if in_list and not s.item and s.opens_paragraph:
+            break
+        if not in_list and s.opens_paragraph and not s.item:
+            break
+        if not in_list and s.item and not unit[-1].text.rstrip().endswith(":"):
+            break
+        unit.append(s)
+        in_list = in_list or s.item or s.text.rstrip().endswith(":")
+    return unit
 
 
 def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence]) -> list[PassageSentence]:
@@ -307,6 +425,7 @@ def _answer(
     return Answer(question, text, sentences, citations, refused=False, retrieval_query=query.text)
 
 
-def _refusal(question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
-    reason = "no retrieved sentence is close enough to the question" if retrieved else "nothing was retrieved"
+def _refusal(question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk], reason: str = "") -> Answer:
+    if not reason:
+        reason = "no retrieved sentence is close enough to the question" if retrieved else "nothing was retrieved"
     return Answer.refusal(question, query.text, [r.chunk for r in retrieved], reason)

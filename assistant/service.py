@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from assistant.answer import Answer
+from assistant.answerability import Answerability
 from assistant.chain import AnswerPipeline, build_pipeline
 from assistant.drafting import CitedText, Grouping, Progress, cite_draft, summarize
 from assistant.extractive import ExtractiveComposer, ExtractiveConfig
@@ -67,13 +68,16 @@ class Assistant:
     def pipeline(self) -> AnswerPipeline:
         """condense → retrieve → compose, with the generative composer when ``TIP_LLM`` names a model (its
         prompts are validated here, at start) and the extractive one otherwise."""
-        extractive = ExtractiveComposer(self.embedder, ExtractiveConfig(max_sentences=self.settings.max_sentences))
+        answerability = Answerability(self.store)
+        config = ExtractiveConfig(max_sentences=self.settings.max_sentences)
+        extractive = ExtractiveComposer(self.embedder, config, answerability)
         reranker_path = self.settings.reranker_model
         reranker = CrossEncoderScorer(reranker_path) if reranker_path else None
+        top_k, checker = self.settings.top_k, self.checker
         if self.model is None:
-            return build_pipeline(self.store, extractive, self.settings.top_k, self.checker, reranker)
+            return build_pipeline(self.store, extractive, top_k, checker, reranker, answerability=answerability)
         composer = GenerativeComposer(self.model, self.prompts, self.checker, extractive, self.settings)
-        return build_pipeline(self.store, composer, self.settings.top_k, self.checker, reranker, composer.condense)
+        return build_pipeline(self.store, composer, top_k, checker, reranker, composer.condense, answerability)
 
     @cached_property
     def model(self):

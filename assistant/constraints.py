@@ -1,0 +1,459 @@
+"""What an answer must satisfy, read from the question, and whether a piece of evidence satisfies it.
+
+A passage can back a sentence (``assistant.support``) and still not answer the question: "How many calls did
+the hotline answer in 2021?" is not answered by the 2023 figure, "…victims in Togo?" not by Ghana's, "How many
+of them were women?" (them = the 87 victims at Dzaleka) not by the women of a training in Cox's Bazar. So
+every question is read for its constraints:
+
+* **years and periods** ("in 2021", "2019-2023", "between 2020 and 2021", "since 2018");
+* **places** (countries, regions, states, cities, camps: ``assistant.places``);
+* **the kind of answer expected**: a number ("how many", "what share", "combien", "cuántas"), a date
+  ("when", "which year"), a list, or a description;
+* **a breakdown** ("by sex", "how many … were women"): the answer must name the category and give a number;
+* **the referent of a follow-up**: the people, places and names of the previous turn ("the 87 victims
+  identified at Dzaleka"), which an answer to "how many of them…" must be about.
+
+Evidence is read at widening levels: the sentence (with the sentence it leans on), its paragraph, the heading
+above it, and the document's own scope (title and the places it is mostly about). For years and places the
+first level that states any decides: a sentence that says 2023 does not answer a 2021 question, whatever its
+paragraph says. A year the evidence never states is no contradiction (the fact is undated); a place the
+evidence never states is (a question about Mali needs evidence that says Mali).
+
+Years and places inside a document's description ("the hotline's 2020-2022 pandemic report", "the Global
+Report's Africa chapter") describe which document to read, not the fact asked; they are left out when the
+caller names the spans that described documents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from assistant.places import Place, place_mentions, same_or_within
+
+
+class AnswerKind(Enum):
+    NUMBER = "number"
+    DATE = "date"
+    LIST = "list"
+    DESCRIPTION = "description"
+
+
+class Unmet(Enum):
+    """Why a piece of evidence does not answer the question, from the most to the least specific."""
+
+    YEAR = "year"
+    PLACE = "place"
+    REFERENT = "referent"
+    BREAKDOWN = "breakdown"
+    NUMBER = "number"
+    DATE = "date"
+
+
+# ----- years ---------------------------------------------------------------------------------------------
+_YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
+_PART_OF = r"(?:(?:early|mid|late|end)[- ](?:of\s+)?)?"  # "mid-2019", "end of 2020"
+_YEAR_SPAN = re.compile(
+    rf"(?:\b(?P<since>since|after)\s+(?P<y0>{_YEAR})\b)"
+    rf"|(?:\b(?:between|from)\s+{_PART_OF}(?P<a>{_YEAR})\s*(?:and|to|-|–|—|until|through)"
+    rf"\s*{_PART_OF}(?P<b>{_YEAR})\b)"
+    rf"|(?:(?<![\d/.,])(?P<c>{_YEAR})\s*(?:-|–|—|to|through)\s*{_PART_OF}(?P<d>{_YEAR}|\d\d)\b"
+    rf"(?!\d|,\d))"
+    rf"|(?:(?<![\d,.$])(?P<y>{_YEAR})(?!\d|[,.]\d))",  # not "12,2023" or "2023.5"
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class YearSpan:
+    """A year (``first == last``), a period, or an open period ("since 2018": ``open_end``)."""
+
+    first: int
+    last: int
+    open_end: bool = False
+
+    def __str__(self) -> str:
+        if self.open_end:
+            return f"since {self.first}"
+        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+
+
+def year_spans(text: str) -> list[YearSpan]:
+    """The years and periods ``text`` states, in order. Two-digit ends are read in the first year's century
+    ("2020-22"). A number with thousands separators or decimals is not a year ("2,012", "2012.5")."""
+    spans = []
+    for m in _YEAR_SPAN.finditer(text):
+        if m.group("y0"):
+            spans.append(YearSpan(int(m.group("y0")), 2100, open_end=True))
+        elif m.group("a"):
+            spans.append(_period(int(m.group("a")), int(m.group("b"))))
+        elif m.group("c"):
+            first, end = int(m.group("c")), m.group("d")
+            last = int(end) if len(end) == 4 else first // 100 * 100 + int(end)
+            spans.append(_period(first, last) if last > first else YearSpan(first, first))
+        else:
+            year = int(m.group("y"))
+            spans.append(YearSpan(year, year))
+    return spans
+
+
+def _period(first: int, last: int) -> YearSpan:
+    return YearSpan(min(first, last), max(first, last))
+
+
+def years_agree(asked: Sequence[YearSpan], stated: Sequence[YearSpan]) -> bool:
+    """Does what the evidence states cover what was asked? A year asked is met by that year, or by a period
+    that starts or ends with it (its figure is given); not by a period it merely falls inside ("2010-2015"
+    totals do not answer "in 2012"). A period asked is met by any year or period overlapping it."""
+    for a in asked:
+        for s in stated:
+            if a.first == a.last and not a.open_end:
+                if s.open_end:
+                    continue
+                if a.first in (s.first, s.last):
+                    return True
+            elif s.first <= a.last and a.first <= s.last:
+                return True
+    return False
+
+
+# ----- the kind of answer ---------------------------------------------------------------------------------
+_NUMBER_QUESTION = re.compile(
+    r"\bhow\s+(?:many|much|often|long|old|large|big|high)\b|\bby\s+how\s+much\b"
+    r"|\bwhat\s+(?:\w+\s+)?(?:share|proportion|percentage|per\s*cent|percent|fraction|number|amount|rate|age|"
+    r"average|median|total|sum|figure|count|sentence|prison\s+term|price|cost)\b"
+    r"|\b(?:number|share|proportion|percentage|fraction)\s+of\b"
+    r"|\bcombien\b|\bquel(?:le)?s?\s+(?:pourcentage|nombre|proportion|part|montant|taux)\b"
+    r"|\bcu[aá]nt[oa]s?\b|\bqu[eé]\s+(?:porcentaje|proporci[oó]n|n[uú]mero|cantidad)\b",
+    re.I,
+)
+_DATE_QUESTION = re.compile(
+    r"^\s*when\b|\bwhen\s+(?:was|were|did|is|does|do)\b|\bwhat\s+(?:year|date|month)\b|\bwhich\s+(?:year|date|month)\b"
+    r"|\bquand\b|\ben\s+quelle\s+ann[ée]e\b|\bcu[aá]ndo\b|\ben\s+qu[eé]\s+a[nñ]o\b",
+    re.I,
+)
+_LIST_NOUNS = (
+    r"ones|types|kinds|forms|methods|means|steps|indicators|signs|factors|drivers|sources|sectors|countries|states|"
+    r"provinces|regions|cities|behaviou?rs|offences|offenses|crimes|tactics|vulnerabilities|recommendations|"
+    r"measures|suggestions|reasons|groups|items|risks|services|challenges|barriers|needs|agencies|"
+    r"organi[sz]ations|actors|partners|practices|strategies|categories|warning signs|red flags"
+)
+_LIST_QUESTION = re.compile(
+    rf"\b(?:which|what)\s+(?:[\w'’-]+\s+){{0,6}}?(?:{_LIST_NOUNS})\b"
+    r"|\b(?:list|name)\s+(?:the|all|some)\b|\b(?:three|four|five|six|top\s+\w+)\s+(?:most\s+)?\w+",
+    re.I,
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"hundreds|thousand|thousands|million|millions|billion|dozen|dozens|half|third|quarter|majority"
+)
+# A numeral that states a quantity: not a bare year, not a page or list label.
+_QUANTITY = re.compile(
+    rf"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?\s*(?:%|per\s*cent|percent)?|\b(?:{_NUMBER_WORDS})\b", re.I
+)
+_MONTH = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
+)
+
+
+def expected_kind(question: str) -> AnswerKind:
+    if _NUMBER_QUESTION.search(question):
+        return AnswerKind.NUMBER
+    if _DATE_QUESTION.search(question):
+        return AnswerKind.DATE
+    if _LIST_QUESTION.search(question):
+        return AnswerKind.LIST
+    return AnswerKind.DESCRIPTION
+
+
+def states_quantity(text: str) -> bool:
+    """Whether ``text`` gives a number that is not merely a year."""
+    for m in _QUANTITY.finditer(text):
+        token = m.group(0).strip().lstrip("$").replace(",", "")
+        if re.fullmatch(r"(?:19[5-9]\d|20[0-4]\d)", token):
+            continue
+        return True
+    return False
+
+
+def states_date(text: str) -> bool:
+    return bool(year_spans(text) or _MONTH.search(text))
+
+
+# ----- breakdowns ------------------------------------------------------------------------------------------
+_SEX_TERMS = r"women|woman|men|man|female|females|male|males|girls|girl|boys|boy|femmes|hommes|mujeres|hombres"
+_AGE_TERMS = r"children|child|minors|minor|adults|adult|aged|age|years old|under 18|juveniles|youth"
+_BREAKDOWN_QUESTION = re.compile(
+    r"\b(?:by|split\s+by|broken\s+down\s+by|breakdown\s+by|disaggregated\s+by)\s+(?P<by>sex|gender|age)\b"
+    r"|\b(?P<split>sex|gender|age)\s+(?:split|breakdown|distribution|ratio)\b"
+    rf"|\bhow\s+many\s+(?:\w+\s+){{0,3}}?(?:were|are|was|is)\s+(?P<cat>{_SEX_TERMS}|{_AGE_TERMS})\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The question asks for part of a group by a category: ``by`` is "sex" or "age"."""
+
+    by: str
+
+    @property
+    def terms(self) -> re.Pattern:
+        return re.compile(rf"\b(?:{_SEX_TERMS if self.by == 'sex' else _AGE_TERMS})\b", re.I)
+
+
+def breakdown_asked(question: str) -> Breakdown | None:
+    m = _BREAKDOWN_QUESTION.search(question)
+    if not m:
+        return None
+    word = (m.group("by") or m.group("split") or m.group("cat") or "").lower()
+    if word in ("sex", "gender") or re.fullmatch(_SEX_TERMS, word):
+        return Breakdown("sex")
+    return Breakdown("age")
+
+
+# ----- names of the previous turn ---------------------------------------------------------------------------
+_NAME = re.compile(r"(?<![\w’'])([A-Z][A-Za-z’'-]{2,}|[A-Z]{2,}[a-z]?)\b")
+_NOT_NAMES = frozenset(
+    """the a an this that these those in on at of for and or but as it its their there they he she we by with
+    from to between during after before according some most many all both each other however although while
+    when where which who what how why yes no is are was were did does do has have had can could would should
+    will may might also since until over under about into than then if not
+    figure table source note chapter section report guide study data page annex box""".split()
+)
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalised words other than a sentence's first, and acronyms: the names a text relies on."""
+    names = []
+    for m in _NAME.finditer(text):
+        word = m.group(1)
+        before = text[: m.start()].rstrip()
+        sentence_start = not before or before[-1] in ".?!:\n"
+        if word.lower().rstrip("’'s") in _NOT_NAMES or (sentence_start and not word.isupper()):
+            continue
+        names.append(re.sub(r"[’']s$", "", word))
+    return list(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class Referent:
+    """What the conversation was about before a follow-up: its places and names, and a phrase to say so."""
+
+    places: tuple[Place, ...]
+    names: tuple[str, ...]
+
+    def described(self) -> str:
+        shown = [p.name for p in self.places] + [n for n in self.names if n not in {p.name for p in self.places}]
+        return ", ".join(shown[:4])
+
+    def met_by(self, text: str) -> bool:
+        found = [m.place for m in place_mentions(text)]
+        if any(same_or_within(f, p) for f in found for p in self.places):
+            return True
+        lowered = text.lower()
+        return any(re.search(rf"\b{re.escape(n.lower())}\b", lowered) for n in self.names)
+
+
+# ----- the constraints of one question (part) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Evidence:
+    """Where a candidate answer sentence sits, from narrow to wide. ``scope`` is the document's own: its
+    title and the places it is mostly about."""
+
+    sentence: str
+    paragraph: str = ""
+    heading: str = ""
+    title: str = ""
+    scope_places: tuple[Place, ...] = ()
+
+    def levels(self) -> tuple[str, ...]:
+        return (self.sentence, self.paragraph, self.heading, self.title)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What an answer to one question (or one part of a compound question) must satisfy."""
+
+    question: str
+    years: tuple[YearSpan, ...] = ()
+    places: tuple[Place, ...] = ()
+    kind: AnswerKind = AnswerKind.DESCRIPTION
+    breakdown: Breakdown | None = None
+    referent: Referent | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.years or self.places or self.breakdown or self.referent) or self.kind in (
+            AnswerKind.NUMBER,
+            AnswerKind.DATE,
+        )
+
+    def unmet(self, evidence: Evidence) -> list[Unmet]:
+        """The constraints ``evidence`` fails, most specific first; empty when it may answer."""
+        failed = []
+        if self.years and not self._years_met(evidence):
+            failed.append(Unmet.YEAR)
+        if self.places and not self._places_met(evidence):
+            failed.append(Unmet.PLACE)
+        if self.referent and not any(self.referent.met_by(t) for t in evidence.levels()[:3] if t):
+            failed.append(Unmet.REFERENT)
+        sentence = evidence.sentence
+        if self.breakdown and not (self.breakdown.terms.search(sentence) and states_quantity(sentence)):
+            failed.append(Unmet.BREAKDOWN)
+        if self.kind is AnswerKind.NUMBER and not states_quantity(sentence):
+            failed.append(Unmet.NUMBER)
+        if self.kind is AnswerKind.DATE and not states_date(sentence):
+            failed.append(Unmet.DATE)
+        return failed
+
+    def _years_met(self, evidence: Evidence) -> bool:
+        for text in evidence.levels():
+            stated = year_spans(text) if text else []
+            if stated:
+                return years_agree(self.years, stated)
+        return True  # the evidence never dates the fact: nothing contradicts the asked year
+
+    def _places_met(self, evidence: Evidence) -> bool:
+        for text in evidence.levels()[:3]:
+            found = [m.place for m in place_mentions(text)] if text else []
+            if found:
+                return self._covers(found)
+        found = [m.place for m in place_mentions(evidence.title)] + list(evidence.scope_places)
+        return self._covers(found)
+
+    def _covers(self, found: Iterable[Place]) -> bool:
+        return any(same_or_within(f, asked) for f in found for asked in self.places)
+
+
+def read_constraints(
+    question: str, described_documents: Sequence[tuple[int, int]] = (), referent: Referent | None = None
+) -> Constraints:
+    """The constraints of ``question``; ``described_documents`` are spans of it that name documents (their
+    years and places describe the document, not the fact asked)."""
+    bare = _blank(question, described_documents)
+    return Constraints(
+        question=question,
+        years=tuple(year_spans(bare)),
+        places=tuple(dict.fromkeys(m.place for m in place_mentions(bare))),
+        kind=expected_kind(question),
+        breakdown=breakdown_asked(question),
+        referent=referent,
+    )
+
+
+def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
+
+
+def referent_of(history_turns: Sequence[str]) -> Referent | None:
+    """The places and names of the previous turn (its question and the start of its answer)."""
+    text = " ".join(history_turns)
+    places = tuple(dict.fromkeys(m.place for m in place_mentions(text)))
+    place_words = {w.lower() for p in places for w in p.name.split()}
+    names = tuple(n for n in names_in(text) if n.lower() not in place_words)
+    if not places and not names:
+        return None
+    return Referent(places, names)
+
+
+# ----- saying what is missing --------------------------------------------------------------------------------
+def gap_reason(constraints: Constraints, rejected: Sequence[tuple[Evidence, Sequence[Unmet]]]) -> str:
+    """A refusal reason naming what the library lacks, from the closest evidence that was turned down."""
+    counts: dict[Unmet, int] = {}
+    for _, unmet in rejected:
+        for u in unmet[:1]:
+            counts[u] = counts.get(u, 0) + 1
+    if not counts:
+        return "no retrieved passage answers the question"
+    main = max(counts, key=lambda u: (counts[u], -list(Unmet).index(u)))
+    if main is Unmet.YEAR:
+        stated = _stated_years(e for e, u in rejected if Unmet.YEAR in u)
+        asked = " and ".join(str(y) for y in constraints.years)
+        if stated:
+            return f"the library has figures on this for {stated}, not for {asked}"
+        return f"the library has nothing on this for {asked}"
+    if main is Unmet.PLACE:
+        asked = " or ".join(p.name for p in constraints.places)
+        others = _stated_places(e for e, u in rejected if Unmet.PLACE in u)
+        others = [o for o in others if o not in {p.name for p in constraints.places}]
+        if others:
+            return f"the closest passages are about {', '.join(others[:3])}, not {asked}"
+        return f"nothing in the library on this is about {asked}"
+    if main is Unmet.REFERENT and constraints.referent:
+        return f"nothing in the library about {constraints.referent.described()} answers this"
+    if main is Unmet.BREAKDOWN and constraints.breakdown:
+        about = f" of {constraints.referent.described()}" if constraints.referent else ""
+        return f"the library gives no breakdown by {constraints.breakdown.by}{about}"
+    if main is Unmet.NUMBER:
+        return "the closest passages give no figure for this"
+    if main is Unmet.DATE:
+        return "the closest passages give no date for this"
+    return "no retrieved passage answers the question"
+
+
+def _stated_years(evidence: Iterable[Evidence]) -> str:
+    years: dict[str, None] = {}
+    for e in evidence:
+        for text in e.levels():
+            found = year_spans(text) if text else []
+            if found:
+                years.update((str(y), None) for y in found)
+                break
+    shown = sorted(years, key=lambda s: s[-4:])[:4]
+    return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else "".join(shown)
+
+
+def _stated_places(evidence: Iterable[Evidence]) -> list[str]:
+    names: dict[str, None] = {}
+    for e in evidence:
+        for text in e.levels()[:3]:
+            found = place_mentions(text) if text else []
+            if found:
+                names.update((m.place.name, None) for m in found)
+                break
+    return list(names)
+
+
+# ----- evidence around a sentence of a stored page ------------------------------------------------------------
+_HEADING_MAX_WORDS = 14
+
+
+@dataclass
+class PageContext:
+    """Paragraph and heading around a span of a stored page. ``page_text(doc_id, page)`` reads the store."""
+
+    page_text: Callable[[str, int], str | None]
+    _pages: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    def page(self, doc_id: str, page: int) -> str:
+        key = (doc_id, page)
+        if key not in self._pages:
+            self._pages[key] = self.page_text(doc_id, page) or ""
+        return self._pages[key]
+
+    def around(self, doc_id: str, page: int, start: int, end: int) -> tuple[str, str]:
+        """``(paragraph, heading)`` of the span ``start:end`` (page offsets): the paragraph holding it, and
+        the nearest short paragraph before it that reads as a heading."""
+        text = self.page(doc_id, page)
+        if not text:
+            return "", ""
+        p_start = text.rfind("\n\n", 0, start)
+        p_start = 0 if p_start < 0 else p_start + 2
+        p_end = text.find("\n\n", end)
+        p_end = len(text) if p_end < 0 else p_end
+        heading = ""
+        cursor = p_start
+        while cursor > 0:
+            prev_start = text.rfind("\n\n", 0, max(0, cursor - 2))
+            prev_start = 0 if prev_start < 0 else prev_start + 2
+            block = text[prev_start : max(prev_start, cursor - 2)].strip()
+            if block and len(block.split()) <= _HEADING_MAX_WORDS and not block.endswith((".", ";", ",")):
+                heading = block
+                break
+            cursor = prev_start
+        return text[p_start:p_end], heading

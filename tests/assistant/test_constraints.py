@@ -1,0 +1,131 @@
+"""Question constraints: read from the question, checked against the evidence around a sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.constraints import (
+    AnswerKind,
+    Evidence,
+    Unmet,
+    YearSpan,
+    expected_kind,
+    gap_reason,
+    read_constraints,
+    referent_of,
+    states_quantity,
+    year_spans,
+    years_agree,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        ("How many calls did the hotline answer in 2021?", [YearSpan(2021, 2021)]),
+        ("victims detected over 2019-2023", [YearSpan(2019, 2023)]),
+        ("from 2020 to mid-2022", [YearSpan(2020, 2022)]),
+        ("between 2020 and 2021", [YearSpan(2020, 2021)]),
+        ("in 2021 and in 2022", [YearSpan(2021, 2021), YearSpan(2022, 2022)]),
+        ("since 2018 the number has risen", [YearSpan(2018, 2100, open_end=True)]),
+        ("the 2020-22 period", [YearSpan(2020, 2022)]),
+        ("1,416 persons and 2,012 cases and $2019.50", []),
+    ],
+)
+def test_year_spans_read_years_and_periods(text, spans):
+    assert year_spans(text) == spans
+
+
+def test_a_year_is_met_by_itself_or_a_period_ending_there_not_by_one_it_falls_inside():
+    asked = [YearSpan(2012, 2012)]
+    assert years_agree(asked, [YearSpan(2012, 2012)])
+    assert years_agree(asked, [YearSpan(2010, 2012)])
+    assert not years_agree(asked, [YearSpan(2010, 2015)])
+    assert not years_agree(asked, [YearSpan(2010, 2010), YearSpan(2015, 2015)])
+    assert not years_agree(asked, [YearSpan(2010, 2100, open_end=True)])
+
+
+def test_a_period_is_met_by_any_year_inside_it():
+    asked = [YearSpan(2020, 2022)]
+    assert years_agree(asked, [YearSpan(2021, 2021)])
+    assert years_agree(asked, [YearSpan(2018, 2020)])
+    assert not years_agree(asked, [YearSpan(2023, 2023)])
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many victims were identified at Dzaleka?", AnswerKind.NUMBER),
+        ("What share of victims were children?", AnswerKind.NUMBER),
+        ("Combien de victimes ont été identifiées ?", AnswerKind.NUMBER),
+        ("¿Cuántas víctimas fueron identificadas?", AnswerKind.NUMBER),
+        ("When was the most recent report adopted?", AnswerKind.DATE),
+        ("Which indicators does the guide list for labour trafficking?", AnswerKind.LIST),
+        ("What were the five most common vulnerabilities?", AnswerKind.LIST),
+        ("What does the guide say about trust?", AnswerKind.DESCRIPTION),
+    ],
+)
+def test_expected_kind_of_answer(question, kind):
+    assert expected_kind(question) is kind
+
+
+def test_a_quantity_is_a_number_other_than_a_year():
+    assert states_quantity("87 victims were identified")
+    assert states_quantity("more than a thousand children per year")
+    assert not states_quantity("since 2018 the number has steadily increased")
+
+
+def test_another_year_in_the_sentence_is_not_an_answer_whatever_the_paragraph_says():
+    c = read_constraints("How many calls did the hotline answer in 2021?")
+    wrong = Evidence("In 2023, the hotline answered 10,000 calls.", paragraph="Figures for 2021 follow.")
+    right = Evidence("The hotline answered 9,000 calls.", paragraph="In 2021 the hotline grew.")
+    undated = Evidence("The hotline answered 9,000 calls.", paragraph="The hotline grew.")
+    assert c.unmet(wrong) == [Unmet.YEAR]
+    assert c.unmet(right) == []
+    assert c.unmet(undated) == []
+
+
+def test_another_place_is_not_an_answer_and_an_unplaced_one_is_not_either():
+    c = read_constraints("How many victims were identified in Togo in 2022?")
+    assert Unmet.PLACE in c.unmet(Evidence("In 2022, 120 victims were identified in Ghana."))
+    assert Unmet.PLACE in c.unmet(Evidence("In 2022, 120 victims were identified."))
+    assert c.unmet(Evidence("In 2022, 120 victims were identified in Togo.")) == []
+    assert c.unmet(Evidence("In 2022, 120 victims were identified.", paragraph="Togo's police reported that…")) == []
+
+
+def test_a_how_many_question_needs_a_number():
+    c = read_constraints("How many victims were identified at the border?")
+    assert c.unmet(Evidence("Victims were identified at the border by trained officers.")) == [Unmet.NUMBER]
+
+
+def test_years_and_places_that_describe_a_document_are_not_constraints():
+    question = "In the Global Report's Africa chapter, how many children did armed groups recruit?"
+    described = [(question.index("the Global"), question.index("chapter") + len("chapter"))]
+    c = read_constraints(question, described)
+    assert c.places == ()
+
+
+def test_a_follow_up_must_be_about_the_previous_turn_and_give_the_breakdown():
+    referent = referent_of(
+        [
+            "How many victims were identified at Dzaleka camp in Malawi?",
+            "As a result, 87 victims were identified at the Dzaleka Refugee Camp.",
+        ]
+    )
+    c = read_constraints("How many of them were women?", referent=referent)
+    elsewhere = Evidence(
+        "The workshops trained 160 practitioners, including 40 women.",
+        paragraph="In Cox's Bazar, Bangladesh, UNODC trained practitioners. The workshops trained 160 …",
+    )
+    assert Unmet.REFERENT in c.unmet(elsewhere)
+    no_split = Evidence("As a result, 87 victims were identified at the Dzaleka Refugee Camp.")
+    assert Unmet.BREAKDOWN in c.unmet(no_split)
+    reason = gap_reason(c, [(no_split, c.unmet(no_split))])
+    assert "breakdown by sex" in reason and "Dzaleka" in reason
+
+
+def test_the_refusal_names_the_years_the_library_has():
+    c = read_constraints("How many calls did the hotline answer in 2021?")
+    evidence = Evidence("In 2023, the hotline answered 10,000 calls.")
+    reason = gap_reason(c, [(evidence, c.unmet(evidence))])
+    assert "2023" in reason and "2021" in reason
