@@ -4,7 +4,8 @@
 is about) and gives the chain three things:
 
 * ``read``: the question with its typos corrected against the library's own words ("victms" is searched as
-  "victims", and the answer says so), the documents it names, and its constraints per part
+  "victims", and the answer says so), the documents it names (``assistant.documents_named``: each is
+  searched and must be cited), and its constraints per part
   (``assistant.constraints``), including the referent of a follow-up;
 * ``out_of_library``: a key term of the question that no passage contains ("Antarctica", "parrots"): the
   question is refused, naming the term, whatever retrieval returns;
@@ -21,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from assistant.constraints import Constraints, Evidence, PageContext, Referent, read_constraints, referent_of
 from assistant.conversation import RetrievalQuery, question_parts
+from assistant.documents_named import named_doc_ids, named_documents, profiles
 from assistant.lexicon import Lexicon
 from assistant.places import Place, place_mentions
 from ingest.models import Chunk
@@ -42,6 +44,9 @@ class QuestionReading:
     corrections: tuple[tuple[str, str], ...] = ()
     constraints: tuple[Constraints, ...] = ()
     documents: tuple[str, ...] = ()  # doc ids the question names
+    # The question without the phrases that name documents: what an answer is scored against, so that a
+    # document's description of itself ("This guide aims to…") does not pass for an answer about it.
+    subject: str = ""
     unknown_terms: tuple[str, ...] = ()  # key terms no passage contains
 
     @property
@@ -77,11 +82,18 @@ class Answerability:
             query = replace(query, text=query.text.replace(question.strip(), corrected.strip(), 1), parts=parts)
         referent = _referent(history) if query.is_followup else None
         parts = question_parts(corrected) if not query.is_followup else [corrected]
-        constraints = tuple(read_constraints(part, referent=referent) for part in parts)
+        library = profiles(self.store)
+        constraints = tuple(
+            read_constraints(part, [(m.start, m.end) for m in named_documents(part, library)], referent)
+            for part in parts
+        )
+        mentions = named_documents(corrected, library)
         reading = QuestionReading(
             question=corrected,
             corrections=tuple(fixes),
             constraints=constraints,
+            documents=tuple(named_doc_ids(mentions)),
+            subject=_without(corrected, [(m.start, m.end) for m in mentions]),
             unknown_terms=tuple(lexicon.unknown_key_terms(corrected)),
         )
         return replace(query, reading=reading)
@@ -131,3 +143,9 @@ def _referent(history: Sequence[Mapping[str, str]]) -> Referent | None:
     last_user = next((t["content"] for t in reversed(history) if t.get("role") == "user"), "")
     last_answer = next((t["content"] for t in reversed(history) if t.get("role") == "assistant"), "")
     return referent_of([last_user, last_answer[:REFERENT_ANSWER_CHARS]])
+
+
+def _without(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + text[end:]
+    return " ".join(text.split())

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from wordfreq import zipf_frequency
+
 from assistant.places import Place, place_mentions, same_or_within
 
 
@@ -215,7 +217,8 @@ def breakdown_asked(question: str) -> Breakdown | None:
 
 
 # ----- names of the previous turn ---------------------------------------------------------------------------
-_NAME = re.compile(r"(?<![\w’'])([A-Z][A-Za-z’'-]{2,}|[A-Z]{2,}[a-z]?)\b")
+_NAME = re.compile(r"(?<!\w)(?<!\w['’])([A-Z][A-Za-z’'-]{2,}|[A-Z]{2,}[a-z]?)\b")  # 'Cecilia' too
+_NAME_ZIPF = 3.5  # a capitalised word rarer than this in English is a name even first in a sentence
 _NOT_NAMES = frozenset(
     """the a an this that these those in on at of for and or but as it its their there they he she we by with
     from to between during after before according some most many all both each other however although while
@@ -226,13 +229,16 @@ _NOT_NAMES = frozenset(
 
 
 def names_in(text: str) -> list[str]:
-    """Capitalised words other than a sentence's first, and acronyms: the names a text relies on."""
+    """Capitalised words (first in a sentence only when rare in English: "Cecilia was…"), and acronyms:
+    the names a text relies on."""
     names = []
     for m in _NAME.finditer(text):
         word = m.group(1)
         before = text[: m.start()].rstrip()
         sentence_start = not before or before[-1] in ".?!:\n"
-        if word.lower().rstrip("’'s") in _NOT_NAMES or (sentence_start and not word.isupper()):
+        if word.lower().rstrip("’'s") in _NOT_NAMES:
+            continue
+        if sentence_start and not word.isupper() and zipf_frequency(word.lower(), "en") >= _NAME_ZIPF:
             continue
         names.append(re.sub(r"[’']s$", "", word))
     return list(dict.fromkeys(names))
@@ -250,9 +256,11 @@ class Referent:
         return ", ".join(shown[:4])
 
     def met_by(self, text: str) -> bool:
-        found = [m.place for m in place_mentions(text)]
-        if any(same_or_within(f, p) for f in found for p in self.places):
-            return True
+        """Whether ``text`` speaks of the referent: of its places when it has any (an organisation such as
+        UNODC is named all over a library and tells no group from another), else of its names."""
+        if self.places:
+            found = [m.place for m in place_mentions(text)]
+            return any(same_or_within(f, p) for f in found for p in self.places)
         lowered = text.lower()
         return any(re.search(rf"\b{re.escape(n.lower())}\b", lowered) for n in self.names)
 
@@ -314,15 +322,27 @@ class Constraints:
             stated = year_spans(text) if text else []
             if stated:
                 return years_agree(self.years, stated)
-        return True  # the evidence never dates the fact: nothing contradicts the asked year
+        # Nothing dates the fact: a figure of unknown year is not a figure for the year asked (a study's
+        # whole-sample share does not answer "in 2012").
+        return False
 
     def _places_met(self, evidence: Evidence) -> bool:
-        for text in evidence.levels()[:3]:
+        sentence, *wider = evidence.levels()[:3]
+        found = [m.place for m in place_mentions(sentence)] if sentence else []
+        if found:
+            return self._covers(found)
+        for text in wider:
             found = [m.place for m in place_mentions(text)] if text else []
             if found:
-                return self._covers(found)
+                # A sentence that names no place speaks of its paragraph's places together: it answers for
+                # the place asked only when the paragraph is about that place alone ("In 2023, Somalia,
+                # Mali and the Sudan …; some 4,500 children were affected" is no figure for Somalia).
+                return self._covers(found) and all(self._related(f) for f in found)
         found = [m.place for m in place_mentions(evidence.title)] + list(evidence.scope_places)
         return self._covers(found)
+
+    def _related(self, place: Place) -> bool:
+        return any(same_or_within(place, asked) or same_or_within(asked, place) for asked in self.places)
 
     def _covers(self, found: Iterable[Place]) -> bool:
         return any(same_or_within(f, asked) for f in found for asked in self.places)

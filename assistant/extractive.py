@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from assistant.answer import Answer, AnswerSentence, Citation
 from assistant.answerability import Answerability
-from assistant.constraints import AnswerKind, Constraints, Unmet, gap_reason
+from assistant.constraints import AnswerKind, Constraints, Unmet, expected_kind, gap_reason
 from assistant.conversation import RetrievalQuery, question_parts
 from ingest.sentences import split_sentences
 from vectorstore.catalog import lexical_terms
@@ -36,6 +36,7 @@ _LEANS_BACK = re.compile(
     re.I,
 )
 _ENDS_LIKE_PROSE = re.compile(r"[.!?:;)\"”’]\s*$")
+_CLOSES_STATEMENT = re.compile(r"[.!?;)\"”’]\s*$")  # as above, without the colon that opens a list
 # Endnotes and references read like sentences but are sources, not statements: "39 UNODC, Global Report…".
 _REFERENCE = re.compile(
     r"^\d{1,3}\s+(?:See\b|Ibid|Id\.|(?:[A-Z][\w.&'’-]*\s+){0,5}[A-Z][\w.&'’-]*,)"  # "98 Burkina Faso, Ministry…"
@@ -43,6 +44,8 @@ _REFERENCE = re.compile(
     r"|\((?:[A-Z][a-z]+\s+)?(?:19|20)\d\d\)[.;]"  # a publication date closing a reference: "(March 2023)."
     r"|\.\.\.\s*\d+\b.*\.\.\.\s*\d+\b"  # a table of contents: "Introduction ... 1 Scope ... 2"
     r"|^(?:Sources?|Notes?)\s*:|\bFig\.\s*\d+"  # figure captions and their source lines
+    r"|\(\D{0,80}\b(?:19|20)\d\d\),?\s+https?://"  # a reference with its address: "(NHTRC, 2015), http://…"
+    r"|\be-?mail\s+(?:to|from)\b|\bpersonal communication\b"  # "…, e-mail to Kelly Burke (…), 2015."
     r"|\b[A-Z]/\d{2,}/\d+"  # a UN document symbol: "(A/78/842-S/2024/384)"
     r"|^\d{1,3}\s+[A-Z][\w ,’'-]{0,40}\.?$"  # a running header with its page number: "70 Children in armed conflict."
 )
@@ -53,6 +56,7 @@ _LIST_MARKER = re.compile(r"(?:[-–•»▪◦*o]|\(?[ivx]{1,4}[.)]|\(?\d{1,2}[
 _NUMBER_TOKEN = re.compile(r"(?<!\S)\d[\d,]*(?:\.\d+)?%?(?!\S)")
 MAX_NUMBER_SHARE = 0.3
 MIN_TICKS = 3
+AXIS_RUN = 4  # "2018 2019 2020 2021": fewer could be a sentence's own figures
 MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
 # A refusal names what the closest few candidates lacked, among those scoring nearly as an answer would.
@@ -69,6 +73,7 @@ class ExtractiveConfig:
     w_terms: float = 0.30
     w_passage: float = 0.20
     number_bonus: float = 0.08  # a "how many" question is answered by a sentence with a number in it
+    list_bonus: float = 0.08  # and a "which … does the guide list" question by a list
     keep_within: float = 0.20  # sentences scoring this close to the best one join the answer
     # Below these the library is taken not to hold the answer.
     min_sentence_score: float = 0.40
@@ -91,6 +96,11 @@ class PassageSentence:
         return self.retrieved.chunk.chunk_id, self.position
 
     @property
+    def in_list(self) -> bool:
+        """An item of a list, or the line that introduces one."""
+        return self.item or self.text.rstrip().endswith(":")
+
+    @property
     def is_prose(self) -> bool:
         """Headings, table rows and figure labels are not answers, though they sit among the sentences."""
         words = len(self.text.split())
@@ -98,7 +108,11 @@ class PassageSentence:
             return False
         if _is_axis_labels(self.text, words):
             return False
-        return bool(_ENDS_LIKE_PROSE.search(self.text)) or words >= 15
+        if _ENDS_LIKE_PROSE.search(self.text):
+            return True
+        # A long run of text with no closing punctuation is prose cut by a page end, unless it carries a
+        # chart's axis ("2018 2019 2020 2021 2022 Quarter and Year …"): then it is the chart's labels.
+        return words >= 15 and not _has_axis_run(self.text)
 
 
 class ExtractiveComposer:
@@ -114,7 +128,7 @@ class ExtractiveComposer:
 
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
         cfg = self.config
-        asked = query.reading.question if query.reading else question
+        asked = (query.reading.subject or query.reading.question) if query.reading else question
         passages = passage_sentences(retrieved)
         candidates = [s for sentences in passages.values() for s in sentences if s.is_prose]
         if not candidates:
@@ -128,9 +142,14 @@ class ExtractiveComposer:
             return _refusal(question, query, retrieved)
         unmet = self._unmet(query, candidates)
         admissible = [i for i, c in enumerate(candidates) if any(not u for u in unmet[c.key])]
+        # A question that names its documents is answered from them only.
+        named = query.reading.documents if query.reading else ()
+        if named:
+            admissible = [i for i in admissible if candidates[i].retrieved.chunk.doc_id in named]
         best = max((scores[candidates[i].key] for i in admissible), default=-1.0)
         if best < cfg.min_sentence_score:
-            return _refusal(question, query, retrieved, self._gap(query, candidates, scores, unmet))
+            reason = self._gap(query, candidates, scores, unmet) or self._nothing_from(named)
+            return _refusal(question, query, retrieved, reason)
         allowed = {candidates[i].key for i in admissible}
 
         chosen: dict[tuple[str, int], PassageSentence] = {}
@@ -161,10 +180,22 @@ class ExtractiveComposer:
         for pick in self._best_per_part(asked, query, candidates, retrieved, vectors, unmet):
             if candidates[pick].key not in chosen:
                 take(pick)
+        # Each document the question names answers too, or the reader is told it says nothing on this.
+        silent = []
+        for doc_id in named:
+            if any(s.retrieved.chunk.doc_id == doc_id for s in chosen.values()):
+                continue
+            own = [i for i in admissible if candidates[i].retrieved.chunk.doc_id == doc_id]
+            pick = max(own, key=lambda i: scores[candidates[i].key], default=None)
+            if pick is not None and scores[candidates[pick].key] >= cfg.min_sentence_score:
+                take(pick)
+            else:
+                silent.append(doc_id)
 
         # Greedy selection: after each pick, the question terms it covered count for less, so the next pick
         # favours the part of the question not answered yet.
-        while len(chosen) < cfg.max_sentences:
+        limit = cfg.max_sentences + (MAX_LIST_ITEMS if wants_list else 0)
+        while len(chosen) < limit:
             remaining = {
                 i: fixed[i] + cfg.w_terms * terms.coverage(i)
                 for i, c in enumerate(candidates)
@@ -176,7 +207,19 @@ class ExtractiveComposer:
             if remaining[pick] < best - cfg.keep_within:
                 break
             take(pick)
-        return _answer(question, query, list(chosen.values()), scores)
+        answer = _answer(question, query, list(chosen.values()), scores)
+        if silent:
+            notice = f"{self._nothing_from(silent).capitalize()}."
+            answer = replace(answer, notices=(*answer.notices, notice))
+        return answer
+
+    def _nothing_from(self, doc_ids: Sequence[str]) -> str:
+        """ "nothing retrieved from “Title” answers the question", for documents the question named."""
+        if not doc_ids or self.answerability is None:
+            return ""
+        records = [self.answerability.store.document(d) for d in doc_ids]
+        titles = " or ".join(f"“{r.title or r.source}”" for r in records if r is not None)
+        return f"nothing retrieved from {titles} answers the question" if titles else ""
 
     def _fixed_scores(
         self, asked: str, vectors: np.ndarray, candidates: Sequence[PassageSentence], retrieved: Sequence[ScoredChunk]
@@ -189,12 +232,14 @@ class ExtractiveComposer:
         to_query = contexts @ vectors[0]
         top_passage = max(r.score for r in retrieved) or 1.0
         wants_number = bool(_QUANTITY_QUESTION.search(asked))
+        wants_list = expected_kind(asked) is AnswerKind.LIST
         return [
             float(
                 cfg.w_question * to_asked[i]
                 + cfg.w_query * to_query[i]
                 + cfg.w_passage * cand.retrieved.score / top_passage
                 + (cfg.number_bonus if wants_number and _HAS_NUMBER.search(cand.text) else 0.0)
+                + (cfg.list_bonus if wants_list and cand.in_list else 0.0)
             )
             for i, cand in enumerate(candidates)
         ]
@@ -274,15 +319,9 @@ class ExtractiveComposer:
         return picks
 
 
-def _is_axis_labels(text: str, words: int) -> bool:
-    """Text that is mostly bare numbers, all of them axis ticks (evenly spaced rising runs such as
-    "0 5 10 15" or "2010 2011 2012"): a chart's scaffolding, which states nothing. A chart whose data
-    values came out with it ("97 108 246 … 2010 2011 …") keeps them and is not dropped."""
-    tokens = _NUMBER_TOKEN.findall(text)
-    if len(tokens) <= MAX_NUMBER_SHARE * words:
-        return False
-    values = [float(t.rstrip("%").replace(",", "")) for t in tokens]
-    is_tick = [False] * len(values)
+def _tick_runs(values: Sequence[float]) -> list[tuple[int, int]]:
+    """``(first, last)`` indices of the runs of at least ``MIN_TICKS`` evenly spaced rising values."""
+    runs = []
     start = 0
     while start < len(values) - 1:
         step = values[start + 1] - values[start]
@@ -290,10 +329,32 @@ def _is_axis_labels(text: str, words: int) -> bool:
         while step > 0 and end + 1 < len(values) and values[end + 1] - values[end] == step:
             end += 1
         if step > 0 and end - start + 1 >= MIN_TICKS:
-            is_tick[start : end + 1] = [True] * (end - start + 1)
+            runs.append((start, end))
             start = end + 1
         else:
             start += 1
+    return runs
+
+
+def _number_values(text: str) -> list[float]:
+    return [float(t.rstrip("%").replace(",", "")) for t in _NUMBER_TOKEN.findall(text)]
+
+
+def _has_axis_run(text: str) -> bool:
+    """Whether ``text`` holds a run of at least ``AXIS_RUN`` evenly spaced rising bare numbers."""
+    return any(last - first + 1 >= AXIS_RUN for first, last in _tick_runs(_number_values(text)))
+
+
+def _is_axis_labels(text: str, words: int) -> bool:
+    """Text that is mostly bare numbers, all of them axis ticks (evenly spaced rising runs such as
+    "0 5 10 15" or "2010 2011 2012"): a chart's scaffolding, which states nothing. A chart whose data
+    values came out with it ("97 108 246 … 2010 2011 …") keeps them and is not dropped."""
+    values = _number_values(text)
+    if len(values) <= MAX_NUMBER_SHARE * words:
+        return False
+    is_tick = [False] * len(values)
+    for first, last in _tick_runs(values):
+        is_tick[first : last + 1] = [True] * (last - first + 1)
     return all(is_tick)
 
 
@@ -306,6 +367,7 @@ def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[Passag
         chunk = r.chunk
         sentences = out.setdefault(chunk.chunk_id, [])
         previous = ""
+        lead_in = ""  # the line that introduces the list being read ("Between 2003 and 2014, task forces…:")
         last_end = 0
         for s, e in split_sentences(chunk.text):
             opens = s == 0 or "\n\n" in chunk.text[last_end:s]
@@ -315,7 +377,14 @@ def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[Passag
                 s = marker.end()
             text = chunk.text[s:e]
             key = (chunk.doc_id, chunk.page_start, chunk.char_start + s)
-            context = f"{previous} {text}" if previous and _LEANS_BACK.search(text) else text
+            if lead_in and (marker or text[:1].islower()):
+                # A list item means what its introduction says of it: "rescued nearly 4,800 children" is
+                # a figure for 2003-2014 because the line above says so.
+                context = f"{lead_in} {text}"
+            else:
+                context = f"{previous} {text}" if previous and _LEANS_BACK.search(text) else text
+                # An introduction ends with a colon, or with no punctuation at all before its items.
+                lead_in = text if not marker and not _CLOSES_STATEMENT.search(text) else ""
             previous = text
             if key in seen or not text:
                 continue
@@ -326,32 +395,23 @@ def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[Passag
 
 
 def list_unit(sentence: PassageSentence, passage: Sequence[PassageSentence]) -> list[PassageSentence]:
-    """A sentence of a list answer with the rest of its list: for an item, its sibling items and the line
-    that introduces them; for an introduction ("…like:"), its items; for a sentence of prose, the sentences
-    that follow it in its paragraph ("The most common … The second … The third …"). At most
-    ``MAX_LIST_ITEMS`` besides the sentence itself."""
-    i = sentence.position
-    unit = [sentence]
-    if sentence.item:
-        first = i
-        while first > 0 and passage[first - 1].item:
+    """A sentence of a list answer with the rest of its list: for an item, the line that introduces the list
+    and its items; for an introduction ("…like:"), its items. At most ``MAX_LIST_ITEMS`` items; a sentence
+    of prose is taken as ``sentence_unit`` takes it."""
+    if not sentence.item and not sentence.text.rstrip().endswith(":"):
+        return sentence_unit(sentence, passage)
+    first = sentence.position
+    while first > 0 and passage[first - 1].item:
+        first -= 1
+    if first > 0 and not sentence.text.rstrip().endswith(":"):
+        lead = passage[first - 1]
+        if lead.text.rstrip().endswith(":") or not _CLOSES_STATEMENT.search(lead.text):
             first -= 1
-        if first > 0 and passage[first - 1].text.rstrip().endswith(":"):
-            first -= 1
-        unit = list(passage[first : i + 1])
-    following = passage[i + 1 :]
-    in_list = sentence.item or sentence.text.rstrip().endswith(":")
-    for s in following:
-        if len(unit) > MAX_LIST_ITEMS:
-            break
-        if in_list and not s.item and s.opens_paragraph:
-            break
-        if not in_list and s.opens_paragraph and not s.item:
-            break
-        if not in_list and s.item and not unit[-1].text.rstrip().endswith(":"):
+    unit = list(passage[first : sentence.position + 1])
+    for s in passage[sentence.position + 1 :]:
+        if len(unit) > MAX_LIST_ITEMS or (not s.item and s.opens_paragraph):
             break
         unit.append(s)
-        in_list = in_list or s.item or s.text.rstrip().endswith(":")
     return unit
 
 
@@ -362,11 +422,18 @@ def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence])
     unit = [sentence]
     if i > 0 and _LEANS_BACK.search(sentence.text):
         unit.insert(0, passage[i - 1])
+    elif sentence.context != sentence.text:  # a list item read with its introduction: quote that too
+        j = i - 1
+        while j > 0 and passage[j].item:
+            j -= 1
+        if j >= 0 and sentence.context.startswith(passage[j].text):
+            unit.insert(0, passage[j])
     if sentence.text.rstrip().endswith(":"):
         unit.extend(passage[i + 1 : i + 1 + MAX_LIST_ITEMS])
     elif i + 1 < len(passage) and _LEANS_BACK.search(passage[i + 1].text):
         unit.append(passage[i + 1])
-    return [s for s in unit if s is sentence or len(s.text.split()) >= MIN_SENTENCE_WORDS]
+    readable = [s for s in unit if len(s.text.split()) >= MIN_SENTENCE_WORDS and not _REFERENCE.search(s.text)]
+    return [s for s in unit if s is sentence or s in readable]
 
 
 def _stem(word: str) -> str:

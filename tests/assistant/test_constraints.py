@@ -80,9 +80,22 @@ def test_another_year_in_the_sentence_is_not_an_answer_whatever_the_paragraph_sa
     wrong = Evidence("In 2023, the hotline answered 10,000 calls.", paragraph="Figures for 2021 follow.")
     right = Evidence("The hotline answered 9,000 calls.", paragraph="In 2021 the hotline grew.")
     undated = Evidence("The hotline answered 9,000 calls.", paragraph="The hotline grew.")
+    titled = Evidence("The hotline answered 9,000 calls.", title="Analysis of 2021 Data from the Hotline")
     assert c.unmet(wrong) == [Unmet.YEAR]
     assert c.unmet(right) == []
-    assert c.unmet(undated) == []
+    assert c.unmet(titled) == []
+    # A figure nothing dates is no figure for the year asked.
+    assert c.unmet(undated) == [Unmet.YEAR]
+
+
+def test_a_sentence_without_a_place_answers_only_for_a_paragraph_about_the_asked_place_alone():
+    c = read_constraints("How many children were recruited in Somalia in 2023?")
+    paragraph = "In 2023, recruitment was documented in Somalia, Mali and the Sudan."
+    sentence = "Some 4,500 children were affected in 2023."
+    assert Unmet.PLACE in c.unmet(Evidence(sentence, paragraph=paragraph))
+    assert c.unmet(Evidence(sentence, paragraph="In 2023, recruitment rose in Somalia and Mogadishu.")) == []
+    aggregate = "In 2023, 4,500 children were recruited in 12 African countries."
+    assert Unmet.PLACE in c.unmet(Evidence(aggregate, paragraph="Somalia was one of them."))
 
 
 def test_another_place_is_not_an_answer_and_an_unplaced_one_is_not_either():
