@@ -15,6 +15,7 @@ is about) and gives the chain three things:
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -103,7 +104,7 @@ class Answerability:
         """The refusal reason when the question's subject is nowhere in the library, else None."""
         if reading is None or not reading.unknown_terms:
             return None
-        terms = " or ".join(f"“{t}”" for t in reading.unknown_terms)
+        terms = " or ".join(f"“{_as_written(t, reading.question)}”" for t in reading.unknown_terms)
         return f"nothing in the library mentions {terms}"
 
     # ----- evidence -----------------------------------------------------------------------------------------
@@ -149,3 +150,9 @@ def _without(text: str, spans: Sequence[tuple[int, int]]) -> str:
     for start, end in sorted(spans, reverse=True):
         text = text[:start] + text[end:]
     return " ".join(text.split())
+
+
+def _as_written(term: str, question: str) -> str:
+    """``term`` as the question spells it ("Antarctica", not "antarctica")."""
+    found = re.search(rf"(?<!\w){re.escape(term)}(?!\w)", question, re.I)
+    return found.group() if found else term

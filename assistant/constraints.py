@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+import Stemmer
 from wordfreq import zipf_frequency
 
 from assistant.places import Place, place_mentions, same_or_within
@@ -56,6 +57,7 @@ class Unmet(Enum):
 
 # ----- years ---------------------------------------------------------------------------------------------
 _YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
+_URL = re.compile(r"(?:https?://|www\.)\S+(?:\s[\w./-]*/\S*)?")  # a line-broken path too: "…/wp-content/ uploads/…"
 _PART_OF = r"(?:(?:early|mid|late|end)[- ](?:of\s+)?)?"  # "mid-2019", "end of 2020"
 _YEAR_SPAN = re.compile(
     rf"(?:\b(?P<since>since|after)\s+(?P<y0>{_YEAR})\b)"
@@ -84,9 +86,10 @@ class YearSpan:
 
 def year_spans(text: str) -> list[YearSpan]:
     """The years and periods ``text`` states, in order. Two-digit ends are read in the first year's century
-    ("2020-22"). A number with thousands separators or decimals is not a year ("2,012", "2012.5")."""
+    ("2020-22"). A number with thousands separators or decimals is not a year ("2,012", "2012.5"), nor is
+    one inside a web address (".../uploads/2019/09/...")."""
     spans = []
-    for m in _YEAR_SPAN.finditer(text):
+    for m in _YEAR_SPAN.finditer(_URL.sub(" ", text)):
         if m.group("y0"):
             spans.append(YearSpan(int(m.group("y0")), 2100, open_end=True))
         elif m.group("a"):
@@ -119,6 +122,34 @@ def years_agree(asked: Sequence[YearSpan], stated: Sequence[YearSpan]) -> bool:
             elif s.first <= a.last and a.first <= s.last:
                 return True
     return False
+
+
+# ----- what is counted -------------------------------------------------------------------------------------
+_HOW_MANY = re.compile(
+    r"\bhow\s+many\s+(?:[a-z-]+\s+){0,2}?(?P<noun>[a-z-]+)(?=\s+(?:did|do|does|were|was|are|is|have|has|had|will|"
+    r"would|could|can|in|of|from|per|across|at|on|for|with|by)\b)",
+    re.I,
+)
+# Words that count anyone or anything: the text says "persons", "victims", "cases" for them.
+_GENERIC_COUNTS = frozenset("people persons individuals times them those these ones".split())
+_IRREGULAR = {"children": "child", "women": "woman", "men": "man", "people": "person"}
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def counted_noun(question: str) -> str | None:
+    """The noun "how many" counts ("How many calls did the hotline answer" → "calls"), unless generic."""
+    m = _HOW_MANY.search(question)
+    noun = m.group("noun").lower() if m else None
+    return noun if noun and noun not in _GENERIC_COUNTS else None
+
+
+def _noun_stems(noun: str) -> set[str]:
+    return {_STEMMER.stemWord(noun), _STEMMER.stemWord(_IRREGULAR.get(noun, noun))}
+
+
+def _stem_set(text: str) -> set[str]:
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
+    return {_STEMMER.stemWord(w) for w in words} | {_STEMMER.stemWord(_IRREGULAR[w]) for w in words if w in _IRREGULAR}
 
 
 # ----- the kind of answer ---------------------------------------------------------------------------------
@@ -291,6 +322,7 @@ class Constraints:
     kind: AnswerKind = AnswerKind.DESCRIPTION
     breakdown: Breakdown | None = None
     referent: Referent | None = None
+    counted: str | None = None  # what "how many" counts ("calls"): a figure of something else does not answer
 
     @property
     def any(self) -> bool:
@@ -311,7 +343,9 @@ class Constraints:
         sentence = evidence.sentence
         if self.breakdown and not (self.breakdown.terms.search(sentence) and states_quantity(sentence)):
             failed.append(Unmet.BREAKDOWN)
-        if self.kind is AnswerKind.NUMBER and not states_quantity(sentence):
+        if self.kind is AnswerKind.NUMBER and not (
+            states_quantity(sentence) and (self.counted is None or _stem_set(sentence) & _noun_stems(self.counted))
+        ):
             failed.append(Unmet.NUMBER)
         if self.kind is AnswerKind.DATE and not states_date(sentence):
             failed.append(Unmet.DATE)
@@ -359,6 +393,7 @@ def read_constraints(
         years=tuple(year_spans(bare)),
         places=tuple(dict.fromkeys(m.place for m in place_mentions(bare))),
         kind=expected_kind(question),
+        counted=counted_noun(question),
         breakdown=breakdown_asked(question),
         referent=referent,
     )
@@ -410,7 +445,8 @@ def gap_reason(constraints: Constraints, rejected: Sequence[tuple[Evidence, Sequ
         about = f" of {constraints.referent.described()}" if constraints.referent else ""
         return f"the library gives no breakdown by {constraints.breakdown.by}{about}"
     if main is Unmet.NUMBER:
-        return "the closest passages give no figure for this"
+        what = f"number of {constraints.counted}" if constraints.counted else "figure for this"
+        return f"the closest passages give no {what}"
     if main is Unmet.DATE:
         return "the closest passages give no date for this"
     return "no retrieved passage answers the question"

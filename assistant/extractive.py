@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant.answer import Answer, AnswerSentence, Citation
 from assistant.answerability import Answerability
-from assistant.constraints import AnswerKind, Constraints, Unmet, expected_kind, gap_reason
+from assistant.constraints import AnswerKind, Constraints, Unmet, gap_reason
 from assistant.conversation import RetrievalQuery, question_parts
 from ingest.sentences import split_sentences
 from vectorstore.catalog import lexical_terms
@@ -44,7 +44,7 @@ _REFERENCE = re.compile(
     r"|\((?:[A-Z][a-z]+\s+)?(?:19|20)\d\d\)[.;]"  # a publication date closing a reference: "(March 2023)."
     r"|\.\.\.\s*\d+\b.*\.\.\.\s*\d+\b"  # a table of contents: "Introduction ... 1 Scope ... 2"
     r"|^(?:Sources?|Notes?)\s*:|\bFig\.\s*\d+"  # figure captions and their source lines
-    r"|\(\D{0,80}\b(?:19|20)\d\d\),?\s+https?://"  # a reference with its address: "(NHTRC, 2015), http://…"
+    r"|https?://|\bwww\."  # a sentence with a web address in it is a note or a reference
     r"|\be-?mail\s+(?:to|from)\b|\bpersonal communication\b"  # "…, e-mail to Kelly Burke (…), 2015."
     r"|\b[A-Z]/\d{2,}/\d+"  # a UN document symbol: "(A/78/842-S/2024/384)"
     r"|^\d{1,3}\s+[A-Z][\w ,’'-]{0,40}\.?$"  # a running header with its page number: "70 Children in armed conflict."
@@ -73,7 +73,6 @@ class ExtractiveConfig:
     w_terms: float = 0.30
     w_passage: float = 0.20
     number_bonus: float = 0.08  # a "how many" question is answered by a sentence with a number in it
-    list_bonus: float = 0.08  # and a "which … does the guide list" question by a list
     keep_within: float = 0.20  # sentences scoring this close to the best one join the answer
     # Below these the library is taken not to hold the answer.
     min_sentence_score: float = 0.40
@@ -94,11 +93,6 @@ class PassageSentence:
     @property
     def key(self) -> tuple[str, int]:
         return self.retrieved.chunk.chunk_id, self.position
-
-    @property
-    def in_list(self) -> bool:
-        """An item of a list, or the line that introduces one."""
-        return self.item or self.text.rstrip().endswith(":")
 
     @property
     def is_prose(self) -> bool:
@@ -232,14 +226,12 @@ class ExtractiveComposer:
         to_query = contexts @ vectors[0]
         top_passage = max(r.score for r in retrieved) or 1.0
         wants_number = bool(_QUANTITY_QUESTION.search(asked))
-        wants_list = expected_kind(asked) is AnswerKind.LIST
         return [
             float(
                 cfg.w_question * to_asked[i]
                 + cfg.w_query * to_query[i]
                 + cfg.w_passage * cand.retrieved.score / top_passage
                 + (cfg.number_bonus if wants_number and _HAS_NUMBER.search(cand.text) else 0.0)
-                + (cfg.list_bonus if wants_list and cand.in_list else 0.0)
             )
             for i, cand in enumerate(candidates)
         ]

@@ -87,3 +87,45 @@ def test_question_about_something_the_library_never_mentions_is_refused_with_the
     answer = assistant.ask("What does the Africa chapter say about the kafala sponsorship system?")
     assert answer.refused and "kafala" in answer.refusal_reason
     assert answer.related  # the closest passages are still offered, as related only
+
+
+# ----- answer what was asked, or say what the library lacks -------------------------------------------------
+def test_a_place_the_library_never_mentions_is_refused_by_name(library):
+    assistant, _ = library
+    answer = assistant.ask("What does the library say about trafficking in Antarctica?")
+    assert answer.refused and "Antarctica" in answer.refusal_reason
+
+
+def test_a_figure_for_another_place_does_not_answer(library):
+    assistant, _ = library
+    answer = assistant.ask("How many victims were identified in Togo in 2022?")
+    assert answer.refused, answer.text
+    assert "Togo" in answer.refusal_reason
+
+
+def test_a_figure_of_something_else_or_another_year_does_not_answer(library):
+    assistant, _ = library
+    answer = assistant.ask("How many calls did the hotline answer in 2021?")
+    # Whatever is quoted must count calls and be dated 2021; the library holds no such figure.
+    assert answer.refused, answer.text
+    assert "calls" in answer.refusal_reason or "2021" in answer.refusal_reason
+
+
+def test_a_breakdown_the_library_does_not_give_is_refused_for_the_follow_up(library):
+    assistant, _ = library
+    first = assistant.ask("How many victims of trafficking were identified in the Dzaleka refugee camp?")
+    assert not first.refused and "87" in first.text
+    history = [
+        {"role": "user", "content": first.question},
+        {"role": "assistant", "content": first.text},
+    ]
+    follow_up = assistant.ask("How many of them were women?", history)
+    assert follow_up.refused, follow_up.text  # not the "40 women" of a training in Cox's Bazar
+    assert "Dzaleka" in follow_up.refusal_reason or "sex" in follow_up.refusal_reason
+
+
+def test_a_typo_is_corrected_against_the_library_and_said(library):
+    assistant, _ = library
+    answer = assistant.ask("How many victms were identifed in the Dzaleka refugee camp?")
+    assert not answer.refused and "87" in answer.text
+    assert any("victims were identified" in n for n in answer.notices)

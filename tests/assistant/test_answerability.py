@@ -1,0 +1,61 @@
+"""Answerability end to end on small libraries written for the purpose: a French note, and a hotline report
+with figures for one year only. Real embedder, real store, no LLM."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.service import Assistant
+from assistant.settings import Settings
+
+FRENCH_NOTE = """Note sur la traite des personnes au Mali
+
+En 2022, la police a identifié 45 victimes de la traite dans la région de Mopti. La plupart des victimes
+étaient des enfants exploités dans les mines d'or artisanales.
+
+Les autorités ont formé 30 enquêteurs spécialisés en 2022.
+"""
+
+HOTLINE_REPORT = """Hotline annual figures
+
+In 2023, the hotline answered 12,400 calls from 50 states. Most calls came from survivors themselves.
+
+In 2023, the hotline identified 3,100 likely victims of trafficking.
+"""
+
+
+@pytest.fixture(scope="module")
+def small_library(tmp_path_factory, embedder):
+    folder = tmp_path_factory.mktemp("docs")
+    (folder / "note-mali.txt").write_text(FRENCH_NOTE, encoding="utf-8")
+    (folder / "hotline-figures.txt").write_text(HOTLINE_REPORT, encoding="utf-8")
+    assistant = Assistant(Settings(data_dir=tmp_path_factory.mktemp("data")), embedder=embedder)
+    report = assistant.ingest([folder])
+    assert report.ok and len(report.outcomes) == 2, report
+    return assistant
+
+
+def test_a_french_question_is_answered_across_an_inflection(small_library):
+    # "identifiées" in the question, "identifié" in the text; "combien" is not a subject term.
+    answer = small_library.ask("Combien de victimes ont été identifiées à Mopti en 2022 ?")
+    assert not answer.refused, answer.refusal_reason
+    assert "45" in answer.text
+
+
+def test_the_year_asked_is_answered_and_another_year_is_refused_with_the_years_held(small_library):
+    held = small_library.ask("How many calls did the hotline answer in 2023?")
+    assert not held.refused and "12,400" in held.text
+    missing = small_library.ask("How many calls did the hotline answer in 2021?")
+    assert missing.refused, missing.text
+    assert "2021" in missing.refusal_reason and "2023" in missing.refusal_reason
+
+
+def test_a_word_the_library_never_uses_is_refused_by_name(small_library):
+    answer = small_library.ask("How many parrots did the hotline rescue in 2023?")
+    assert answer.refused and "parrots" in answer.refusal_reason
+
+
+def test_a_typo_is_searched_as_the_library_word_and_the_reader_is_told(small_library):
+    answer = small_library.ask("How many likely victms did the hotline identify in 2023?")
+    assert not answer.refused and "3,100" in answer.text
+    assert any(n.startswith("Showing results for:") and "victims" in n for n in answer.notices)
