@@ -97,7 +97,13 @@ class Assistant:
         return SupportChecker(self.embedder)
 
     def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for: the model, the word frequencies and
+        stemmers of the question reader (~0.6 s) and the gazetteer (~1.3 s)."""
+        from assistant import lexicon, places
+
         self.embedder.warm_up()
+        lexicon.warm_up()
+        places.find_place("Malawi")
         _ = self.chain
 
     # ----- questions -----------------------------------------------------------------------------------
