@@ -322,6 +322,8 @@ def format_answer(answer: Answer) -> str:
     if flagged:
         lines.append("")
     if answer.refused:
+        if answer.refusal_reason:
+            lines[-1:-1] = [f"Why: {answer.refusal_reason}."]
         if answer.related:
             lines.append("Possibly related (not an answer):")
             lines += [f"  - {c.title} ({c.source}), p. {c.page}: \"{_short(c.quote)}\"" for c in answer.related]

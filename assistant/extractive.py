@@ -44,7 +44,7 @@ _REFERENCE = re.compile(
     r"|\((?:[A-Z][a-z]+\s+)?(?:19|20)\d\d\)[.;]"  # a publication date closing a reference: "(March 2023)."
     r"|\.\.\.\s*\d+\b.*\.\.\.\s*\d+\b"  # a table of contents: "Introduction ... 1 Scope ... 2"
     r"|^(?:Sources?|Notes?)\s*:|\bFig\.\s*\d+"  # figure captions and their source lines
-    r"|https?://|\bwww\."  # a sentence with a web address in it is a note or a reference
+    r"|(?:https?://|\bwww\.).*/\S*\s*$"  # a note or reference that ends with its web address
     r"|\be-?mail\s+(?:to|from)\b|\bpersonal communication\b"  # "…, e-mail to Kelly Burke (…), 2015."
     r"|\b[A-Z]/\d{2,}/\d+"  # a UN document symbol: "(A/78/842-S/2024/384)"
     r"|^\d{1,3}\s+[A-Z][\w ,’'-]{0,40}\.?$"  # a running header with its page number: "70 Children in armed conflict."
@@ -56,6 +56,7 @@ _LIST_MARKER = re.compile(r"(?:[-–•»▪◦*o]|\(?[ivx]{1,4}[.)]|\(?\d{1,2}[
 _NUMBER_TOKEN = re.compile(r"(?<!\S)\d[\d,]*(?:\.\d+)?%?(?!\S)")
 MAX_NUMBER_SHARE = 0.3
 MIN_TICKS = 3
+MAX_DATA_SHARE = 0.2
 AXIS_RUN = 4  # "2018 2019 2020 2021": fewer could be a sentence's own figures
 MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
@@ -333,8 +334,15 @@ def _number_values(text: str) -> list[float]:
 
 
 def _has_axis_run(text: str) -> bool:
-    """Whether ``text`` holds a run of at least ``AXIS_RUN`` evenly spaced rising bare numbers."""
-    return any(last - first + 1 >= AXIS_RUN for first, last in _tick_runs(_number_values(text)))
+    """Whether ``text`` holds a run of at least ``AXIS_RUN`` evenly spaced rising bare numbers and few numbers
+    besides its ticks (``MAX_DATA_SHARE``): a chart's frame without its data. ("97 108 246 289 316 360 …
+    2010 2011 …" carries its values and stays.)"""
+    values = _number_values(text)
+    runs = _tick_runs(values)
+    ticks = sum(last - first + 1 for first, last in runs)
+    return any(last - first + 1 >= AXIS_RUN for first, last in runs) and len(values) - ticks <= MAX_DATA_SHARE * len(
+        values
+    )
 
 
 def _is_axis_labels(text: str, words: int) -> bool:
@@ -361,6 +369,7 @@ def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[Passag
         previous = ""
         lead_in = ""  # the line that introduces the list being read ("Between 2003 and 2014, task forces…:")
         last_end = 0
+        split_marker = None  # a list marker the sentence splitter cut off on its own ("ii."): opens the next
         for s, e in split_sentences(chunk.text):
             opens = s == 0 or "\n\n" in chunk.text[last_end:s]
             last_end = e
@@ -368,21 +377,29 @@ def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[Passag
             if marker:
                 s = marker.end()
             text = chunk.text[s:e]
+            if marker and not text.strip() or _LIST_MARKER.fullmatch(f"{text.strip()} "):
+                split_marker = opens
+                continue
+            if not text.strip():
+                continue
+            item = bool(marker) or split_marker is not None
+            opens = opens or bool(split_marker)
+            split_marker = None
             key = (chunk.doc_id, chunk.page_start, chunk.char_start + s)
-            if lead_in and (marker or text[:1].islower()):
+            if lead_in and (item or text[:1].islower() or text.startswith("(")):
                 # A list item means what its introduction says of it: "rescued nearly 4,800 children" is
-                # a figure for 2003-2014 because the line above says so.
+                # a figure for 2003-2014 because the line above says so. ("(see … page 74)" goes with it.)
                 context = f"{lead_in} {text}"
             else:
                 context = f"{previous} {text}" if previous and _LEANS_BACK.search(text) else text
                 # An introduction ends with a colon, or with no punctuation at all before its items.
-                lead_in = text if not marker and not _CLOSES_STATEMENT.search(text) else ""
+                lead_in = text if not item and not _CLOSES_STATEMENT.search(text) else ""
             previous = text
-            if key in seen or not text:
+            if key in seen:
                 continue
             seen.add(key)
             start, end = chunk.char_start + s, chunk.char_start + e
-            sentences.append(PassageSentence(r, len(sentences), start, end, text, context, bool(marker), opens))
+            sentences.append(PassageSentence(r, len(sentences), start, end, text, context, item, opens))
     return out
 
 

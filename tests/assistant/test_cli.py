@@ -100,6 +100,9 @@ def test_ask_filters_by_document_and_year(capsys):
     code, out, _ = run(capsys, "ask", question, "--year", "2019", "--json")
     assert json.loads(out)["refused"] is True
 
+    code, out, _ = run(capsys, "ask", "What does the submission say about trafficking in Antarctica?")
+    assert code == 0 and "Why: nothing in the library mentions “Antarctica”." in out  # the reason, not just "no"
+
     code, _, err = run(capsys, "ask", question, "--doc", "annual-report")
     assert code == 2 and "no document 'annual-report'" in err
 

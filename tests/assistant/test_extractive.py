@@ -154,3 +154,31 @@ def test_chart_labels_that_carry_data_values_stay_answerable(composer):
     text = "97 108 246 289 316 360 0 100 200 300 2010 2011 2012 2013 2014 2015 Sex trafficking cases by year."
     answer = ask(composer, "How many sex trafficking cases were there each year?", [passage(text, 5, 0, 0.9)])
     assert not answer.refused and "97 108 246" in answer.text
+
+
+def test_a_chart_frame_without_its_data_and_a_reference_ending_in_an_address_are_not_answers(composer):
+    frame = (
+        "2018 2019 2020 2021 2022 Quarter and Year Situation was Reported to the Hotline Error bars: 95% CI "
+        "Estimated Marginal Means 0.0 0.1 0.2 0.3 0.4 0.5 0.6"
+    )
+    note = "Begging was the third most reported type of labor trafficking in 2019 (https://example.org/2019/stats.pdf)."
+    retrieved = [passage(f"{frame}\n\n{note}", 8, 0, 0.9)]
+    answer = ask(composer, "How many situations did the hotline record in 2019?", retrieved)
+    assert answer.refused, answer.text
+
+
+def test_a_list_item_is_read_and_quoted_with_the_line_that_introduces_it():
+    from assistant.extractive import passage_sentences, sentence_unit
+
+    text = (
+        "Between 2003 and 2014, task forces under the Innocence Lost National Initiative\n\n"
+        "• rescued nearly 4,800 children from sex trafficking;\n\n"
+        "• led to more than 2,000 convictions.\n\n"
+        "ii.\n\nAn abundance of natural resources in areas with weak oversight."
+    )
+    sentences = passage_sentences([passage(text, 6, 0, 0.9)])["report.pdf-6-0"]
+    rescued = next(s for s in sentences if s.text.startswith("rescued"))
+    assert rescued.item and rescued.context.startswith("Between 2003 and 2014")
+    assert [s.text for s in sentence_unit(rescued, sentences)][0].startswith("Between 2003 and 2014")
+    # A marker the sentence splitter leaves on its own line still makes the next sentence an item.
+    assert next(s for s in sentences if s.text.startswith("An abundance")).item
