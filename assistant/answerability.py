@@ -18,10 +18,18 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from assistant.constraints import Constraints, Evidence, PageContext, Referent, read_constraints, referent_of
+from assistant.constraints import (
+    Constraints,
+    Evidence,
+    PageContext,
+    Referent,
+    names_met,
+    read_constraints,
+    referent_of,
+)
 from assistant.conversation import RetrievalQuery, question_parts
 from assistant.documents_named import named_doc_ids, named_documents, profiles
 from assistant.lexicon import Lexicon
@@ -63,6 +71,7 @@ class Answerability:
         self._lock = threading.Lock()
         self._lexicon: tuple[object, Lexicon] | None = None
         self._scopes: dict[tuple[str, str], tuple[Place, ...]] = {}
+        self._texts: dict[tuple[str, str], str] = {}
 
     # ----- the library's words ----------------------------------------------------------------------------
     def lexicon(self) -> Lexicon:
@@ -121,7 +130,19 @@ class Answerability:
             heading=heading,
             title=chunk.title,
             scope_places=self.scope_places(chunk.doc_id),
+            page=pages.page(chunk.doc_id, chunk.page_start),
         )
+
+    def names_absent(self, doc_id: str, names: Iterable[str]) -> frozenset[str]:
+        """The ``names`` that no page of the document contains."""
+        record = self.store.document(doc_id)
+        if record is None:
+            return frozenset()
+        key = (doc_id, record.sha256)
+        if key not in self._texts:
+            pages = (self.store.page_text(doc_id, n) or "" for n in range(1, record.page_count + 1))
+            self._texts[key] = "\n".join(pages)
+        return frozenset(n for n in names if not names_met(n, self._texts[key]))
 
     def scope_places(self, doc_id: str) -> tuple[Place, ...]:
         """The places a document is mostly about: named on at least ``SCOPE_PAGE_SHARE`` of its pages

@@ -49,6 +49,7 @@ class Unmet(Enum):
 
     YEAR = "year"
     PLACE = "place"
+    NAME = "name"
     REFERENT = "referent"
     BREAKDOWN = "breakdown"
     NUMBER = "number"
@@ -275,6 +276,55 @@ def names_in(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+_MONTHS_DAYS = frozenset(
+    """january february march april may june july august september october november december monday tuesday
+    wednesday thursday friday saturday sunday""".split()
+)
+
+
+def name_phrases(text: str) -> list[str]:
+    """The names a question relies on, as phrases: runs of adjacent capitalised words or acronyms ("Safe
+    Harbor", "Security Council", "FBI"), without places, months and sentence-initial common words."""
+    from assistant.documents_named import KIND_NOUNS  # a name before "report", "study", "case" is a title's
+
+    names = set(names_in(text))
+    place_spans = [(m.start, m.end) for m in place_mentions(text)]
+    phrases: list[str] = []
+    run: list[str] = []
+
+    def close(next_word: str) -> None:
+        if run and next_word.lower() not in KIND_NOUNS:
+            phrases.append(" ".join(run))
+        run.clear()
+
+    for m in re.finditer(r"\S+", text):
+        raw = re.sub(r"^[\"'“‘(]+|[\"'”’),.;:?!]+$", "", m.group())
+        word = re.sub(r"[’']s$", "", raw)
+        inside_place = any(a <= m.start() < b for a, b in place_spans)
+        if word in names and not inside_place and word.lower() not in _MONTHS_DAYS:
+            run.append(word)
+            if m.group()[-1:] in ",.;:?!)”\"" or word != raw:  # punctuation or a possessive ends a name
+                close("")
+        else:
+            close(word)
+    close("")
+    return list(dict.fromkeys(phrases))
+
+
+def names_met(name: str, text: str) -> bool:
+    """Whether ``text`` names ``name``: the phrase itself (any case), or for an acronym, capitalised words
+    whose initials spell it ("ASU": "Arizona State University")."""
+    if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.I):
+        return True
+    if re.fullmatch(r"[A-Z]{2,}s", name):  # "NGOs"
+        return names_met(name[:-1], text)
+    if name.isupper() and len(name) >= 2:
+        words = re.findall(r"[A-Z][A-Za-z]+", text)
+        initials = "".join(w[0] for w in words)
+        return name in initials
+    return False
+
+
 @dataclass(frozen=True)
 class Referent:
     """What the conversation was about before a follow-up: its places and names, and a phrase to say so."""
@@ -307,6 +357,10 @@ class Evidence:
     heading: str = ""
     title: str = ""
     scope_places: tuple[Place, ...] = ()
+    page: str = ""  # the whole page: where the names that identify a case or programme may stand
+    # Names the question gives for another document it names ("'Adele' in the case studies" when this is the
+    # ASU study): not asked of this one.
+    foreign_names: frozenset[str] = frozenset()
 
     def levels(self) -> tuple[str, ...]:
         return (self.sentence, self.paragraph, self.heading, self.title)
@@ -323,10 +377,11 @@ class Constraints:
     breakdown: Breakdown | None = None
     referent: Referent | None = None
     counted: str | None = None  # what "how many" counts ("calls"): a figure of something else does not answer
+    names: tuple[str, ...] = ()  # organisations, programmes, laws the question names ("Safe Harbor", "FBI")
 
     @property
     def any(self) -> bool:
-        return bool(self.years or self.places or self.breakdown or self.referent) or self.kind in (
+        return bool(self.years or self.places or self.names or self.breakdown or self.referent) or self.kind in (
             AnswerKind.NUMBER,
             AnswerKind.DATE,
         )
@@ -338,6 +393,13 @@ class Constraints:
             failed.append(Unmet.YEAR)
         if self.places and not self._places_met(evidence):
             failed.append(Unmet.PLACE)
+        # A name may identify the case or programme on the page rather than in the sentence's paragraph
+        # ("the FIU case where a man contacted … on Snapchat"); a page that never names it cannot answer.
+        where = (*evidence.levels(), evidence.page)
+        if self.names and not all(
+            any(names_met(n, t) for t in where if t) for n in self.names if n not in evidence.foreign_names
+        ):
+            failed.append(Unmet.NAME)
         if self.referent and not any(self.referent.met_by(t) for t in evidence.levels()[:3] if t):
             failed.append(Unmet.REFERENT)
         sentence = evidence.sentence
@@ -394,6 +456,7 @@ def read_constraints(
         places=tuple(dict.fromkeys(m.place for m in place_mentions(bare))),
         kind=expected_kind(question),
         counted=counted_noun(question),
+        names=tuple(name_phrases(bare)),
         breakdown=breakdown_asked(question),
         referent=referent,
     )
@@ -439,6 +502,9 @@ def gap_reason(constraints: Constraints, rejected: Sequence[tuple[Evidence, Sequ
         if others:
             return f"the closest passages are about {', '.join(others[:3])}, not {asked}"
         return f"nothing in the library on this is about {asked}"
+    if main is Unmet.NAME and constraints.names:
+        named = " or ".join(f"“{n}”" for n in constraints.names)
+        return f"nothing in the library on this mentions {named}"
     if main is Unmet.REFERENT and constraints.referent:
         return f"nothing in the library about {constraints.referent.described()} answers this"
     if main is Unmet.BREAKDOWN and constraints.breakdown:

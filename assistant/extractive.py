@@ -247,9 +247,13 @@ class ExtractiveComposer:
         if self.answerability is None or not any(c.any for c in constraints):
             return {c.key: [[]] * max(1, len(constraints)) for c in candidates}
         pages = self.answerability.page_context()
+        names = {n for part in constraints for n in part.names}
         out = {}
         for c in candidates:
             evidence = self.answerability.evidence(pages, c.retrieved.chunk, c.start, c.end, c.context)
+            if len(reading.documents) > 1 and names:
+                foreign = self.answerability.names_absent(c.retrieved.chunk.doc_id, names)
+                evidence = replace(evidence, foreign_names=foreign)
             out[c.key] = [part.unmet(evidence) for part in constraints]
         return out
 

@@ -142,3 +142,27 @@ def test_the_refusal_names_the_years_the_library_has():
     evidence = Evidence("In 2023, the hotline answered 10,000 calls.")
     reason = gap_reason(c, [(evidence, c.unmet(evidence))])
     assert "2023" in reason and "2021" in reason
+
+
+def test_names_a_question_relies_on_are_phrases_without_places_titles_or_possessives():
+    from assistant.constraints import name_phrases
+
+    assert name_phrases("What does the guide recommend about state Safe Harbor laws?") == ["Safe Harbor"]
+    assert name_phrases("How many children did the FBI's Innocence Lost task forces rescue?") == [
+        "FBI",
+        "Innocence Lost",
+    ]
+    assert name_phrases("What did UNODC do in Cox's Bazar in 2023?") == ["UNODC"]
+    assert name_phrases("What does the Global Report say?") == []  # a title, not a name asked about
+
+
+def test_a_name_the_evidence_never_gives_is_not_met_and_an_acronym_matches_its_expansion():
+    from assistant.constraints import names_met
+
+    c = read_constraints("What does the guide recommend about Safe Harbor laws?")
+    assert c.unmet(Evidence("Officers should treat minors as victims.", page="Minors are victims.")) == [Unmet.NAME]
+    assert c.unmet(Evidence("Officers should treat minors as victims.", page="Safe Harbor laws protect minors.")) == []
+    assert names_met("ASU", "Arizona State University Office of Sex Trafficking Intervention Research")
+    assert names_met("NGOs", "Several NGO shelters took part.")
+    foreign = Evidence("Officers should treat minors as victims.", foreign_names=frozenset({"Safe Harbor"}))
+    assert c.unmet(foreign) == []  # the name belongs to another document the question names
