@@ -34,6 +34,7 @@ from enum import Enum
 import Stemmer
 from wordfreq import zipf_frequency
 
+from assistant.lexicon import is_frame_word
 from assistant.places import Place, place_mentions, same_or_within
 
 
@@ -268,8 +269,8 @@ def names_in(text: str) -> list[str]:
         word = m.group(1)
         before = text[: m.start()].rstrip()
         sentence_start = not before or before[-1] in ".?!:\n"
-        if word.lower().rstrip("’'s") in _NOT_NAMES:
-            continue
+        if word.lower().rstrip("’'s") in _NOT_NAMES or (not word.isupper() and is_frame_word(word.lower())):
+            continue  # "Combien", "Cuántas", "Which" open a question; they name nothing
         if sentence_start and not word.isupper() and zipf_frequency(word.lower(), "en") >= _NAME_ZIPF:
             continue
         names.append(re.sub(r"[’']s$", "", word))

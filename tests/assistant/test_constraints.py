@@ -166,3 +166,10 @@ def test_a_name_the_evidence_never_gives_is_not_met_and_an_acronym_matches_its_e
     assert names_met("NGOs", "Several NGO shelters took part.")
     foreign = Evidence("Officers should treat minors as victims.", foreign_names=frozenset({"Safe Harbor"}))
     assert c.unmet(foreign) == []  # the name belongs to another document the question names
+
+
+def test_question_words_of_other_languages_are_not_names():
+    from assistant.constraints import name_phrases
+
+    assert name_phrases("Combien de victimes ont été identifiées à Mopti en 2022 ?") == []
+    assert name_phrases("¿Cuántas víctimas identificó la UNODC en Malí?") == ["UNODC"]
