@@ -103,8 +103,8 @@ class PassageSentence:
             return False
         if _is_axis_labels(self.text, words):
             return False
-        if _ENDS_LIKE_PROSE.search(self.text):
-            return True
+        if _ENDS_LIKE_PROSE.search(self.text) or self.item:
+            return True  # a bulleted item states its point without a full stop ("• 71 FBI … Task Forces")
         # A long run of text with no closing punctuation is prose cut by a page end, unless it carries a
         # chart's axis ("2018 2019 2020 2021 2022 Quarter and Year …"): then it is the chart's labels.
         return words >= 15 and not _has_axis_run(self.text)

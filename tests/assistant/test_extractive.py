@@ -182,3 +182,13 @@ def test_a_list_item_is_read_and_quoted_with_the_line_that_introduces_it():
     assert [s.text for s in sentence_unit(rescued, sentences)][0].startswith("Between 2003 and 2014")
     # A marker the sentence splitter leaves on its own line still makes the next sentence an item.
     assert next(s for s in sentences if s.text.startswith("An abundance")).item
+
+
+def test_a_bulleted_item_without_a_full_stop_can_answer(composer):
+    text = (
+        "All states have task forces that focus on child sex trafficking:\n\n"
+        "• 71 FBI multidisciplinary Child Exploitation Task Forces comprising federal, state, and local officers\n\n"
+        "• 17 Anti-Human Trafficking Task Forces"
+    )
+    answer = ask(composer, "How many FBI Child Exploitation Task Forces are there?", [passage(text, 11, 0, 0.9)])
+    assert not answer.refused and "71 FBI" in answer.text
