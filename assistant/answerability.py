@@ -31,7 +31,7 @@ from assistant.constraints import (
     referent_of,
 )
 from assistant.conversation import RetrievalQuery, question_parts
-from assistant.documents_named import named_doc_ids, named_documents, profiles
+from assistant.documents_named import DocumentMention, named_doc_ids, named_documents, profiles
 from assistant.lexicon import Lexicon
 from assistant.places import Place, place_mentions
 from ingest.models import Chunk
@@ -56,6 +56,12 @@ class QuestionReading:
     # The question without the phrases that name documents: what an answer is scored against, so that a
     # document's description of itself ("This guide aims to…") does not pass for an answer about it.
     subject: str = ""
+    # What is asked of each named document: the part of the question that names it, without the naming phrase
+    # ("where did it mostly take place in the ASU cases" asks the ASU study where, not the hotline report).
+    document_queries: tuple[tuple[str, str], ...] = ()
+
+    def asked_of(self, doc_id: str) -> str:
+        return next((q for d, q in self.document_queries if d == doc_id), self.subject or self.question)
     unknown_terms: tuple[str, ...] = ()  # key terms no passage contains
 
     @property
@@ -93,17 +99,21 @@ class Answerability:
         referent = _referent(history) if query.is_followup else None
         parts = question_parts(corrected) if not query.is_followup else [corrected]
         library = profiles(self.store)
+        part_mentions = [named_documents(part, library) for part in parts]
         constraints = tuple(
-            read_constraints(part, [(m.start, m.end) for m in named_documents(part, library)], referent)
-            for part in parts
+            read_constraints(part, [(m.start, m.end) for m in found], referent)
+            for part, found in zip(parts, part_mentions, strict=True)
         )
         mentions = named_documents(corrected, library)
+        documents = tuple(named_doc_ids(mentions))
+        subject = _without(corrected, [(m.start, m.end) for m in mentions])
         reading = QuestionReading(
             question=corrected,
             corrections=tuple(fixes),
             constraints=constraints,
-            documents=tuple(named_doc_ids(mentions)),
-            subject=_without(corrected, [(m.start, m.end) for m in mentions]),
+            documents=documents,
+            subject=subject,
+            document_queries=tuple((d, _asked_of(d, parts, part_mentions) or subject) for d in documents),
             unknown_terms=tuple(lexicon.unknown_key_terms(corrected)),
         )
         return replace(query, reading=reading)
@@ -165,6 +175,19 @@ def _referent(history: Sequence[Mapping[str, str]]) -> Referent | None:
     last_user = next((t["content"] for t in reversed(history) if t.get("role") == "user"), "")
     last_answer = next((t["content"] for t in reversed(history) if t.get("role") == "assistant"), "")
     return referent_of([last_user, last_answer[:REFERENT_ANSWER_CHARS]])
+
+
+def _asked_of(doc_id: str, parts: Sequence[str], part_mentions: Sequence[Sequence[DocumentMention]]) -> str:
+    """The part that names ``doc_id`` and the fewest other documents, without its naming phrases; "" when
+    the question is one part (then the whole subject is asked of every document)."""
+    if len(parts) < 2:
+        return ""
+    naming = [(len({m.doc_id for m in found}), part, found) for part, found in zip(parts, part_mentions, strict=True)
+              if any(m.doc_id == doc_id for m in found)]  # fmt: skip
+    if not naming:
+        return ""
+    _, part, found = min(naming, key=lambda n: n[0])
+    return _without(part, [(m.start, m.end) for m in found])
 
 
 def _without(text: str, spans: Sequence[tuple[int, int]]) -> str:

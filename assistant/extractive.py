@@ -181,8 +181,9 @@ class ExtractiveComposer:
             if any(s.retrieved.chunk.doc_id == doc_id for s in chosen.values()):
                 continue
             own = [i for i in admissible if candidates[i].retrieved.chunk.doc_id == doc_id]
-            pick = max(own, key=lambda i: scores[candidates[i].key], default=None)
-            if pick is not None and scores[candidates[pick].key] >= cfg.min_sentence_score:
+            asked_of = self._scores_for(query.reading.asked_of(doc_id), vectors, candidates, retrieved)
+            pick = max(own, key=lambda i: asked_of[i], default=None)
+            if pick is not None and asked_of[pick] >= cfg.min_sentence_score:
                 take(pick)
             else:
                 silent.append(doc_id)
@@ -236,6 +237,15 @@ class ExtractiveComposer:
             )
             for i, cand in enumerate(candidates)
         ]
+
+    def _scores_for(
+        self, asked: str, vectors: np.ndarray, candidates: Sequence[PassageSentence], retrieved: Sequence[ScoredChunk]
+    ) -> list[float]:
+        """Each candidate's relevance to ``asked`` alone (a part of the question, or what it asks of one
+        document)."""
+        fixed = self._fixed_scores(asked, vectors, candidates, retrieved)
+        terms = _TermWeights(asked, [c.context for c in candidates])
+        return [fixed[i] + self.config.w_terms * terms.coverage(i) for i in range(len(candidates))]
 
     def _unmet(
         self, query: RetrievalQuery, candidates: Sequence[PassageSentence]
@@ -299,14 +309,10 @@ class ExtractiveComposer:
         if len(parts) < 2:
             return []
         picks = []
-        contexts = [c.context for c in candidates]
         for n, part in enumerate(parts):
-            fixed = self._fixed_scores(part, vectors, candidates, retrieved)
-            terms = _TermWeights(part, contexts)
+            relevance = self._scores_for(part, vectors, candidates, retrieved)
             scored = {
-                i: fixed[i] + self.config.w_terms * terms.coverage(i)
-                for i, c in enumerate(candidates)
-                if not unmet[c.key][min(n, len(unmet[c.key]) - 1)]
+                i: relevance[i] for i, c in enumerate(candidates) if not unmet[c.key][min(n, len(unmet[c.key]) - 1)]
             }
             if not scored:
                 continue

@@ -23,8 +23,7 @@ def retrieve(
         return whole
     # Documents the question names come first, each searched alone: "Do the school resource officer guide
     # and the IACP guide agree…" must find both, whichever dominates the search of the whole question.
-    subject = (query.reading.subject if query.reading else "") or query.text
-    per_document = [store.search(subject, k=k, doc_ids=[d]) for d in named]
+    per_document = [store.search(query.reading.asked_of(d), k=k, doc_ids=[d]) for d in named]
     rankings = [*per_document, whole, *(store.search(part, k=k, doc_ids=doc_ids) for part in query.parts)]
     merged: dict[str, ScoredChunk] = {}
     texts: set[str] = set()

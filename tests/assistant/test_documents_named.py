@@ -287,3 +287,14 @@ def test_questions_over_the_shared_corpus(corpus_library):
     assert sources("What does the Polaris report say about families?") == []
     assert sources("What does the 2019 hotline report say?") == []
     assert sources("Do the two guides agree on who traffickers are?") == []
+
+
+def test_each_named_document_is_asked_the_part_of_the_question_that_names_it():
+    from assistant.answerability import _asked_of
+    from assistant.documents_named import DocumentMention
+
+    parts = ["Where did it mostly take place in the ASU cases", "which types were reported most to the hotline?"]
+    mentions = [[DocumentMention("asu", 34, 47, "the ASU cases")], [DocumentMention("hotline", 34, 45, "the hotline")]]
+    assert _asked_of("asu", parts, mentions) == "Where did it mostly take place in"
+    assert _asked_of("hotline", parts, mentions) == "which types were reported most to ?"
+    assert _asked_of("asu", parts[:1], mentions[:1]) == ""  # one part: the whole subject is asked of each
