@@ -165,7 +165,8 @@ _NUMBER_QUESTION = re.compile(
     re.I,
 )
 _DATE_QUESTION = re.compile(
-    r"^\s*when\b|\bwhen\s+(?:was|were|did|is|does|do)\b|\bwhat\s+(?:year|date|month)\b|\bwhich\s+(?:year|date|month)\b"
+    r"\bwhen\s+(?:was|were|did|is|does|do|will|has|have|had)\b"  # not "When an SRO comes across…, what…"
+    r"|\bwhat\s+(?:year|date|month)\b|\bwhich\s+(?:year|date|month)\b"
     r"|\bquand\b|\ben\s+quelle\s+ann[ée]e\b|\bcu[aá]ndo\b|\ben\s+qu[eé]\s+a[nñ]o\b",
     re.I,
 )

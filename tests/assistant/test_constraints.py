@@ -173,3 +173,10 @@ def test_question_words_of_other_languages_are_not_names():
 
     assert name_phrases("Combien de victimes ont été identifiées à Mopti en 2022 ?") == []
     assert name_phrases("¿Cuántas víctimas identificó la UNODC en Malí?") == ["UNODC"]
+
+
+def test_a_clause_opening_with_when_does_not_ask_for_a_date():
+    from assistant.constraints import AnswerKind, expected_kind
+
+    assert expected_kind("When was the hotline founded?") is AnswerKind.DATE
+    assert expected_kind("When an officer meets a victim, what steps does the guide recommend?") is not AnswerKind.DATE
