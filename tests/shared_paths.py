@@ -10,6 +10,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 GOLD_DEV = SHARED / "eval" / "qa-dev.jsonl"
+GOLD_DEV_2 = SHARED / "eval" / "qa-dev-2.jsonl"  # near misses, out-of-library, typos, follow-ups (a kind per item)
 SUBMISSION = CORPUS / "UNODC-submission-SR-TIP-gender-peace-security-2024.txt"
 
 
