@@ -45,6 +45,7 @@ _REFERENCE = re.compile(
     r"|\.\.\.\s*\d+\b.*\.\.\.\s*\d+\b"  # a table of contents: "Introduction ... 1 Scope ... 2"
     r"|^(?:Sources?|Notes?)\s*:|\bFig\.\s*\d+"  # figure captions and their source lines
     r"|(?:https?://|\bwww\.).*/\S*\s*$"  # a note or reference that ends with its web address
+    r"|^\([^()]{3,80}\b(?:19|20)\d\d[a-z]?\)\."  # the tail of a reference: "(Overseas Development Institute, 2016)."
     r"|\be-?mail\s+(?:to|from)\b|\bpersonal communication\b"  # "…, e-mail to Kelly Burke (…), 2015."
     r"|\b[A-Z]/\d{2,}/\d+"  # a UN document symbol: "(A/78/842-S/2024/384)"
     r"|^\d{1,3}\s+[A-Z][\w ,’'-]{0,40}\.?$"  # a running header with its page number: "70 Children in armed conflict."

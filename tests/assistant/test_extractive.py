@@ -142,6 +142,7 @@ def test_references_and_axis_labels_are_not_answers(composer):
     text = (
         "98 Burkina Faso, Ministry of Solidarity, Rapport national 2021 sur la traite des personnes (March 2023). "
         "Burkina Faso Ethiopia 0 5 10 15 20 25 30 35 40 Child labour prevalence 0 10 20 30 40 50 60 Mali. "
+        "(Overseas Development Institute, 2016). 126 IOM, Mobility Tracking in Burkina Faso, 2021. "
         "In 2015, between 60,000 and 100,000 children worked in mines in Burkina Faso."
     )
     answer = ask(composer, "How many children worked in mines in Burkina Faso?", [passage(text, 15, 0, 0.9)])
