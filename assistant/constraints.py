@@ -475,7 +475,12 @@ def referent_of(history_turns: Sequence[str]) -> Referent | None:
     text = " ".join(history_turns)
     places = tuple(dict.fromkeys(m.place for m in place_mentions(text)))
     place_words = {w.lower() for p in places for w in p.name.split()}
-    names = tuple(n for n in names_in(text) if n.lower() not in place_words)
+    # Proper names only: a capitalised common word ("Ministry", "Camp") tells no group from another.
+    names = tuple(
+        n
+        for n in names_in(text)
+        if n.lower() not in place_words and (n.isupper() or zipf_frequency(n.lower(), "en") < _NAME_ZIPF)
+    )
     if not places and not names:
         return None
     return Referent(places, names)
@@ -507,6 +512,9 @@ def gap_reason(constraints: Constraints, rejected: Sequence[tuple[Evidence, Sequ
     if main is Unmet.NAME and constraints.names:
         named = " or ".join(f"“{n}”" for n in constraints.names)
         return f"nothing in the library on this mentions {named}"
+    if main in (Unmet.REFERENT, Unmet.BREAKDOWN) and constraints.breakdown:
+        about = f" of {constraints.referent.described()}" if constraints.referent else ""
+        return f"the library gives no breakdown by {constraints.breakdown.by}{about}"
     if main is Unmet.REFERENT and constraints.referent:
         return f"nothing in the library about {constraints.referent.described()} answers this"
     if main is Unmet.BREAKDOWN and constraints.breakdown:

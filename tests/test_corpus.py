@@ -138,7 +138,7 @@ def test_a_breakdown_the_library_does_not_give_is_refused_for_the_follow_up(libr
     ]
     follow_up = assistant.ask("How many of them were women?", history)
     assert follow_up.refused, follow_up.text  # not the "40 women" of a training in Cox's Bazar
-    assert "Dzaleka" in follow_up.refusal_reason or "sex" in follow_up.refusal_reason
+    assert "no breakdown by sex" in follow_up.refusal_reason and "Dzaleka" in follow_up.refusal_reason
 
 
 def test_a_typo_is_corrected_against_the_library_and_said(library):

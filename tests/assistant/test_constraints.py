@@ -180,3 +180,11 @@ def test_a_clause_opening_with_when_does_not_ask_for_a_date():
 
     assert expected_kind("When was the hotline founded?") is AnswerKind.DATE
     assert expected_kind("When an officer meets a victim, what steps does the guide recommend?") is not AnswerKind.DATE
+
+
+def test_a_follow_up_refers_to_the_places_and_proper_names_of_the_turn_before():
+    from assistant.constraints import referent_of
+
+    referent = referent_of(["UNODC supported Malawi's Ministry of Homeland Security at the Dzaleka Refugee Camp."])
+    assert "UNODC" in referent.names and "Ministry" not in referent.names
+    assert "Malawi" in referent.described()
