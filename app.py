@@ -228,7 +228,10 @@ _CHAT_MARK = re.compile(r" \((?:" + "|".join(re.escape(m) for m in CHAT_MARKS.va
 def marked_answer_text(answer: Answer) -> str:
     """The answer's text with "(⚠️ partly supported)" or "(❌ not supported by its source)" after each sentence
     (and its citation markers) that the support checker did not find fully backed; supported sentences stay
-    as they are. A flagged sentence that cannot be found in the text has its mark at the end."""
+    as they are. A flagged sentence that cannot be found in the text has its mark at the end. A refusal ends
+    with its reason."""
+    if answer.refused:  # why, in the reply itself, so a reader of the chat (or a copy of it) sees it too
+        return f"{answer.text} Why: {answer.refusal_reason}." if answer.refusal_reason else answer.text
     text, pieces, cursor, unplaced = answer.text, [], 0, []
     flagged = {id(s) for s in flagged_sentences(answer)}
     for sentence in answer.sentences:  # every sentence, in order, so a repeated wording is found in its place

@@ -597,3 +597,10 @@ def test_draft_tab_uses_only_the_chosen_documents(spy, tmp_path):
     assert "**[citation needed]**" in preview  # the brief that says so is not among the chosen documents
     spy.real.remove("shelter.txt")
     assert "no longer in the library" in app.summarize_tab(spy.real, "fees", "auto", tmp_path, doc_ids=[shelter])[0]
+
+
+def test_a_refusal_in_the_chat_says_why():
+    reason = "nothing in the library mentions “Antarctica”"
+    refused = Answer("q", REFUSAL_TEXT, (), (), True, "q", refusal_reason=reason)
+    assert app.marked_answer_text(refused) == f"{REFUSAL_TEXT} Why: {reason}."
+    assert app.marked_answer_text(Answer("q", REFUSAL_TEXT, (), (), True, "q")) == REFUSAL_TEXT
