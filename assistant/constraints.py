@@ -31,11 +31,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-import Stemmer
 from wordfreq import zipf_frequency
 
-from assistant.lexicon import is_frame_word
-from assistant.places import Place, place_mentions, same_or_within
+from assistant.lexicon import is_frame_word, stem
+from assistant.places import Place, place_mentions, within
 
 
 class AnswerKind(Enum):
@@ -135,7 +134,6 @@ _HOW_MANY = re.compile(
 # Words that count anyone or anything: the text says "persons", "victims", "cases" for them.
 _GENERIC_COUNTS = frozenset("people persons individuals times them those these ones".split())
 _IRREGULAR = {"children": "child", "women": "woman", "men": "man", "people": "person"}
-_STEMMER = Stemmer.Stemmer("english")
 
 
 def counted_noun(question: str) -> str | None:
@@ -146,12 +144,12 @@ def counted_noun(question: str) -> str | None:
 
 
 def _noun_stems(noun: str) -> set[str]:
-    return {_STEMMER.stemWord(noun), _STEMMER.stemWord(_IRREGULAR.get(noun, noun))}
+    return {stem(noun), stem(_IRREGULAR.get(noun, noun))}
 
 
 def _stem_set(text: str) -> set[str]:
     words = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
-    return {_STEMMER.stemWord(w) for w in words} | {_STEMMER.stemWord(_IRREGULAR[w]) for w in words if w in _IRREGULAR}
+    return {stem(w) for w in words} | {stem(_IRREGULAR[w]) for w in words if w in _IRREGULAR}
 
 
 # ----- the kind of answer ---------------------------------------------------------------------------------
@@ -343,7 +341,7 @@ class Referent:
         UNODC is named all over a library and tells no group from another), else of its names."""
         if self.places:
             found = [m.place for m in place_mentions(text)]
-            return any(same_or_within(f, p) for f in found for p in self.places)
+            return any(within(f, p) for f in found for p in self.places)
         lowered = text.lower()
         return any(re.search(rf"\b{re.escape(n.lower())}\b", lowered) for n in self.names)
 
@@ -440,10 +438,10 @@ class Constraints:
         return self._covers(found)
 
     def _related(self, place: Place) -> bool:
-        return any(same_or_within(place, asked) or same_or_within(asked, place) for asked in self.places)
+        return any(within(place, asked) or within(asked, place) for asked in self.places)
 
     def _covers(self, found: Iterable[Place]) -> bool:
-        return any(same_or_within(f, asked) for f in found for asked in self.places)
+        return any(within(f, asked) for f in found for asked in self.places)
 
 
 def read_constraints(

@@ -44,9 +44,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-import Stemmer
 from wordfreq import zipf_frequency
 
+from assistant.lexicon import stem
 from vectorstore.catalog import STOPWORDS, DocumentRecord
 
 # ----- tunables ------------------------------------------------------------------------------------------
@@ -118,8 +118,6 @@ _QUESTION_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?(?:[-–][A-Za-z0
 _WORD_PART = re.compile(r"[A-Za-z0-9]+")
 _FILE_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
-_stemmer = Stemmer.Stemmer("english")
-_stem_lock = threading.Lock()  # a PyStemmer object serves one thread at a time
 
 
 class Library(Protocol):
@@ -155,8 +153,7 @@ class DocumentMention:
 
 # ----- words ---------------------------------------------------------------------------------------------
 def _stem(word: str) -> str:
-    with _stem_lock:
-        return _stemmer.stemWord(word)
+    return stem(word)
 
 
 def _is_year(word: str) -> bool:

@@ -171,9 +171,20 @@ def fold_accents(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
-@functools.cache
+_per_thread = threading.local()  # a PyStemmer object serves one thread at a time
+
+
 def _stemmers() -> dict[str, Stemmer.Stemmer]:
-    return {lang: Stemmer.Stemmer(name) for lang, name in _STEMMER_NAMES.items()}
+    """This thread's Snowball stemmers, by language."""
+    stemmers = getattr(_per_thread, "stemmers", None)
+    if stemmers is None:
+        stemmers = _per_thread.stemmers = {lang: Stemmer.Stemmer(name) for lang, name in _STEMMER_NAMES.items()}
+    return stemmers
+
+
+def stem(word: str, lang: str = "en") -> str:
+    """``word``'s Snowball stem in ``lang`` (safe to call from any thread)."""
+    return _stemmers()[lang].stemWord(word)
 
 
 # The English list is broad (it has "whilst" and "thereof" but also "mug", "shell" and "keys"): a word wrongly

@@ -716,11 +716,6 @@ def within(inner: Place, outer: Place) -> bool:
     return False
 
 
-def same_or_within(inner: Place, outer: Place) -> bool:
-    """``inner`` is ``outer`` or lies in it (the test of "does this sentence talk about the place asked")."""
-    return within(inner, outer)
-
-
 def find_place(name: str) -> Place | None:
     """The place with this key or written form ("Malawi", "malawi", "DRC", "Malawian"), else None."""
     g = _gazetteer()

@@ -146,7 +146,11 @@ def surface_word(token: str) -> str:
     """One word as the vocabulary spells it: NFKC, lower case, a straight apostrophe, no possessive "'s" and no
     French elided article."""
     start, end = _word_span(token)
-    return unicodedata.normalize("NFKC", token[start:end]).lower().translate(_APOSTROPHES)
+    return _spelled(token[start:end])
+
+
+def _spelled(word: str) -> str:
+    return unicodedata.normalize("NFKC", word).lower().translate(_APOSTROPHES)
 
 
 def surface_tokens(text: str) -> Iterator[tuple[int, int, str]]:
@@ -154,7 +158,7 @@ def surface_tokens(text: str) -> Iterator[tuple[int, int, str]]:
     possessive left out) and the word as the vocabulary spells it (``surface_word``)."""
     for match in _SURFACE_WORD.finditer(text):
         start, end = _word_span(match.group(0))
-        word = unicodedata.normalize("NFKC", match.group(0)[start:end]).lower().translate(_APOSTROPHES)
+        word = _spelled(match.group(0)[start:end])
         if word:
             yield match.start() + start, match.start() + end, word
 

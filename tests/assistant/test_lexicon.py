@@ -165,3 +165,15 @@ def test_on_the_corpus_out_of_library_words_are_unknown_and_typos_corrected(corp
         assert lexicon.unknown_key_terms(f"What does the library say about {word}?") == [word]
     assert lexicon.correction("victms") == "victims"
     assert lexicon.unknown_key_terms("How many victms were identified at Dzaleka camp?") == []
+
+
+def test_stems_are_the_same_from_many_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.lexicon import stem
+
+    words = ["identified", "trafficking", "victims", "recruitment"] * 200
+    expected = [stem(w) for w in words]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(stem, words)) == expected
+    assert stem("identifiées", "fr") == stem("identifié", "fr")
