@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant.answer import Answer, AnswerSentence, Citation
 from assistant.answerability import Answerability
-from assistant.constraints import AnswerKind, Constraints, Unmet, gap_reason
+from assistant.constraints import AnswerKind, Constraints, Evidence, Unmet, gap_reason
 from assistant.conversation import RetrievalQuery, question_parts
 from ingest.sentences import split_sentences
 from vectorstore.catalog import lexical_terms
@@ -136,7 +136,7 @@ class ExtractiveComposer:
         scores = {c.key: fixed[i] + cfg.w_terms * terms.coverage(i) for i, c in enumerate(candidates)}
         if max(r.dense for r in retrieved) < cfg.min_passage_dense:
             return _refusal(question, query, retrieved)
-        unmet = self._unmet(query, candidates)
+        unmet, evidence = self._unmet(query, candidates)
         admissible = [i for i, c in enumerate(candidates) if any(not u for u in unmet[c.key])]
         # A question that names its documents is answered from them only.
         named = query.reading.documents if query.reading else ()
@@ -144,7 +144,7 @@ class ExtractiveComposer:
             admissible = [i for i in admissible if candidates[i].retrieved.chunk.doc_id in named]
         best = max((scores[candidates[i].key] for i in admissible), default=-1.0)
         if best < cfg.min_sentence_score:
-            reason = self._gap(query, candidates, scores, unmet) or self._nothing_from(named)
+            reason = self._gap(query, candidates, scores, unmet, evidence) or self._nothing_from(named)
             return _refusal(question, query, retrieved, reason)
         allowed = {candidates[i].key for i in admissible}
 
@@ -250,23 +250,25 @@ class ExtractiveComposer:
 
     def _unmet(
         self, query: RetrievalQuery, candidates: Sequence[PassageSentence]
-    ) -> dict[tuple[str, int], list[list[Unmet]]]:
+    ) -> tuple[dict[tuple[str, int], list[list[Unmet]]], dict[tuple[str, int], Evidence]]:
         """For each candidate, what it fails of each part's constraints (one empty list per part it may
-        answer). Without constraints to check every candidate may answer every part."""
+        answer), and the evidence that was read for it. Without constraints to check every candidate may
+        answer every part, and no evidence is read."""
         reading = query.reading
         constraints = reading.constraints if reading else ()
         if self.answerability is None or not any(c.any for c in constraints):
-            return {c.key: [[]] * max(1, len(constraints)) for c in candidates}
+            return {c.key: [[]] * max(1, len(constraints)) for c in candidates}, {}
         pages = self.answerability.page_context()
         names = {n for part in constraints for n in part.names}
-        out = {}
+        unmet, read = {}, {}
         for c in candidates:
             evidence = self.answerability.evidence(pages, c.retrieved.chunk, c.start, c.end, c.context)
             if len(reading.documents) > 1 and names:
                 foreign = self.answerability.names_absent(c.retrieved.chunk.doc_id, names)
                 evidence = replace(evidence, foreign_names=foreign)
-            out[c.key] = [part.unmet(evidence) for part in constraints]
-        return out
+            unmet[c.key] = [part.unmet(evidence) for part in constraints]
+            read[c.key] = evidence
+        return unmet, read
 
     def _gap(
         self,
@@ -274,10 +276,11 @@ class ExtractiveComposer:
         candidates: Sequence[PassageSentence],
         scores: dict[tuple[str, int], float],
         unmet: dict[tuple[str, int], list[list[Unmet]]],
+        evidence: dict[tuple[str, int], Evidence],
     ) -> str:
         """Why nothing answers: what the closest candidates that scored as answers lacked."""
         reading = query.reading
-        if reading is None or not reading.constraints or self.answerability is None:
+        if reading is None or not reading.constraints or not evidence:
             return ""
         near = sorted(candidates, key=lambda c: -scores[c.key])[:GAP_EVIDENCE]
         near = [c for c in near if scores[c.key] >= self.config.min_sentence_score - GAP_MARGIN]
@@ -285,12 +288,7 @@ class ExtractiveComposer:
             return ""
         part = next((i for i, c in enumerate(reading.constraints) if c.any), 0)
         constraints: Constraints = reading.constraints[part]
-        pages = self.answerability.page_context()
-        rejected = [
-            (self.answerability.evidence(pages, c.retrieved.chunk, c.start, c.end, c.context), unmet[c.key][part])
-            for c in near
-            if unmet[c.key][part]
-        ]
+        rejected = [(evidence[c.key], unmet[c.key][part]) for c in near if unmet[c.key][part]]
         return gap_reason(constraints, rejected) if rejected else ""
 
     def _best_per_part(
