@@ -31,7 +31,7 @@ from assistant.constraints import (
     referent_of,
 )
 from assistant.conversation import RetrievalQuery, question_parts
-from assistant.documents_named import DocumentMention, named_doc_ids, named_documents, profiles
+from assistant.documents_named import KIND_NOUNS, DocumentMention, named_doc_ids, named_documents, profiles
 from assistant.lexicon import Lexicon
 from assistant.places import Place, place_mentions
 from ingest.models import Chunk
@@ -60,9 +60,18 @@ class QuestionReading:
     # ("where did it mostly take place in the ASU cases" asks the ASU study where, not the hotline report).
     document_queries: tuple[tuple[str, str], ...] = ()
 
+    # For a question about several documents, the constraints of what is asked of each.
+    document_constraints: tuple[tuple[str, Constraints], ...] = ()
+    unknown_terms: tuple[str, ...] = ()  # key terms no passage contains
+
     def asked_of(self, doc_id: str) -> str:
         return next((q for d, q in self.document_queries if d == doc_id), self.subject or self.question)
-    unknown_terms: tuple[str, ...] = ()  # key terms no passage contains
+
+    def constraints_of(self, doc_id: str) -> tuple[Constraints, ...]:
+        """The constraints an answer from ``doc_id`` must meet: those of what is asked of it, when the
+        question is about several documents, else one per part of the question."""
+        own = next((c for d, c in self.document_constraints if d == doc_id), None)
+        return (own,) if own is not None else self.constraints
 
     @property
     def notice(self) -> str | None:
@@ -107,13 +116,20 @@ class Answerability:
         mentions = named_documents(corrected, library)
         documents = tuple(named_doc_ids(mentions))
         subject = _without(corrected, [(m.start, m.end) for m in mentions])
+        units = [unit for part in question_parts(corrected) for unit in clauses(part)] if documents else []
+        asked = document_queries(documents, units, [named_documents(u, library) for u in units])
         reading = QuestionReading(
             question=corrected,
             corrections=tuple(fixes),
             constraints=constraints,
             documents=documents,
             subject=subject,
-            document_queries=tuple((d, _asked_of(d, parts, part_mentions) or subject) for d in documents),
+            document_queries=tuple((d, asked.get(d, subject)) for d in documents),
+            # Asked of several documents, each is held to the constraints of what is asked of it: "how much
+            # did he send" asks a number of the FIU case, not of the guide's warning signs.
+            document_constraints=tuple((d, read_constraints(asked[d], (), referent)) for d in documents if d in asked)
+            if len(documents) > 1
+            else (),
             unknown_terms=tuple(lexicon.unknown_key_terms(corrected)),
         )
         return replace(query, reading=reading)
@@ -177,17 +193,100 @@ def _referent(history: Sequence[Mapping[str, str]]) -> Referent | None:
     return referent_of([last_user, last_answer[:REFERENT_ANSWER_CHARS]])
 
 
-def _asked_of(doc_id: str, parts: Sequence[str], part_mentions: Sequence[Sequence[DocumentMention]]) -> str:
-    """The part that names ``doc_id`` and the fewest other documents, without its naming phrases; "" when
-    the question is one part (then the whole subject is asked of every document)."""
-    if len(parts) < 2:
-        return ""
-    naming = [(len({m.doc_id for m in found}), part, found) for part, found in zip(parts, part_mentions, strict=True)
-              if any(m.doc_id == doc_id for m in found)]  # fmt: skip
-    if not naming:
-        return ""
-    _, part, found = min(naming, key=lambda n: n[0])
-    return _without(part, [(m.start, m.end) for m in found])
+# A sentence or a colon ends a clause the question's documents are assigned by: "Comparing the ASU study
+# with the hotline data: where did it take place in the ASU cases".
+_CLAUSE_END = re.compile(r"(?<=[a-z0-9)'\"”’][.:])\s+(?=[A-Z])|:\s+(?=(?:what|which|who|how|where|when|why)\b)", re.I)
+# Text between two naming phrases that joins them ("the IACP guide and the SRO guide"): both are asked it all.
+_COORDINATION = re.compile(r"^[\s,]*(?:and|or|with|versus|vs\.?|as well as|&)?[\s,]*$", re.I)
+# A naming phrase after a preposition closes what is asked of it ("the average sentence … in the ASU study").
+_POSTPOSED = re.compile(r"\b(?:in|from|of|by|to|within|under|per|according to)\s*$", re.I)
+# A clause that asks or requests something rather than setting the scene.
+_ASKS = re.compile(
+    r"\W*(?:what|which|who|whom|whose|how|where|when|why|is|are|was|were|does|do|did|can|could|should|would|"
+    r"will|has|have|give|list|name|tell|describe|compare|explain|summari[sz]e)\b",
+    re.I,
+)
+_JOINT = re.compile(r"[,;]\s*(?:and|but|while|whereas)?\b|\s(?:and|but|while|whereas)\s", re.I)
+
+
+def clauses(part: str) -> list[str]:
+    """``part`` cut at sentence ends and at a colon before a question."""
+    return [c.strip() for c in _CLAUSE_END.split(part) if c.strip()]
+
+
+def document_queries(
+    documents: Sequence[str], units: Sequence[str], unit_mentions: Sequence[Sequence[DocumentMention]]
+) -> dict[str, str]:
+    """What the question asks of each named document, without the naming phrases; a document left out has
+    the whole question asked of it.
+
+    ``units`` are the question's clauses (``clauses`` of each part), ``unit_mentions`` the naming phrases
+    found in each. A clause naming one document is asked of it. A clause naming several at different
+    places is cut between them ("the term given to Adele in the case studies compare with the average
+    sentence in the ASU study"); one naming them together ("Compare what the IACP guide and the SRO guide
+    say about…") is asked of each. A document named only together with others is then asked the clauses
+    that name no document, the last ones first ("Comparing the ASU study with the hotline data: where … in
+    the ASU cases, and which types were reported most to the hotline?": the hotline is asked the last). The
+    clauses naming several together, and statements naming none, are asked of every document before its
+    own."""
+    own: dict[str, list[str]] = {}
+    shared: dict[int, str] = {}  # clause index → text asked of every document
+    unnamed: dict[int, str] = {}
+    for n, (unit, found) in enumerate(zip(units, unit_mentions, strict=True)):
+        named = list(dict.fromkeys(m.doc_id for m in found))
+        if not named:
+            unnamed[n] = unit
+        elif len(named) == 1:
+            own.setdefault(named[0], []).append(_without(unit, [(m.start, m.end) for m in found]))
+        elif (segments := _segments(unit, found)) is not None:
+            for doc_id, segment in segments:
+                own.setdefault(doc_id, []).append(segment)
+        else:
+            shared[n] = _without(unit, [(m.start, m.end) for m in found])
+    lacking = [d for d in documents if d not in own]
+    if lacking and len(unnamed) >= len(lacking):
+        for doc_id, n in zip(lacking, list(unnamed)[-len(lacking) :], strict=True):
+            own[doc_id] = [unnamed.pop(n)]
+    # Statements naming no document set the scene for all ("Sugar-daddy arrangements keep coming up. What
+    # warning sign about them does the SRO guide list…"); a question naming none asks something else.
+    scene = {n: text for n, text in unnamed.items() if not _ASKS.match(text) and not text.endswith("?")}
+    context = [text for _, text in sorted({**shared, **scene}.items())]
+    return {d: _without_kind_nouns(" ".join([*context, *own.get(d, [])])) for d in documents if own.get(d) or context}
+
+
+def _without_kind_nouns(text: str) -> str:
+    """``text`` without the words that name a kind of document ("which case-study defendant…"): asked of
+    one document, they match its descriptions of itself ("Each case study examines…"), not answers."""
+    words = [w for w in text.split() if not all(p.lower() in KIND_NOUNS for p in re.findall(r"\w+", w) or ["x"])]
+    return " ".join(words)
+
+
+def _segments(unit: str, found: Sequence[DocumentMention]) -> list[tuple[str, str]] | None:
+    """``unit`` cut into what is asked of each document it names at different places, or None when it
+    names them together or the cut is unclear."""
+    found = sorted(found, key=lambda m: m.start)
+    for before, after in zip(found, found[1:], strict=False):
+        if before.doc_id != after.doc_id and _COORDINATION.match(unit[before.end : after.start]):
+            return None
+    # Where what is asked of one ends and of the next begins: after a phrase that closes its text ("… in the
+    # case studies"), before one that opens its text ("the IACP guide says …"), else at the last joint
+    # between them ("does the SRO guide list, and in the FIU case …").
+    bounds = [0]
+    for before, after in zip(found, found[1:], strict=False):
+        if _POSTPOSED.search(unit[: before.start]):
+            bounds.append(before.end)
+        elif not _POSTPOSED.search(unit[: after.start]):
+            bounds.append(after.start)
+        elif joints := list(_JOINT.finditer(unit, before.end, after.start)):
+            bounds.append(joints[-1].start())
+        else:
+            return None
+    bounds.append(len(unit))
+    pieces: dict[str, list[str]] = {}
+    for m, start, end in zip(found, bounds, bounds[1:], strict=False):
+        spans = [(x.start - start, x.end - start) for x in found if start <= x.start and x.end <= end]
+        pieces.setdefault(m.doc_id, []).append(_without(unit[start:end], spans))
+    return [(d, " ".join(p)) for d, p in pieces.items()]
 
 
 def _without(text: str, spans: Sequence[tuple[int, int]]) -> str:

@@ -29,6 +29,15 @@ _QUANTITY_QUESTION = re.compile(
     re.I,
 )
 _HAS_NUMBER = re.compile(r"\d")
+# A question about plans is answered by what a document says will happen, not by what happened.
+_FUTURE_QUESTION = re.compile(
+    r"\b(plan(?:s|ned)?|will|going to|intends?|next|upcoming|forthcoming|future|ahead|rest of|remainder of)\b", re.I
+)
+_STATES_FUTURE = re.compile(
+    r"\b(will|shall|plans? to|planned|intends? to|going to|looking ahead|upcoming|forthcoming|next (?:year|phase|steps?)|"
+    r"in the future|(?:is|are) (?:expected|scheduled|set) to)\b",
+    re.I,
+)
 # A sentence opening like this leans on the one before it ("As a result, 87 victims were identified").
 _LEANS_BACK = re.compile(
     r"^[\W_]*(as a result|consequently|because of this|therefore|thus|hence|in turn|subsequently|"
@@ -48,6 +57,7 @@ _REFERENCE = re.compile(
     r"|^\([^()]{3,80}\b(?:19|20)\d\d[a-z]?\)\."  # the tail of a reference: "(Overseas Development Institute, 2016)."
     r"|\be-?mail\s+(?:to|from)\b|\bpersonal communication\b"  # "…, e-mail to Kelly Burke (…), 2015."
     r"|\b[A-Z]/\d{2,}/\d+"  # a UN document symbol: "(A/78/842-S/2024/384)"
+    r"|\bgrant\s*(?:#|no\.|number)\s*[\w-]*\d"  # a funding acknowledgement: "…, Grant # 90ZV0138-01-00."
     r"|^\d{1,3}\s+[A-Z][\w ,’'-]{0,40}\.?$"  # a running header with its page number: "70 Children in armed conflict."
 )
 # List markers are layout, not content: "- In 2023, …", "• 36.7% …", "ii. An abundance …".
@@ -61,6 +71,7 @@ MAX_DATA_SHARE = 0.2
 AXIS_RUN = 4  # "2018 2019 2020 2021": fewer could be a sentence's own figures
 MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
+MAX_PER_DOCUMENT = 2  # sentences (with what they need to be read) picked from each document a question about several names
 # A refusal names what the closest few candidates lacked, among those scoring nearly as an answer would.
 GAP_EVIDENCE = 5
 GAP_MARGIN = 0.1
@@ -75,6 +86,7 @@ class ExtractiveConfig:
     w_terms: float = 0.30
     w_passage: float = 0.20
     number_bonus: float = 0.08  # a "how many" question is answered by a sentence with a number in it
+    plans_bonus: float = 0.08  # "what does UNODC plan…" is answered by a sentence about what it will do
     keep_within: float = 0.20  # sentences scoring this close to the best one join the answer
     # Below these the library is taken not to hold the answer.
     min_sentence_score: float = 0.40
@@ -155,20 +167,39 @@ class ExtractiveComposer:
         by_position = {(r.chunk.doc_id, r.chunk.index): r.chunk.chunk_id for r in retrieved}
 
         def read_on(chunk_id: str) -> list[PassageSentence]:
-            """A passage's sentences, then those of the passage after it when that was read too (a list
-            often runs on past the end of a passage)."""
+            """A passage's sentences, then those of the passage after it when that was read too (a list, or
+            the sentence that leans back on the last one, often runs on past the end of a passage)."""
             chunk = passages[chunk_id][0].retrieved.chunk if passages[chunk_id] else None
             following = by_position.get((chunk.doc_id, chunk.index + 1)) if chunk else None
             return passages[chunk_id] + (passages.get(following, []) if following else [])
 
         def take(i: int) -> None:
-            passage = passages[candidates[i].key[0]]
-            unit = list_unit(candidates[i], read_on(candidates[i].key[0])) if wants_list else sentence_unit(
-                candidates[i], passage
-            )
+            passage = read_on(candidates[i].key[0])
+            unit = (list_unit if wants_list else sentence_unit)(candidates[i], passage)
             for part in unit:
                 chosen.setdefault(part.key, part)
             terms.cover(candidates[i].context)
+
+        silent: list[str] = []
+        if len(named) > 1:
+            # A question about several documents is answered document by document, each with its best
+            # sentences for what is asked of it ("the term given to Adele in the case studies" / "the average
+            # sentence in the ASU study"), in the order the question names them.
+            per_document = MAX_PER_DOCUMENT
+            order: dict[tuple[str, int], float] = {}
+            for rank, doc_id in enumerate(named):
+                relevance = self._scores_for(query.reading.asked_of(doc_id), vectors, candidates, retrieved)
+                own = sorted((i for i in admissible if candidates[i].retrieved.chunk.doc_id == doc_id),
+                             key=lambda i: -relevance[i])  # fmt: skip
+                if not own or relevance[own[0]] < cfg.min_sentence_score:
+                    silent.append(doc_id)
+                    continue
+                before = len(chosen)
+                for i in [i for i in own if relevance[i] >= relevance[own[0]] - cfg.keep_within / 2][:per_document]:
+                    take(i)
+                for key in list(chosen)[before:]:
+                    order[key] = len(named) - rank + scores.get(key, 0.0)
+            return self._with_silent(_answer(question, query, list(chosen.values()), order), silent)
 
         # The best sentence first; then a compound question gets an answer to each of its parts, even past
         # max_sentences: the best sentence for a part joins when it would answer that part asked alone.
@@ -176,8 +207,7 @@ class ExtractiveComposer:
         for pick in self._best_per_part(asked, query, candidates, retrieved, vectors, unmet):
             if candidates[pick].key not in chosen:
                 take(pick)
-        # Each document the question names answers too, or the reader is told it says nothing on this.
-        silent = []
+        # A document the question names answers too, or the reader is told it says nothing on this.
         for doc_id in named:
             if any(s.retrieved.chunk.doc_id == doc_id for s in chosen.values()):
                 continue
@@ -204,11 +234,13 @@ class ExtractiveComposer:
             if remaining[pick] < best - cfg.keep_within:
                 break
             take(pick)
-        answer = _answer(question, query, list(chosen.values()), scores)
-        if silent:
-            notice = f"{self._nothing_from(silent).capitalize()}."
-            answer = replace(answer, notices=(*answer.notices, notice))
-        return answer
+        return self._with_silent(_answer(question, query, list(chosen.values()), scores), silent)
+
+    def _with_silent(self, answer: Answer, silent: Sequence[str]) -> Answer:
+        """``answer`` with a notice naming the documents the question named that answer nothing."""
+        if not silent:
+            return answer
+        return replace(answer, notices=(*answer.notices, f"{self._nothing_from(silent).capitalize()}."))
 
     def _nothing_from(self, doc_ids: Sequence[str]) -> str:
         """ "nothing retrieved from “Title” answers the question", for documents the question named."""
@@ -229,12 +261,14 @@ class ExtractiveComposer:
         to_query = contexts @ vectors[0]
         top_passage = max(r.score for r in retrieved) or 1.0
         wants_number = bool(_QUANTITY_QUESTION.search(asked))
+        wants_plans = bool(_FUTURE_QUESTION.search(asked))
         return [
             float(
                 cfg.w_question * to_asked[i]
                 + cfg.w_query * to_query[i]
                 + cfg.w_passage * cand.retrieved.score / top_passage
                 + (cfg.number_bonus if wants_number and _HAS_NUMBER.search(cand.text) else 0.0)
+                + (cfg.plans_bonus if wants_plans and _STATES_FUTURE.search(cand.text) else 0.0)
             )
             for i, cand in enumerate(candidates)
         ]
@@ -256,17 +290,18 @@ class ExtractiveComposer:
         answer every part, and no evidence is read."""
         reading = query.reading
         constraints = reading.constraints if reading else ()
-        if self.answerability is None or not any(c.any for c in constraints):
+        everyone = (*constraints, *(c for _, c in reading.document_constraints)) if reading else ()
+        if self.answerability is None or not any(c.any for c in everyone):
             return {c.key: [[]] * max(1, len(constraints)) for c in candidates}, {}
         pages = self.answerability.page_context()
         names = {n for part in constraints for n in part.names}
         unmet, read = {}, {}
         for c in candidates:
+            doc_id = c.retrieved.chunk.doc_id
             evidence = self.answerability.evidence(pages, c.retrieved.chunk, c.start, c.end, c.context)
             if len(reading.documents) > 1 and names:
-                foreign = self.answerability.names_absent(c.retrieved.chunk.doc_id, names)
-                evidence = replace(evidence, foreign_names=foreign)
-            unmet[c.key] = [part.unmet(evidence) for part in constraints]
+                evidence = replace(evidence, foreign_names=self.answerability.names_absent(doc_id, names))
+            unmet[c.key] = [part.unmet(evidence) for part in reading.constraints_of(doc_id)]
             read[c.key] = evidence
         return unmet, read
 
@@ -286,10 +321,15 @@ class ExtractiveComposer:
         near = [c for c in near if scores[c.key] >= self.config.min_sentence_score - GAP_MARGIN]
         if not near:
             return ""
-        part = next((i for i, c in enumerate(reading.constraints) if c.any), 0)
-        constraints: Constraints = reading.constraints[part]
-        rejected = [(evidence[c.key], unmet[c.key][part]) for c in near if unmet[c.key][part]]
-        return gap_reason(constraints, rejected) if rejected else ""
+        # The constraints of the closest candidate's document (one set per part, or what is asked of it).
+        own = reading.constraints_of(near[0].retrieved.chunk.doc_id)
+        part = next((i for i, c in enumerate(own) if c.any), 0)
+        rejected = [
+            (evidence[c.key], unmet[c.key][part])
+            for c in near
+            if reading.constraints_of(c.retrieved.chunk.doc_id) == own and unmet[c.key][part]
+        ]
+        return gap_reason(own[part], rejected) if rejected else ""
 
     def _best_per_part(
         self,

@@ -59,3 +59,59 @@ def test_a_typo_is_searched_as_the_library_word_and_the_reader_is_told(small_lib
     answer = small_library.ask("How many likely victms did the hotline identify in 2023?")
     assert not answer.refused and "3,100" in answer.text
     assert any(n.startswith("Showing results for:") and "victims" in n for n in answer.notices)
+
+
+CASE_STUDIES = """Riverton case studies of victim-offenders
+
+These case studies describe federal prosecutions in which a trafficking victim was charged alongside the
+trafficker. Each case study reports the charges and the sentence.
+
+Mara was recruited at sixteen and later recruited two younger girls for the trafficker. Mara was sentenced to
+48 months in prison and five years of supervised release.
+
+The court noted the average sentence for co-defendants in the district but did not publish it.
+"""
+
+ARREST_STUDY = """Harbor arrest study of traffickers of minors
+
+This study reviews arrests for trafficking of minors in Harbor county from 2015 to 2020.
+
+The traffickers of minors were sentenced to prison for an average of 11 years. Most were men in their
+thirties. A prison term was not recorded for one defendant in five.
+
+Warning signs reported by schools included a student referring to an older "boyfriend" who pays for things.
+"""
+
+
+@pytest.fixture(scope="module")
+def two_studies(tmp_path_factory, embedder):
+    folder = tmp_path_factory.mktemp("studies")
+    (folder / "riverton-case-studies.txt").write_text(CASE_STUDIES, encoding="utf-8")
+    (folder / "harbor-arrest-study.txt").write_text(ARREST_STUDY, encoding="utf-8")
+    assistant = Assistant(Settings(data_dir=tmp_path_factory.mktemp("data")), embedder=embedder)
+    assert assistant.ingest([folder]).ok
+    return assistant
+
+
+def test_a_clause_naming_two_documents_asks_each_its_own_part(two_studies):
+    answer = two_studies.ask(
+        "How does the prison term given to Mara in the Riverton case studies compare with the average "
+        "sentence handed to traffickers of minors in the Harbor arrest study?"
+    )
+    assert not answer.refused, answer.refusal_reason
+    assert "48 months" in answer.text and "11 years" in answer.text
+    assert {c.source for c in answer.citations} == {"riverton-case-studies.txt", "harbor-arrest-study.txt"}
+    # The documents answer in the order the question names them.
+    assert answer.text.index("48 months") < answer.text.index("11 years")
+
+
+def test_each_named_document_is_held_to_what_is_asked_of_it(two_studies):
+    # "how many months" asks a number of the case studies only: the arrest study's warning sign has none
+    # and still answers its part.
+    answer = two_studies.ask(
+        "What warning sign does the Harbor arrest study report from schools, and in the Riverton case studies, "
+        "how many months was Mara sentenced to?"
+    )
+    assert not answer.refused, answer.refusal_reason
+    assert "boyfriend" in answer.text and "48 months" in answer.text
+    assert not answer.notices, answer.notices

@@ -290,11 +290,41 @@ def test_questions_over_the_shared_corpus(corpus_library):
 
 
 def test_each_named_document_is_asked_the_part_of_the_question_that_names_it():
-    from assistant.answerability import _asked_of
+    from assistant.answerability import document_queries
     from assistant.documents_named import DocumentMention
 
-    parts = ["Where did it mostly take place in the ASU cases", "which types were reported most to the hotline?"]
+    def asked(units, mentions, documents=("asu", "hotline")):
+        return document_queries(documents, units, mentions)
+
+    # One clause per document.
+    units = ["Where did it mostly take place in the ASU cases", "which types were reported most to the hotline?"]
     mentions = [[DocumentMention("asu", 34, 47, "the ASU cases")], [DocumentMention("hotline", 34, 45, "the hotline")]]
-    assert _asked_of("asu", parts, mentions) == "Where did it mostly take place in"
-    assert _asked_of("hotline", parts, mentions) == "which types were reported most to ?"
-    assert _asked_of("asu", parts[:1], mentions[:1]) == ""  # one part: the whole subject is asked of each
+    assert asked(units, mentions) == {
+        "asu": "Where did it mostly take place in",
+        "hotline": "which types were reported most to ?",
+    }
+    # One clause naming both at different places is cut between them.
+    unit = "How does the term given to Adele in the case studies compare with the average sentence in the ASU study?"
+    cases, asu = unit.index("the case studies"), unit.index("the ASU study")
+    found = [DocumentMention("cases", cases, cases + 16, "the case studies"), DocumentMention("asu", asu, asu + 13, "")]
+    assert asked([unit], [found], ("cases", "asu")) == {
+        "cases": "How does the term given to Adele in",
+        "asu": "compare with the average sentence in ?",
+    }
+    # Named together, both are asked the whole clause, and the clause naming neither goes to the one named
+    # only together with the other; kind nouns ("case-study") are not asked of a document.
+    units = ["Comparing the ASU study with the hotline data:", "where did it take place in the ASU cases",
+             "which case-study types were reported most?"]  # fmt: skip
+    mentions = [
+        [DocumentMention("asu", 10, 23, "the ASU study"), DocumentMention("hotline", 29, 45, "the hotline data")],
+        [DocumentMention("asu", 27, 40, "the ASU cases")],
+        [],
+    ]
+    assert asked(units, mentions) == {
+        "asu": "Comparing with : where did it take place in",
+        "hotline": "Comparing with : which types were reported most?",
+    }
+    # A scene-setting statement is asked of each; a question naming no document is not.
+    units = ["Sugar-daddy arrangements keep coming up.", "What does UNODC plan?", "What does the guide list"]
+    mentions = [[], [], [DocumentMention("guide", 10, 19, "the guide")]]
+    assert asked(units, mentions, ("guide",)) == {"guide": "Sugar-daddy arrangements keep coming up. What does list"}
