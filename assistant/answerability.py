@@ -109,10 +109,10 @@ class Answerability:
         parts = question_parts(corrected) if not query.is_followup else [corrected]
         library = profiles(self.store)
         part_mentions = [named_documents(part, library) for part in parts]
-        constraints = tuple(
+        constraints = _carried_over([
             read_constraints(part, [(m.start, m.end) for m in found], referent)
             for part, found in zip(parts, part_mentions, strict=True)
-        )
+        ])  # fmt: skip
         mentions = named_documents(corrected, library)
         documents = tuple(named_doc_ids(mentions))
         subject = _without(corrected, [(m.start, m.end) for m in mentions])
@@ -185,6 +185,28 @@ class Answerability:
             needed = SCOPE_PAGE_SHARE * record.page_count
             self._scopes[key] = tuple(p for p, n in pages_naming.most_common() if n >= needed)
         return self._scopes[key]
+
+
+# A part of a question that points back at the one before ("…, and which young people is it used with?").
+_POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|these|those|there|the same)\b", re.I)
+
+
+def _carried_over(parts: Sequence[Constraints]) -> tuple[Constraints, ...]:
+    """Each part that points back at the part before it, with that part's years, places and names when it
+    states none of its own: "Who in Denver uses the checklist, and which young people is it used with?" asks
+    the second part of Denver too."""
+    out: list[Constraints] = []
+    for part in parts:
+        before = out[-1] if out else None
+        if before is not None and _POINTS_BACK.search(part.question):
+            part = replace(
+                part,
+                years=part.years or before.years,
+                places=part.places or before.places,
+                names=part.names or before.names,
+            )
+        out.append(part)
+    return tuple(out)
 
 
 def _referent(history: Sequence[Mapping[str, str]]) -> Referent | None:

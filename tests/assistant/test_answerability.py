@@ -115,3 +115,17 @@ def test_each_named_document_is_held_to_what_is_asked_of_it(two_studies):
     assert not answer.refused, answer.refusal_reason
     assert "boyfriend" in answer.text and "48 months" in answer.text
     assert not answer.notices, answer.notices
+
+
+def test_a_part_that_points_back_is_held_to_the_place_and_year_of_the_part_before():
+    from assistant.answerability import _carried_over
+    from assistant.constraints import read_constraints
+
+    first = read_constraints("Who in Denver used the screening checklist in 2019")
+    parts = _carried_over([first, read_constraints("which young people is it mainly used with?")])
+    assert [p.name for p in parts[1].places] == ["Denver"] and parts[1].years == first.years
+    # A part with its own place, or one that does not point back, keeps what it asks.
+    parts = _carried_over([first, read_constraints("what does Ghana screen them for?")])
+    assert [p.name for p in parts[1].places] == ["Ghana"]
+    parts = _carried_over([first, read_constraints("which agencies fund screening?")])
+    assert parts[1].places == () and parts[1].years == ()
