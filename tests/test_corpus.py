@@ -41,10 +41,9 @@ def test_unchanged_files_are_skipped(library):
 def test_dev_set_floors(dev_results):
     figures = summarize(dev_results)
     print(f"\ndev set: {figures}")
-    # Regression floors. Measured 0.92, 0.73 and 1.00: answer correctness fell from 0.77 when answers had to
-    # meet the question's constraints; the target remains 0.80.
+    # Regression floors. Measured 0.92, 0.77 and 1.00; the answer target is 0.80.
     assert figures["retrieval_hit_at_k"] >= 0.88
-    assert figures["answer_correct"] >= 0.70
+    assert figures["answer_correct"] >= 0.75
     assert figures["citation_hit"] >= 0.85
     assert figures["false_refusal_rate"] <= 0.10
     assert figures["sentences_supported"] == 1.0  # every extractive sentence is backed by what it cites
@@ -66,6 +65,8 @@ def test_questions_the_library_does_not_answer_are_refused_and_the_others_are_no
         if figures["unanswerable"]:
             assert figures["refusal_recall"] >= 0.75, kind
     assert by_kind["typo"]["answer_correct"] == 1.0  # a typo is corrected, never refused
+    # A question about two named documents is answered from each (measured 0.67 on qa-dev-2's multi items).
+    assert by_kind["multi"]["answer_correct"] >= 0.6 and by_kind["multi"]["citation_hit"] == 1.0
 
 
 def test_every_citation_quotes_the_stored_page_exactly(library, dev_results):
