@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from assistant.cli import format_outcome
-from assistant.conversation import checked_history
+from assistant.conversation import HistoryError, checked_history
 from assistant.drafting import CITATION_NEEDED, CitedText
+from assistant.errors import TipError
 from assistant.export import md_escape, to_markdown, write
 from assistant.service import Assistant, DocumentNotFound
-from assistant.settings import Settings, SettingsError, use_offline_mode
+from assistant.settings import Settings, use_offline_mode
 from assistant.support import CheckedSentence, failed_checks
 from ingest.pipeline import FileOutcome, FileStatus, IngestReport
-from vectorstore import DocumentRecord, StoreConfigError
+from vectorstore import DocumentRecord
 
 if TYPE_CHECKING:  # imported in build_ui: see there why
     import gradio as gr
@@ -308,12 +309,12 @@ def parse_history(history_json: str) -> list[dict[str, str]]:
     try:
         turns = json.loads(history_json)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"history_json is not valid JSON ({exc.msg}): pass a JSON list or an empty string") from None
+        raise HistoryError(f"history_json is not valid JSON ({exc.msg}): pass a JSON list or an empty string") from None
     return checked_history(turns, "history_json")
 
 
 def ask_api(assistant: Assistant, question: str, history_json: str) -> dict:
-    """The ``/ask`` endpoint: ``Answer.to_dict()``; a bad question or history raises ``ValueError``."""
+    """The ``/ask`` endpoint: ``Answer.to_dict()``; a bad question or history raises a ``TipError``."""
     return assistant.ask(question, parse_history(history_json)).to_dict()
 
 
@@ -653,7 +654,7 @@ def build_ui(assistant: Assistant) -> "gr.Blocks":
             """Answer a question with cited passages. history_json: a JSON list of {"role", "content"} turns."""
             try:
                 return ask_api(assistant, question, history_json)
-            except ValueError as exc:  # the client gets the reason, not a bare "error"
+            except TipError as exc:  # the client gets the reason, not a bare "error"
                 raise gr.Error(str(exc)) from None
 
         question.submit(answer, [question, chatbot, doc_filter, year_filter], [chatbot, sources, question], **private)
@@ -713,7 +714,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = Settings.from_env(data_dir=args.data_dir, host=args.host, port=args.port)
         serve(Assistant(settings), docs=args.docs)
-    except (SettingsError, StoreConfigError) as exc:
+    except TipError as exc:  # every error a user can fix, in one line
         sys.exit(f"error: {exc}")
 
 

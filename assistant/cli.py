@@ -17,13 +17,12 @@ from pathlib import Path
 from assistant.answer import Answer, SupportLabel
 from assistant.conversation import HistoryError, checked_history
 from assistant.drafting import CITATION_NEEDED, CitedText, Grouping
+from assistant.errors import TipError
 from assistant.export import FORMATS, to_markdown, write
-from assistant.service import Assistant, DocumentNotFound, EmptyQuestion, EmptyText
-from assistant.settings import Settings, SettingsError, use_offline_mode
+from assistant.service import Assistant, DocumentNotFound
+from assistant.settings import Settings, use_offline_mode
 from assistant.support import CheckedSentence
 from ingest.pipeline import FileOutcome, FileStatus
-from prompts import PromptError
-from vectorstore import StoreConfigError
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
 _STATUS_MARK = {
@@ -35,7 +34,7 @@ _STATUS_MARK = {
 }
 
 
-class CliError(Exception):
+class CliError(TipError):
     """A problem with what the user asked for; printed as one line."""
 
 
@@ -138,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DocumentNotFound as exc:
         print(f"error: {exc}: `tip-assistant docs` lists the documents", file=sys.stderr)
         return EXIT_USAGE
-    except (CliError, EmptyQuestion, EmptyText, PromptError, SettingsError, StoreConfigError) as exc:
+    except TipError as exc:  # every error a user can fix, in one line
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

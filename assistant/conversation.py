@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assistant.errors import TipError
 from vectorstore.catalog import lexical_terms
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ _NEXT_PART = re.compile(
 MIN_PART_WORDS = 4
 
 
-class HistoryError(ValueError):
+class HistoryError(TipError, ValueError):
     """A chat history that is not a list of {"role": "user"|"assistant", "content": str} turns."""
 
 

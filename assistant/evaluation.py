@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer import Answer, AnswerSentence, RetrievedPassage, SupportLabel
+from assistant.errors import TipError
 from assistant.service import Assistant
 
 QUESTION_TYPES = ("factoid", "list", "followup", "multi", "unanswerable")
@@ -53,7 +54,7 @@ FIGURE_KEYS = (
 )
 
 
-class GoldFileError(ValueError):
+class GoldFileError(TipError, ValueError):
     """A gold file line is malformed; the message names the file, the line and the field."""
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant.answer import Answer, AnswerSentence, Citation
 from assistant.answerability import Answerability
-from assistant.constraints import AnswerKind, Constraints, Evidence, Unmet, gap_reason
+from assistant.constraints import AnswerKind, Evidence, Unmet, gap_reason
 from assistant.conversation import RetrievalQuery, question_parts
 from ingest.sentences import split_sentences
 from vectorstore.catalog import lexical_terms
@@ -34,8 +34,8 @@ _FUTURE_QUESTION = re.compile(
     r"\b(plan(?:s|ned)?|will|going to|intends?|next|upcoming|forthcoming|future|ahead|rest of|remainder of)\b", re.I
 )
 _STATES_FUTURE = re.compile(
-    r"\b(will|shall|plans? to|planned|intends? to|going to|looking ahead|upcoming|forthcoming|next (?:year|phase|steps?)|"
-    r"in the future|(?:is|are) (?:expected|scheduled|set) to)\b",
+    r"\b(will|shall|plans? to|planned|intends? to|going to|looking ahead|upcoming|forthcoming|"
+    r"next (?:year|phase|steps?)|in the future|(?:is|are) (?:expected|scheduled|set) to)\b",
     re.I,
 )
 # A sentence opening like this leans on the one before it ("As a result, 87 victims were identified").
@@ -71,7 +71,8 @@ MAX_DATA_SHARE = 0.2
 AXIS_RUN = 4  # "2018 2019 2020 2021": fewer could be a sentence's own figures
 MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
-MAX_PER_DOCUMENT = 2  # sentences (with what they need to be read) picked from each document a question about several names
+# Sentences (each with what it needs to be read) picked from each document a question about several names.
+MAX_PER_DOCUMENT = 2
 # A refusal names what the closest few candidates lacked, among those scoring nearly as an answer would.
 GAP_EVIDENCE = 5
 GAP_MARGIN = 0.1

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from assistant.errors import ModelNotFound
 from vectorstore.store import ScoredChunk
 
 # Candidates handed to the re-ranker, as a multiple of the k finally kept.
@@ -29,7 +30,7 @@ class CrossEncoderScorer:
 
     def __init__(self, model_dir: Path):
         if not (model_dir / "config.json").exists():
-            raise FileNotFoundError(
+            raise ModelNotFound(
                 f"TIP_RERANKER_MODEL={model_dir} is not a cross-encoder model folder (no config.json): "
                 "point it at a downloaded model, or unset it to rank without re-ranking"
             )

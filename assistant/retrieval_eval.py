@@ -30,6 +30,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from assistant.conversation import condense
+from assistant.errors import TipError
 from assistant.evaluation import percentile, read_json_lines
 from assistant.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
 from assistant.retrieval import retrieve
@@ -52,7 +53,7 @@ REPORTED_CUTOFF = 10  # BEIR's headline cut-off; ``ndcg@10`` etc. are always rep
 Progress = Callable[[str, int, int], None]
 
 
-class BeirFormatError(ValueError):
+class BeirFormatError(TipError, ValueError):
     """A BEIR file is missing or malformed; the message names the file and, where it applies, the line."""
 
 

@@ -16,6 +16,7 @@ from assistant.answer import Answer
 from assistant.answerability import Answerability
 from assistant.chain import AnswerPipeline, build_pipeline
 from assistant.drafting import CitedText, Grouping, Progress, cite_draft, summarize
+from assistant.errors import TipError
 from assistant.extractive import ExtractiveComposer, ExtractiveConfig
 from assistant.llm import GenerativeComposer, SectionWriter, chat_model
 from assistant.rerank import CrossEncoderScorer
@@ -29,18 +30,18 @@ from vectorstore import ChunkStore, DocumentRecord, Embedder, open_store
 log = logging.getLogger(__name__)
 
 
-class DocumentNotFound(LookupError):
+class DocumentNotFound(TipError, LookupError):
     def __init__(self, ref: str):
         super().__init__(f"no document {ref!r} in the library")
         self.ref = ref
 
 
-class EmptyQuestion(ValueError):
+class EmptyQuestion(TipError, ValueError):
     def __init__(self) -> None:
         super().__init__("the question is empty: type a question")
 
 
-class EmptyText(ValueError):
+class EmptyText(TipError, ValueError):
     def __init__(self) -> None:
         super().__init__("the text to check is empty: give some sentences")
 
@@ -86,7 +87,9 @@ class Assistant:
 
     @cached_property
     def prompts(self) -> dict[str, Prompt]:
-        return load_prompts()
+        """The prompt templates, from ``TIP_PROMPTS_DIR`` or the package; raises ``PromptError`` for a missing
+        or malformed one."""
+        return load_prompts(self.settings.prompts_dir) if self.settings.prompts_dir else load_prompts()
 
     @cached_property
     def chain(self):

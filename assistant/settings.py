@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from assistant.errors import TipError
 
-class SettingsError(ValueError):
+
+class SettingsError(TipError, ValueError):
     """A setting has a value the tool cannot use; the message names the variable and a valid value."""
 
 
@@ -28,6 +30,7 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)  # TIP_LLM_API_KEY (else OPENAI_API_KEY); never shown
     llm_timeout: float = 60.0  # TIP_LLM_TIMEOUT: seconds to wait for the model before answering extractively
     unsupported: str = "flag"  # TIP_UNSUPPORTED: "flag" or "drop" generated sentences no passage supports
+    prompts_dir: Path | None = None  # TIP_PROMPTS_DIR: own copies of the prompt templates; the packaged ones if unset
 
     @property
     def llm_provider(self) -> str | None:
@@ -75,7 +78,7 @@ LLM_PROVIDERS = ("ollama", "openai")
 UNSUPPORTED_POLICIES = ("flag", "drop")
 _INT_FIELDS = {"top_k", "max_sentences", "port"}
 _FLOAT_FIELDS = {"llm_timeout"}
-_PATH_FIELDS = {"data_dir", "embedding_model", "reranker_model"}
+_PATH_FIELDS = {"data_dir", "embedding_model", "reranker_model", "prompts_dir"}
 
 
 def _parse(name: str, raw: str) -> object:

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer import SupportLabel
+from assistant.errors import TipError
 from assistant.evaluation import read_json_lines
 from assistant.support import Evidence, SupportChecker
 
 LABELS = tuple(label.value for label in SupportLabel)
 
 
-class PairFileError(ValueError):
+class PairFileError(TipError, ValueError):
     """A malformed pair file; the message names the file and line."""
 
 

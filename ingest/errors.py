@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from assistant.errors import TipError
 
-class IngestError(Exception):
+
+class IngestError(TipError):
     """A file could not be ingested. ``reason`` is short and user-facing."""
 
     def __init__(self, source: str, reason: str) -> None:

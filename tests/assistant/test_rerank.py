@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.chain import build_chain
+from assistant.errors import ModelNotFound
 from assistant.extractive import ExtractiveComposer
 from assistant.rerank import CrossEncoderScorer
 from assistant.support import SupportChecker
@@ -61,5 +62,5 @@ def test_without_reranker_the_store_order_stands(store, embedder):
 
 
 def test_reranker_folder_without_a_model_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="TIP_RERANKER_MODEL=.*no config.json"):
+    with pytest.raises(ModelNotFound, match="TIP_RERANKER_MODEL=.*no config.json"):
         CrossEncoderScorer(Path(tmp_path))

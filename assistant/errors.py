@@ -1,0 +1,24 @@
+"""The one root of the errors a user can fix, and the two that several layers raise.
+
+Every error whose message tells the user what to do derives from ``TipError``: a bad setting, a missing model
+folder, a broken prompt file, an unreachable Chroma server, a malformed gold file, an unknown document. Each
+front end (``assistant.cli.main``, ``app.main``, the web handlers) catches ``TipError`` once and shows its
+message in one line, never a traceback. Errors that are bugs stay ordinary exceptions.
+
+This module imports nothing of the project, so every layer (``ingest``, ``vectorstore``, ``prompts`` and
+``assistant``) may derive its errors from it.
+"""
+
+from __future__ import annotations
+
+
+class TipError(Exception):
+    """An error the user can fix. ``str(error)`` names the file, setting or field and says what to do."""
+
+
+class ModelNotFound(TipError):
+    """A model folder (``TIP_EMBEDDING_MODEL``, ``TIP_RERANKER_MODEL``) holds no model."""
+
+
+class StoreUnavailable(TipError):
+    """The store cannot be opened: the Chroma server at ``TIP_CHROMA_URL`` does not answer."""
