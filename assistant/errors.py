@@ -2,7 +2,7 @@
 
 Every error whose message tells the user what to do derives from ``TipError``: a bad setting, a missing model
 folder, a broken prompt file, an unreachable Chroma server, a malformed gold file, an unknown document. Each
-front end (``assistant.cli.main``, ``app.main``, the web handlers) catches ``TipError`` once and shows its
+front end (``assistant.interfaces.cli.main``, ``app.main``, the web handlers) catches ``TipError`` once and shows its
 message in one line, never a traceback. Errors that are bugs stay ordinary exceptions.
 
 This module imports nothing of the project, so every layer (``ingest``, ``vectorstore``, ``prompts`` and

@@ -12,16 +12,17 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
-from assistant.answer import Answer
-from assistant.answerability import Answerability
-from assistant.chain import AnswerPipeline, build_pipeline
-from assistant.drafting import CitedText, Grouping, Progress, cite_draft, summarize
+from assistant.answering.answerability import Answerability
+from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
+from assistant.answering.generative import GenerativeComposer, chat_model
+from assistant.answering.pipeline import AnswerPipeline, build_pipeline
+from assistant.answering.rerank import CrossEncoderScorer
+from assistant.drafting.drafts import CitedText, Grouping, Progress, cite_draft, summarize
+from assistant.drafting.section_writer import ModelSectionWriter
 from assistant.errors import TipError
-from assistant.extractive import ExtractiveComposer, ExtractiveConfig
-from assistant.llm import GenerativeComposer, SectionWriter, chat_model
-from assistant.rerank import CrossEncoderScorer
+from assistant.grounding.support import CheckedSentence, Evidence, SupportChecker, from_paragraph_start
 from assistant.settings import Settings
-from assistant.support import CheckedSentence, Evidence, SupportChecker, from_paragraph_start
+from assistant.types import Answer
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import Prompt, load_prompts
@@ -102,7 +103,7 @@ class Assistant:
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for: the model, the word frequencies and
         stemmers of the question reader (~0.6 s) and the gazetteer (~1.3 s)."""
-        from assistant import lexicon, places
+        from assistant.text import lexicon, places
 
         self.embedder.warm_up()
         lexicon.warm_up()
@@ -154,10 +155,10 @@ class Assistant:
         doc_ids: Sequence[str] | None = None,
         progress: Progress | None = None,
     ) -> CitedText:
-        """A cited summary of what the library says on ``topic`` (see ``assistant.drafting``)."""
+        """A cited summary of what the library says on ``topic`` (see ``assistant.drafting.drafts``)."""
         if not topic or not topic.strip():
             raise EmptyQuestion()
-        writer = SectionWriter(self.model, self.prompts, self.checker, self.settings) if self.model else None
+        writer = ModelSectionWriter(self.model, self.prompts, self.checker, self.settings) if self.model else None
         return summarize(self.store, self.embedder, self.checker, topic, Grouping(grouping), doc_ids, progress, writer)
 
     def cite(self, text: str, doc_ids: Sequence[str] | None = None, progress: Progress | None = None) -> CitedText:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.evaluation import read_json_lines  # noqa: E402
+from assistant.evaluation.gold_set import read_json_lines  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings, use_offline_mode  # noqa: E402
 from ingest.sentences import split_sentences  # noqa: E402

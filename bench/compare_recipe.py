@@ -14,7 +14,7 @@ Retrieval figures (answerable items), computed by the same code for both sides:
 - hit@k: every ``must_contain`` string is in one of the top-k chunks (case-insensitive, whitespace collapsed);
 - source hit@k: every gold document is among the documents of the top-k chunks;
 - MRR@k: mean of 1/rank of the first top-k chunk from a gold document (0 when there is none).
-Answer figures as ``assistant.evaluation`` defines them. The p50 time is one ``similarity_search`` for the
+Answer figures as ``assistant.evaluation.gold_set`` defines them. The p50 time is one ``similarity_search`` for the
 textbook and one whole ``Assistant.ask`` (condense, retrieve, compose) for tip-assistant.
 """
 
@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluation import GoldItem, load_gold, normalise, percentile, run_items, summarize  # noqa: E402
-from assistant.metrics import reciprocal_rank  # noqa: E402
+from assistant.evaluation.gold_set import GoldItem, load_gold, normalise, percentile, run_items, summarize  # noqa: E402
+from assistant.evaluation.metrics import reciprocal_rank  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings, use_offline_mode  # noqa: E402
 from vectorstore import Embedder  # noqa: E402

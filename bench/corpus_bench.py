@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluation import load_gold, percentile, run_items, summarize  # noqa: E402
+from assistant.evaluation.gold_set import load_gold, percentile, run_items, summarize  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings, use_offline_mode  # noqa: E402
 

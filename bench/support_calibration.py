@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from assistant.evaluation.support_eval import confusion_table, label_pairs, load_pairs, summarize_pairs  # noqa: E402
+from assistant.grounding.support import SupportChecker, SupportConfig  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 from assistant.settings import Settings, use_offline_mode  # noqa: E402
-from assistant.support import SupportChecker, SupportConfig  # noqa: E402
-from assistant.support_eval import confusion_table, label_pairs, load_pairs, summarize_pairs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT / "tests" / "data" / "support_pairs.jsonl"

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 import app
-from assistant.answer import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
+from assistant.grounding.support import CheckedSentence
+from assistant.interfaces.web import handlers, render, ui
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.support import CheckedSentence
+from assistant.types import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from tests.shared_paths import SUBMISSION, require
 
 
@@ -50,7 +51,7 @@ def make_answer(citations: tuple[Citation, ...] = (), refused: bool = False, rel
 # ----- rendering ----------------------------------------------------------------------------------------
 def test_quoted_span_is_highlighted_at_its_offsets():
     citation = make_citation(context="Alpha gamma beta gamma delta.", quote="gamma delta", context_start=250)
-    panel = app.render_sources(make_answer((citation,)))
+    panel = render.render_sources(make_answer((citation,)))
 
     assert "Alpha gamma beta <mark>gamma delta</mark>." in panel
     assert panel.count("<mark>") == 1
@@ -58,8 +59,8 @@ def test_quoted_span_is_highlighted_at_its_offsets():
 
 
 def test_highlight_clamps_offsets_to_the_passage():
-    assert app.highlight("abcdef", -5, 2) == "<mark>ab</mark>cdef"
-    assert app.highlight("abcdef", 4, 99) == "abcd<mark>ef</mark>"
+    assert render.highlight("abcdef", -5, 2) == "<mark>ab</mark>cdef"
+    assert render.highlight("abcdef", 4, 99) == "abcd<mark>ef</mark>"
 
 
 def test_document_text_is_escaped():
@@ -67,7 +68,7 @@ def test_document_text_is_escaped():
     citation = make_citation(
         context=context, quote='<script>alert("x")</script>', title="<b>Title</b>", source="a&b <i>.txt"
     )
-    panel = app.render_sources(make_answer((citation,)))
+    panel = render.render_sources(make_answer((citation,)))
 
     assert "<script>" not in panel and "<b>Title" not in panel and "<i>" not in panel
     assert "<mark>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</mark>" in panel
@@ -78,7 +79,7 @@ def test_document_text_is_escaped():
 def test_citations_are_listed_in_answer_order():
     first = make_citation(1, context="One fact here.", quote="One fact")
     second = make_citation(2, context="Another fact there.", quote="fact there", page=7, source="other.txt")
-    panel = app.render_sources(make_answer((first, second)))
+    panel = render.render_sources(make_answer((first, second)))
 
     assert panel.index("[1]") < panel.index("[2]")
     assert "other.txt · page 7" in panel
@@ -87,7 +88,7 @@ def test_citations_are_listed_in_answer_order():
 def test_refused_answer_shows_related_passages_as_not_an_answer():
     passage = "A nearby <passage> about something else."
     related = make_citation(1, context=passage, quote=passage, context_start=0)
-    panel = app.render_sources(make_answer(refused=True, related=(related,)))
+    panel = render.render_sources(make_answer(refused=True, related=(related,)))
 
     assert "possibly related" in panel and "Not an answer" in panel
     assert "tip-citations" not in panel and "[1]" not in panel
@@ -95,7 +96,7 @@ def test_refused_answer_shows_related_passages_as_not_an_answer():
 
 
 def test_refused_answer_without_related_passages_says_so():
-    panel = app.render_sources(make_answer(refused=True))
+    panel = render.render_sources(make_answer(refused=True))
     assert "No passage in the library comes close" in panel and "<mark>" not in panel
 
 
@@ -116,10 +117,10 @@ def test_a_supported_answer_looks_as_before():
         ("One fact here.", make_support(SupportLabel.SUPPORTED, "One fact here.", 1.0)),
         ("Another fact.", make_support(SupportLabel.SUPPORTED, "Another fact.", 0.9)),
     )
-    assert app.marked_answer_text(answer) == answer.text == "One fact here. [1] Another fact. [2]"
-    panel = app.render_sources(answer)
+    assert render.marked_answer_text(answer) == answer.text == "One fact here. [1] Another fact. [2]"
+    panel = render.render_sources(answer)
     assert "tip-flagged" not in panel and "supported" not in panel and "score" not in panel
-    assert panel == app.render_sources(make_answer(answer.citations))  # the same panel as without a check
+    assert panel == render.render_sources(make_answer(answer.citations))  # the same panel as without a check
 
 
 def test_partial_and_unsupported_sentences_are_marked_in_the_chat():
@@ -128,22 +129,22 @@ def test_partial_and_unsupported_sentences_are_marked_in_the_chat():
         ("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.")),
         ("Fees <b>doubled</b> in 2020.", make_support(SupportLabel.UNSUPPORTED, "Fees rose in 2019.", 0.4)),
     )
-    marked = app.marked_answer_text(answer)
+    marked = render.marked_answer_text(answer)
 
     assert marked == (
         "Fees rose. [1] Fees rose by half. [2] (⚠️ partly supported) "
         "Fees <b>doubled</b> in 2020. [3] (❌ not supported by its source)"
     )
-    chat = app.chat_messages([{"role": "assistant", "content": marked}])
+    chat = render.chat_messages([{"role": "assistant", "content": marked}])
     assert "&lt;b&gt;doubled&lt;/b&gt; in 2020. [3] (❌ not supported by its source)" in chat[0]["content"]
     # the marks are the UI's: the history handed back to the assistant holds the answer as composed
-    assert app.history_turns(chat) == [{"role": "assistant", "content": answer.text}]
+    assert render.history_turns(chat) == [{"role": "assistant", "content": answer.text}]
 
 
 def test_a_flagged_sentence_missing_from_the_text_is_marked_at_the_end():
     answer = checked_answer(("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.")))
     reworded = replace(answer, text="Fees went up by half [1].")
-    assert app.marked_answer_text(reworded) == "Fees went up by half [1]. (⚠️ partly supported)"
+    assert render.marked_answer_text(reworded) == "Fees went up by half [1]. (⚠️ partly supported)"
 
 
 def test_a_repeated_wording_is_marked_where_the_flagged_sentence_is():
@@ -151,13 +152,13 @@ def test_a_repeated_wording_is_marked_where_the_flagged_sentence_is():
         ("Fees rose.", make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0)),
         ("Fees rose.", make_support(SupportLabel.UNSUPPORTED, "Wages fell.", 0.2)),
     )
-    assert app.marked_answer_text(answer) == "Fees rose. [1] Fees rose. [2] (❌ not supported by its source)"
+    assert render.marked_answer_text(answer) == "Fees rose. [1] Fees rose. [2] (❌ not supported by its source)"
 
 
 def test_citation_markers_stay_with_their_sentence():
     answer = checked_answer(("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.")))
     answer = replace(answer, text="Fees rose by half. [1, 2][3] Then more.")
-    assert app.marked_answer_text(answer) == "Fees rose by half. [1, 2][3] (⚠️ partly supported) Then more."
+    assert render.marked_answer_text(answer) == "Fees rose by half. [1, 2][3] (⚠️ partly supported) Then more."
 
 
 def test_sources_panel_explains_flagged_sentences_with_the_closest_quote_escaped():
@@ -166,7 +167,7 @@ def test_sources_panel_explains_flagged_sentences_with_the_closest_quote_escaped
         ("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose <i>somewhat</i>.", 0.61)),
         ("Fees doubled in 2020.", make_support(SupportLabel.UNSUPPORTED, "Fees rose in 2019 & <script>.", 0.4)),
     )
-    panel = app.render_sources(answer)
+    panel = render.render_sources(answer)
     flagged = panel[panel.index('<ul class="tip-flagged">') : panel.index('<ol class="tip-citations">')]
 
     assert "These 2 sentences are not fully supported" in panel
@@ -181,7 +182,7 @@ def test_sources_panel_explains_flagged_sentences_with_the_closest_quote_escaped
 
 def test_unsupported_sentence_citing_nothing_says_so():
     nothing = SentenceSupport(SupportLabel.UNSUPPORTED, 0.0, "", "", 0, 0, 0, "")
-    panel = app.render_sources(checked_answer(("Fees doubled.", nothing)))
+    panel = render.render_sources(checked_answer(("Fees doubled.", nothing)))
     assert "It cites no passage that could back it." in panel and "page 0" not in panel
 
 
@@ -194,7 +195,7 @@ def test_check_result_lists_each_sentence_with_its_label_and_a_summary():
         ),
         CheckedSentence("Nothing.", 54, 62, SentenceSupport(SupportLabel.UNSUPPORTED, 0.0, "", "", 0, 0, 0, "")),
     ]
-    result = app.render_checked(checked)
+    result = render.render_checked(checked)
     cards = result.split('<li class="tip-source ')[1:]
 
     assert "4 sentences: 1 supported, 1 partial, 2 with no support in the library" in result
@@ -207,15 +208,15 @@ def test_check_result_lists_each_sentence_with_its_label_and_a_summary():
 
 def test_support_summary_counts():
     one = CheckedSentence("Fees rose.", 0, 10, make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0))
-    assert app.support_summary([one]) == "1 sentence: 1 supported, 0 partial, 0 with no support in the library"
+    assert render.support_summary([one]) == "1 sentence: 1 supported, 0 partial, 0 with no support in the library"
 
 
 def test_document_rows_and_choices():
     from vectorstore import DocumentRecord
 
     doc = DocumentRecord("d1", "report.pdf", "Annual report", "sha", "pdf", 12, 40, 2024, "2024-05-01T09:30:12+00:00")
-    assert app.document_rows([doc]) == [["Annual report", "report.pdf", 12, 40, "2024-05-01 09:30"]]
-    assert app.document_choices([doc]) == [("Annual report (report.pdf)", "d1")]
+    assert render.document_rows([doc]) == [["Annual report", "report.pdf", 12, 40, "2024-05-01 09:30"]]
+    assert render.document_choices([doc]) == [("Annual report (report.pdf)", "d1")]
 
 
 # ----- chat ---------------------------------------------------------------------------------------------
@@ -262,7 +263,7 @@ def test_chat_history_in_gradio_message_format_reaches_the_assistant_as_plain_tu
         {"role": "user", "content": [{"type": "text", "text": "First question?"}], "metadata": None},
         {"role": "assistant", "content": [{"type": "text", "text": "First answer [1]"}], "metadata": None},
     ]
-    chat, panel = app.chat_turn(spy, "What fees did recruitment agencies charge workers?", chat_before, [brief])
+    chat, panel = handlers.chat_turn(spy, "What fees did recruitment agencies charge workers?", chat_before, [brief])
 
     question, history, doc_ids = spy.calls[0]
     assert doc_ids == [brief]
@@ -279,13 +280,14 @@ def test_chat_history_in_gradio_message_format_reaches_the_assistant_as_plain_tu
 
 @pytest.mark.integration
 def test_chat_shows_markup_in_documents_as_text_and_gets_it_back_as_written(spy):
-    chat, panel = app.chat_turn(spy, "How many survivors did the Blantyre shelter receive <b>in 2023</b>?", [], None)
+    question = "How many survivors did the Blantyre shelter receive <b>in 2023</b>?"
+    chat, panel = handlers.chat_turn(spy, question, [], None)
 
     assert chat[0]["content"] == "How many survivors did the Blantyre shelter receive &lt;b&gt;in 2023&lt;/b&gt;?"
     assert "41 survivors" in chat[1]["content"]
     assert "<img" not in chat[1]["content"] and "&lt;img" in chat[1]["content"]
     assert "<img" not in panel and "&lt;img" in panel
-    app.chat_turn(spy, "And then?", chat, None)
+    handlers.chat_turn(spy, "And then?", chat, None)
     assert spy.calls[1][1][0] == {
         "role": "user", "content": "How many survivors did the Blantyre shelter receive <b>in 2023</b>?"
     }
@@ -294,19 +296,19 @@ def test_chat_shows_markup_in_documents_as_text_and_gets_it_back_as_written(spy)
 
 @pytest.mark.integration
 def test_filters_restrict_the_search(spy):
-    app.chat_turn(spy, "Anything?", [], [])
+    handlers.chat_turn(spy, "Anything?", [], [])
     assert spy.calls[0][2] is None  # no filter: the whole library
     shelter = spy.real.find_document("shelter.txt").doc_id
-    _, panel = app.chat_turn(spy, "What did the ministry propose about fees?", [], [shelter])
+    _, panel = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], [shelter])
     assert "fees-brief.txt" not in panel
-    _, panel = app.chat_turn(spy, "What did the ministry propose about fees?", [], None, [1999])
+    _, panel = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], None, [1999])
     assert spy.calls[-1][2] == []  # no document of that year: nothing to search
     assert "No passage" in panel or "Not an answer" in panel
 
 
 @pytest.mark.parametrize("empty", ["", "  ", "[]"])
 def test_api_history_may_be_empty(empty):
-    assert app.parse_history(empty) == []
+    assert handlers.parse_history(empty) == []
 
 
 @pytest.mark.parametrize(
@@ -320,11 +322,11 @@ def test_api_history_may_be_empty(empty):
 )
 def test_bad_api_history_is_explained(history_json, message):
     with pytest.raises(ValueError, match=message):
-        app.parse_history(history_json)
+        handlers.parse_history(history_json)
 
 
 def test_only_the_ask_endpoint_is_public(tmp_path):
-    demo = app.build_ui(Assistant(Settings(data_dir=tmp_path / "data")))
+    demo = ui.build_ui(Assistant(Settings(data_dir=tmp_path / "data")))
     info = demo.get_api_info()
     assert list(info["named_endpoints"]) == ["/ask"] and not info["unnamed_endpoints"]
     assert [p["parameter_name"] for p in info["named_endpoints"]["/ask"]["parameters"]] == ["question", "history_json"]
@@ -338,7 +340,7 @@ def test_check_text_finds_the_source_of_a_true_sentence_and_none_for_an_invented
         "Penguins in Antarctica were trained as <i>border guards</i> in 2019."
     )
     seen = []
-    result = app.check_text(spy, text, None, lambda step, **kwargs: seen.append(step))
+    result = handlers.check_text(spy, text, None, lambda step, **kwargs: seen.append(step))
     true, invented = result.split('<li class="tip-source ')[1:]
 
     assert "2 sentences: 1 supported, 0 partial, 1 with no support in the library" in result
@@ -355,7 +357,7 @@ def test_check_text_paragraph_by_paragraph_finds_what_one_check_finds(spy):
         "The ministry proposed a ban on fees. Agencies were licensed.\n  \n"
         "The Blantyre shelter received 41 survivors in 2023.\n\n\nIt referred them onwards."
     )
-    by_paragraph = app.verify_text(spy, text)
+    by_paragraph = handlers.verify_text(spy, text)
     assert by_paragraph == spy.real.verify(text)
     assert [text[c.start : c.end] for c in by_paragraph] == [c.text for c in by_paragraph]
 
@@ -363,23 +365,24 @@ def test_check_text_paragraph_by_paragraph_finds_what_one_check_finds(spy):
 @pytest.mark.integration
 def test_check_text_honours_the_document_filter(spy):
     shelter = spy.real.find_document("shelter.txt").doc_id
-    result = app.check_text(spy, "Recruitment agencies charged workers fees of up to three months' wages.", [shelter])
+    text = "Recruitment agencies charged workers fees of up to three months' wages."
+    result = handlers.check_text(spy, text, [shelter])
     assert "fees-brief.txt" not in result and "❌ unsupported" in result
 
 
 @pytest.mark.parametrize("empty", [None, "", " \n\n "])
 def test_check_text_asks_for_text_when_there_is_none(empty):
-    assert "Paste some text to check first." in app.check_text(None, empty)
+    assert "Paste some text to check first." in handlers.check_text(None, empty)
 
 
 def test_check_text_on_an_empty_library_says_so(tmp_path):
-    result = app.check_text(Assistant(Settings(data_dir=tmp_path / "data")), "Anything at all.")
+    result = handlers.check_text(Assistant(Settings(data_dir=tmp_path / "data")), "Anything at all.")
     assert "The library is empty" in result
 
 
 @pytest.mark.integration
 def test_check_text_with_a_document_removed_meanwhile(spy):
-    assert "no longer in the library" in app.check_text(spy, "Fees were charged.", ["gone"])
+    assert "no longer in the library" in handlers.check_text(spy, "Fees were charged.", ["gone"])
 
 
 # ----- library ------------------------------------------------------------------------------------------
@@ -416,7 +419,7 @@ def test_upload_reports_each_file_and_keeps_original_names(tmp_path, library):
         gradio_upload(tmp_path, "0d5e88", "scan.pdf", b""),
     ]
     seen = []
-    report = app.add_uploads(library, uploads, lambda step, **kwargs: seen.append(step))
+    report = handlers.add_uploads(library, uploads, lambda step, **kwargs: seen.append(step))
     lines = report.splitlines()
 
     assert lines[0].startswith("✅ shelter notes.md: added")
@@ -426,7 +429,7 @@ def test_upload_reports_each_file_and_keeps_original_names(tmp_path, library):
     assert seen[-1] == (3, 3)
     assert {d.source for d in library.documents()} == {"shelter notes.md", "fees-brief.txt"}
 
-    again = app.add_uploads(library, [uploads[1]])
+    again = handlers.add_uploads(library, [uploads[1]])
     assert again.splitlines()[0].startswith("· fees-brief.txt: unchanged")
 
 
@@ -436,7 +439,7 @@ def test_two_uploads_with_one_name_are_not_merged(tmp_path, library):
         gradio_upload(tmp_path, "aa", "notes.txt", NOTES.encode()),
         gradio_upload(tmp_path, "bb", "notes.txt", BRIEF.encode()),
     ]
-    lines = app.add_uploads(library, uploads).splitlines()
+    lines = handlers.add_uploads(library, uploads).splitlines()
 
     assert lines[0].startswith("✅ notes.txt: added")
     assert lines[1].startswith("❌ notes.txt: failed") and "same name" in lines[1]
@@ -445,25 +448,25 @@ def test_two_uploads_with_one_name_are_not_merged(tmp_path, library):
 
 @pytest.mark.integration
 def test_remove_document_and_library_state(tmp_path, library):
-    app.add_uploads(library, [gradio_upload(tmp_path, "aa", "fees-brief.txt", BRIEF.encode())])
-    rows, choices, kept, years = app.library_state(library, ["gone", library.documents()[0].doc_id])
+    handlers.add_uploads(library, [gradio_upload(tmp_path, "aa", "fees-brief.txt", BRIEF.encode())])
+    rows, choices, kept, years = handlers.library_state(library, ["gone", library.documents()[0].doc_id])
     assert [row[1] for row in rows] == ["fees-brief.txt"] and len(kept) == 1
 
-    assert app.remove_document(library, choices[0][1]).startswith("Removed fees-brief.txt")
-    assert app.remove_document(library, choices[0][1]) == "That document is no longer in the library."
-    assert app.remove_document(library, None) == "Choose a document to remove first."
-    assert app.library_state(library, kept) == ([], [], [], [])
+    assert handlers.remove_document(library, choices[0][1]).startswith("Removed fees-brief.txt")
+    assert handlers.remove_document(library, choices[0][1]) == "That document is no longer in the library."
+    assert handlers.remove_document(library, None) == "Choose a document to remove first."
+    assert handlers.library_state(library, kept) == ([], [], [], [])
 
 
 def test_nothing_chosen_to_upload():
-    assert "Choose" in app.add_uploads(None, [])
+    assert "Choose" in handlers.add_uploads(None, [])
 
 
 @pytest.mark.integration
 def test_docs_given_at_start_are_ingested_with_status_lines_on_stderr(tmp_path, library, capsys):
     notes = tmp_path / "notes.txt"
     notes.write_text(NOTES, encoding="utf-8")
-    report = app.ingest_paths(library, [tmp_path])
+    report = ui.ingest_paths(library, [tmp_path])
 
     out, err = capsys.readouterr()
     assert report.ok and out == ""
@@ -473,18 +476,22 @@ def test_docs_given_at_start_are_ingested_with_status_lines_on_stderr(tmp_path, 
 def test_main_builds_settings_from_flags_and_serves(tmp_path, monkeypatch):
     monkeypatch.delenv("TIP_HOST", raising=False)
     served = {}
-    monkeypatch.setattr(app, "serve", lambda assistant, docs: served.update(settings=assistant.settings, docs=docs))
-    app.main(["--docs", "a.pdf", "folder", "--data-dir", str(tmp_path), "--port", "7999"])
+    monkeypatch.setattr(ui, "serve", lambda assistant, docs: served.update(settings=assistant.settings, docs=docs))
+    with pytest.raises(SystemExit) as exited:
+        app.main(["--docs", "a.pdf", "folder", "--data-dir", str(tmp_path), "--port", "7999"])
+    assert exited.value.code == 0
 
     assert served["docs"] == [Path("a.pdf"), Path("folder")]
     settings = served["settings"]
     assert (settings.data_dir, settings.host, settings.port) == (tmp_path, "127.0.0.1", 7999)
 
 
-def test_main_reports_a_bad_setting_as_one_line(monkeypatch):
+def test_main_reports_a_bad_setting_as_one_line(monkeypatch, capsys):
     monkeypatch.setenv("TIP_PORT", "seventy")
-    with pytest.raises(SystemExit, match="error: TIP_PORT='seventy' is not a whole number"):
+    with pytest.raises(SystemExit) as exited:
         app.main([])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "error: TIP_PORT='seventy' is not a whole number\n"
 
 
 # ----- a real server --------------------------------------------------------------------------------------
@@ -505,7 +512,7 @@ def test_ask_endpoint_over_http(tmp_path, monkeypatch, embedder):
     assert settings.host == "127.0.0.1" and settings.data_dir == tmp_path / "data"
     assistant = Assistant(settings, embedder=embedder)
 
-    demo = app.serve(assistant, docs=[submission], prevent_thread_lock=True)
+    demo = ui.serve(assistant, docs=[submission], prevent_thread_lock=True)
     try:
         assert demo.local_url.startswith(f"http://127.0.0.1:{settings.port}")
         client = Client(demo.local_url, verbose=False, analytics_enabled=False, download_files=False)
@@ -533,7 +540,7 @@ def test_ask_endpoint_over_http(tmp_path, monkeypatch, embedder):
 
 def test_refusal_reason_is_shown_escaped():
     answer = replace(make_answer(refused=True), refusal_reason="the library never mentions “<kafala>”")
-    panel = app.render_sources(answer)
+    panel = render.render_sources(answer)
     assert "the library never mentions “&lt;kafala&gt;”" in panel
 
 
@@ -549,10 +556,11 @@ def test_generated_text_streams_into_the_chat_then_the_checked_answer_replaces_i
     reply = "Recruitment agencies charged workers fees of up to three months' wages [1]. Fees were banned in 1850 [1]."
     with scripted_server("openai", reply) as server:
         settings = Settings(data_dir=tmp_path / "data", llm="openai:m", llm_base_url=f"{server.base_url}/v1")
-        steps = list(app.chat_turn_stream(Assistant(settings, embedder=embedder), "What fees were charged?", [], None))
+        assistant = Assistant(settings, embedder=embedder)
+        steps = list(handlers.chat_turn_stream(assistant, "What fees were charged?", [], None))
     streamed, (final_chat, final_panel) = steps[:-1], steps[-1]
     assert "fees-brief.txt" in final_panel
-    assert len(streamed) > 3 and all(panel == app.CHECKING for _, panel in streamed)
+    assert len(streamed) > 3 and all(panel == render.CHECKING for _, panel in streamed)
     assert streamed[-1][0][-1]["content"].startswith("Recruitment agencies charged")
     assert "three months' wages. [1]" in final_chat[-1]["content"]
     assert "not supported" in final_chat[-1]["content"]  # the invented sentence is flagged once checked
@@ -560,7 +568,7 @@ def test_generated_text_streams_into_the_chat_then_the_checked_answer_replaces_i
 
 def test_notices_are_shown_escaped_above_the_sources():
     answer = Answer("q", REFUSAL_TEXT, (), (), True, "q", notices=("No generated answer: <b>HTTP 500</b>.",))
-    panel = app.render_sources(answer)
+    panel = render.render_sources(answer)
     assert panel.startswith('<p class="tip-notice">') and "&lt;b&gt;HTTP 500&lt;/b&gt;" in panel
 
 
@@ -568,13 +576,13 @@ def test_notices_are_shown_escaped_above_the_sources():
 def test_draft_tab_summarizes_and_cites_with_files_to_download(spy, tmp_path):
     import docx
 
-    preview, files = app.summarize_tab(spy.real, "recruitment fees", "document", tmp_path / "summary")
+    preview, files = handlers.summarize_tab(spy.real, "recruitment fees", "document", tmp_path / "summary")
     assert "# What the library says on “recruitment fees”" in preview and "[^1]" in preview
     md, word = (Path(f) for f in files)
     assert md.suffix == ".md" and md.read_text(encoding="utf-8") in preview
     assert word.suffix == ".docx" and docx.Document(str(word)).core_properties.title.startswith("What the library")
 
-    preview, files = app.cite_tab(spy.real, "Agencies charged workers fees of up to three months' wages. "
+    preview, files = handlers.cite_tab(spy.real, "Agencies charged workers fees of up to three months' wages. "
                                   "The ministry banned all agencies in 1850.", tmp_path / "cited")  # fmt: skip
     assert "three months' wages.[^1]" in preview and "1850. **[citation needed]**" in preview
     assert "1 marked [citation needed]" in preview and len(files) == 2
@@ -582,25 +590,26 @@ def test_draft_tab_summarizes_and_cites_with_files_to_download(spy, tmp_path):
 
 def test_draft_tab_says_what_to_do_first(tmp_path, embedder):
     empty = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
-    assert app.summarize_tab(empty, " ", "auto", tmp_path) == ("*Type a topic to summarize first.*", [])
-    assert app.cite_tab(empty, "", tmp_path) == ("*Paste your draft first.*", [])
-    assert "library is empty" in app.summarize_tab(empty, "fees", "auto", tmp_path)[0]
+    assert handlers.summarize_tab(empty, " ", "auto", tmp_path) == ("*Type a topic to summarize first.*", [])
+    assert handlers.cite_tab(empty, "", tmp_path) == ("*Paste your draft first.*", [])
+    assert "library is empty" in handlers.summarize_tab(empty, "fees", "auto", tmp_path)[0]
 
 
 @pytest.mark.integration
 def test_draft_tab_uses_only_the_chosen_documents(spy, tmp_path):
     shelter = spy.real.find_document("shelter.txt").doc_id
-    preview, _ = app.summarize_tab(spy.real, "survivors and fees", "document", tmp_path / "s", doc_ids=[shelter])
+    preview, _ = handlers.summarize_tab(spy.real, "survivors and fees", "document", tmp_path / "s", doc_ids=[shelter])
     assert "shelter.txt" in preview and "fees-brief.txt" not in preview
-    preview, files = app.cite_tab(spy.real, "Agencies charged fees of up to three months' wages.", tmp_path / "c",
+    preview, files = handlers.cite_tab(spy.real, "Agencies charged fees of up to three months' wages.", tmp_path / "c",
                                   doc_ids=[shelter])  # fmt: skip
     assert "**[citation needed]**" in preview  # the brief that says so is not among the chosen documents
     spy.real.remove("shelter.txt")
-    assert "no longer in the library" in app.summarize_tab(spy.real, "fees", "auto", tmp_path, doc_ids=[shelter])[0]
+    preview = handlers.summarize_tab(spy.real, "fees", "auto", tmp_path, doc_ids=[shelter])[0]
+    assert "no longer in the library" in preview
 
 
 def test_a_refusal_in_the_chat_says_why():
     reason = "nothing in the library mentions “Antarctica”"
     refused = Answer("q", REFUSAL_TEXT, (), (), True, "q", refusal_reason=reason)
-    assert app.marked_answer_text(refused) == f"{REFUSAL_TEXT} Why: {reason}."
-    assert app.marked_answer_text(Answer("q", REFUSAL_TEXT, (), (), True, "q")) == REFUSAL_TEXT
+    assert render.marked_answer_text(refused) == f"{REFUSAL_TEXT} Why: {reason}."
+    assert render.marked_answer_text(Answer("q", REFUSAL_TEXT, (), (), True, "q")) == REFUSAL_TEXT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.evaluation import load_gold, run_items, summarize, summarize_by_kind
+from assistant.evaluation.gold_set import load_gold, run_items, summarize, summarize_by_kind
 from ingest.pipeline import FileStatus
 from tests.shared_paths import CORPUS, GOLD_DEV, GOLD_DEV_2, require
 

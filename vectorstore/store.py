@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from assistant.text.terms import lexical_terms
 from ingest.models import Chunk, LoadedDocument
-from vectorstore.catalog import Catalog, DocumentRecord, lexical_terms
+from vectorstore.catalog import Catalog, DocumentRecord
 from vectorstore.embeddings import Embedder
 
 log = logging.getLogger(__name__)

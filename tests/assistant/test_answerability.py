@@ -118,8 +118,8 @@ def test_each_named_document_is_held_to_what_is_asked_of_it(two_studies):
 
 
 def test_a_part_that_points_back_is_held_to_the_place_and_year_of_the_part_before():
-    from assistant.answerability import _carried_over
-    from assistant.constraints import read_constraints
+    from assistant.answering.answerability import _carried_over
+    from assistant.answering.constraints import read_constraints
 
     first = read_constraints("Who in Denver used the screening checklist in 2019")
     parts = _carried_over([first, read_constraints("which young people is it mainly used with?")])

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import assistant.service
-from assistant.cli import main
+from assistant.interfaces.cli import main
 from tests.shared_paths import SUBMISSION, require
 
 

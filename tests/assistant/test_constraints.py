@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.constraints import (
+from assistant.answering.constraints import (
     AnswerKind,
     Evidence,
     Unmet,
@@ -145,7 +145,7 @@ def test_the_refusal_names_the_years_the_library_has():
 
 
 def test_names_a_question_relies_on_are_phrases_without_places_titles_or_possessives():
-    from assistant.constraints import name_phrases
+    from assistant.answering.constraints import name_phrases
 
     assert name_phrases("What does the guide recommend about state Safe Harbor laws?") == ["Safe Harbor"]
     assert name_phrases("How many children did the FBI's Innocence Lost task forces rescue?") == [
@@ -157,7 +157,7 @@ def test_names_a_question_relies_on_are_phrases_without_places_titles_or_possess
 
 
 def test_a_name_the_evidence_never_gives_is_not_met_and_an_acronym_matches_its_expansion():
-    from assistant.constraints import names_met
+    from assistant.answering.constraints import names_met
 
     c = read_constraints("What does the guide recommend about Safe Harbor laws?")
     assert c.unmet(Evidence("Officers should treat minors as victims.", page="Minors are victims.")) == [Unmet.NAME]
@@ -169,21 +169,21 @@ def test_a_name_the_evidence_never_gives_is_not_met_and_an_acronym_matches_its_e
 
 
 def test_question_words_of_other_languages_are_not_names():
-    from assistant.constraints import name_phrases
+    from assistant.answering.constraints import name_phrases
 
     assert name_phrases("Combien de victimes ont été identifiées à Mopti en 2022 ?") == []
     assert name_phrases("¿Cuántas víctimas identificó la UNODC en Malí?") == ["UNODC"]
 
 
 def test_a_clause_opening_with_when_does_not_ask_for_a_date():
-    from assistant.constraints import AnswerKind, expected_kind
+    from assistant.answering.constraints import AnswerKind, expected_kind
 
     assert expected_kind("When was the hotline founded?") is AnswerKind.DATE
     assert expected_kind("When an officer meets a victim, what steps does the guide recommend?") is not AnswerKind.DATE
 
 
 def test_a_follow_up_refers_to_the_places_and_proper_names_of_the_turn_before():
-    from assistant.constraints import referent_of
+    from assistant.answering.constraints import referent_of
 
     referent = referent_of(["UNODC supported Malawi's Ministry of Homeland Security at the Dzaleka Refugee Camp."])
     assert "UNODC" in referent.names and "Ministry" not in referent.names

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.conversation import condense, is_followup, question_parts
+from assistant.answering.conversation import condense, is_followup, question_parts
 
 HISTORY = [
     {"role": "user", "content": "What has UNODC been doing on trafficking among Rohingya refugees in Bangladesh?"},
@@ -35,7 +35,7 @@ def test_self_contained_question_after_history_stands_alone():
 
 
 def test_possessives_are_searched_as_their_word():
-    from vectorstore.catalog import lexical_terms
+    from assistant.text.terms import lexical_terms
 
     assert lexical_terms("The Global Report's Africa chapter and the hotline’s data") == [
         "global", "report", "africa", "chapter", "hotline", "data"

@@ -1,10 +1,10 @@
-"""Mapping the documents a question names or describes to library documents (assistant/documents_named.py)."""
+"""Mapping the documents a question names or describes to library documents (assistant/answering/documents_named.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.documents_named import (
+from assistant.answering.documents_named import (
     DocumentProfile,
     build_profiles,
     file_words,
@@ -290,8 +290,8 @@ def test_questions_over_the_shared_corpus(corpus_library):
 
 
 def test_each_named_document_is_asked_the_part_of_the_question_that_names_it():
-    from assistant.answerability import document_queries
-    from assistant.documents_named import DocumentMention
+    from assistant.answering.answerability import document_queries
+    from assistant.answering.documents_named import DocumentMention
 
     def asked(units, mentions, documents=("asu", "hotline")):
         return document_queries(documents, units, mentions)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.drafting import CITATION_NEEDED, Grouping
-from assistant.export import to_markdown
+from assistant.drafting.drafts import CITATION_NEEDED, Grouping
+from assistant.drafting.export import to_markdown
 from assistant.service import Assistant
 from assistant.settings import Settings
 
@@ -73,7 +73,7 @@ def test_grouping_by_document_and_by_theme(library):
     by_document = library.summarize("UNODC support for refugees", "document")
     assert set(headings(by_document)) <= {"bangladesh", "malawi", "review"}
     by_theme = library.summarize("UNODC support for refugees", "theme")
-    from assistant.drafting import THEMES
+    from assistant.drafting.drafts import THEMES
 
     assert set(headings(by_theme)) <= set(THEMES) and len(by_theme.sentences()) == len(by_document.sentences())
 

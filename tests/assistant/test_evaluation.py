@@ -7,9 +7,7 @@ import json
 import pytest
 
 import assistant.service
-from assistant.answer import Answer, Citation, RetrievedPassage
-from assistant.cli import main
-from assistant.evaluation import (
+from assistant.evaluation.gold_set import (
     FIGURE_KEYS,
     QUESTION_TYPES,
     GoldFileError,
@@ -22,6 +20,8 @@ from assistant.evaluation import (
     summarize_by_kind,
     summarize_by_type,
 )
+from assistant.interfaces.cli import main
+from assistant.types import Answer, Citation, RetrievedPassage
 from tests.shared_paths import SUBMISSION, require
 
 

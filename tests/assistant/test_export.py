@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from assistant.drafting import CITATION_NEEDED, CitedText, DraftSentence, Note, Section
-from assistant.export import QUOTE_LIMIT, md_escape, shorten, to_docx, to_markdown, write
+from assistant.drafting.drafts import CITATION_NEEDED, CitedText, DraftSentence, Note, Section
+from assistant.drafting.export import QUOTE_LIMIT, md_escape, shorten, to_docx, to_markdown, write
 
 GLOTIP = ("glotip", "glotip_2022.pdf", "Global Report on Trafficking in Persons 2022")
 # A title that would inject a heading, a link, HTML and emphasis if written out as it is.

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from assistant.answer import REFUSAL_TEXT
-from assistant.conversation import RetrievalQuery
-from assistant.extractive import ExtractiveComposer, ExtractiveConfig
+from assistant.answering.conversation import RetrievalQuery
+from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
+from assistant.types import REFUSAL_TEXT
 from ingest.models import Chunk
 from vectorstore.store import ScoredChunk
 
@@ -134,7 +134,7 @@ def test_each_part_of_a_compound_question_is_answered(embedder, monkeypatch):
 
     # Without parts, the first topic's sentences fill the answer and the second topic is left out:
     # this is what the per-part pick is for.
-    monkeypatch.setattr("assistant.extractive.question_parts", lambda q: [q])
+    monkeypatch.setattr("assistant.answering.extractive.question_parts", lambda q: [q])
     assert "Artisanal gold mines" not in ask(composer, question, passages).text
 
 
@@ -169,7 +169,7 @@ def test_a_chart_frame_without_its_data_and_a_reference_ending_in_an_address_are
 
 
 def test_a_list_item_is_read_and_quoted_with_the_line_that_introduces_it():
-    from assistant.extractive import passage_sentences, sentence_unit
+    from assistant.answering.extractive import passage_sentences, sentence_unit
 
     text = (
         "Between 2003 and 2014, task forces under the Innocence Lost National Initiative\n\n"

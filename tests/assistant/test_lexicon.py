@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from assistant.lexicon import Lexicon, is_frame_word, key_terms, lexicon_for
-from vectorstore.catalog import surface_words
+from assistant.text.lexicon import Lexicon, is_frame_word, key_terms, lexicon_for
+from assistant.text.terms import surface_words
 
 LIBRARY_TEXT = """
 Victims of trafficking were identified and referred to shelters. Many victims, survivors and their
@@ -170,7 +170,7 @@ def test_on_the_corpus_out_of_library_words_are_unknown_and_typos_corrected(corp
 def test_stems_are_the_same_from_many_threads_at_once():
     from concurrent.futures import ThreadPoolExecutor
 
-    from assistant.lexicon import stem
+    from assistant.text.lexicon import stem
 
     words = ["identified", "trafficking", "victims", "recruitment"] * 200
     expected = [stem(w) for w in words]

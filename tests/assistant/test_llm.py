@@ -11,10 +11,10 @@ import re
 
 import pytest
 
-from assistant.answer import REFUSAL_TEXT, Answer, SupportLabel
-from assistant.llm import parse_markers, passages_block
+from assistant.answering.generative import parse_markers, passages_block
 from assistant.service import Assistant
 from assistant.settings import Settings
+from assistant.types import REFUSAL_TEXT, Answer, SupportLabel
 from prompts import load_prompts
 from tests.llm_servers import Failure, refused_url, scripted_server
 

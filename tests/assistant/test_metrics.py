@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from assistant.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
+from assistant.evaluation.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
 
 LOG2_3 = math.log2(3)  # 1.58496...: the discount at rank 2
 LOG2_5 = math.log2(5)  # 2.32193...: the discount at rank 4

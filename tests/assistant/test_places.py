@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.places import (
+from assistant.grounding.support import entities_in, places
+from assistant.text.places import (
     PlaceKind,
     country_names,
     find_place,
     place_mentions,
     within,
 )
-from assistant.support import entities_in, places
 
 
 def keys(text: str) -> list[str]:
@@ -226,7 +226,7 @@ def test_place_mentions_is_fast_after_the_first_call():
 
 def test_nothing_is_built_at_import():
     code = (
-        "import assistant.places as p; "
+        "import assistant.text.places as p; "
         "print(p._gazetteer.cache_info().currsize, p._country_table.cache_info().currsize)"
     )
     root = Path(__file__).resolve().parents[2]

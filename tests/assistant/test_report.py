@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from assistant.evaluation import FIGURE_KEYS, QUESTION_TYPES
-from assistant.report import format_summary, md_cell, render_markdown, shorten, write_report
+from assistant.evaluation.gold_set import FIGURE_KEYS, QUESTION_TYPES
+from assistant.evaluation.report import format_summary, md_cell, render_markdown, shorten, write_report
 
 
 def figures(items: int, answerable: int, **values) -> dict:

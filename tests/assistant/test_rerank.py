@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chain import build_chain
+from assistant.answering.extractive import ExtractiveComposer
+from assistant.answering.pipeline import build_chain
+from assistant.answering.rerank import CrossEncoderScorer
 from assistant.errors import ModelNotFound
-from assistant.extractive import ExtractiveComposer
-from assistant.rerank import CrossEncoderScorer
-from assistant.support import SupportChecker
+from assistant.grounding.support import SupportChecker
 from ingest.models import Chunk, LoadedDocument, Page
 from vectorstore import open_store
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import RetrievalQuery, condense
-from assistant.retrieval import retrieve
+from assistant.answering.conversation import RetrievalQuery, condense
+from assistant.answering.retrieval import retrieve
 from ingest.models import Chunk, LoadedDocument, Page
 from vectorstore import open_store
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from assistant.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
-from assistant.retrieval_eval import (
+from assistant.evaluation.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
+from assistant.evaluation.retrieval_eval import (
     BeirFormatError,
     RetrievalMode,
     evaluate,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Answer, AnswerSentence, Citation, SupportLabel
-from assistant.support import (
+from assistant.evaluation.support_eval import confusion_table, label_pairs, load_pairs, summarize_pairs
+from assistant.grounding.support import (
     Evidence,
     SupportChecker,
     entities_in,
@@ -15,7 +15,7 @@ from assistant.support import (
     missing_numbers,
     with_support,
 )
-from assistant.support_eval import confusion_table, label_pairs, load_pairs, summarize_pairs
+from assistant.types import Answer, AnswerSentence, Citation, SupportLabel
 
 PAGE_OFFSET = 1200
 CAMP = Evidence(

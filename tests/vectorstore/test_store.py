@@ -291,7 +291,7 @@ def test_vocabulary_follows_added_replaced_and_removed_documents(store):
     # the table always equals a count over what is stored
     from collections import Counter
 
-    from vectorstore.catalog import surface_words
+    from assistant.text.terms import surface_words
 
     stored = store.catalog.chunks(store.catalog.chunk_ids())
     expected = Counter(w for c in stored.values() for w in surface_words(c.text))

@@ -1,12 +1,12 @@
 """What an answer must satisfy, read from the question, and whether a piece of evidence satisfies it.
 
-A passage can back a sentence (``assistant.support``) and still not answer the question: "How many calls did
+A passage can back a sentence (``assistant.grounding.support``) and still not answer the question: "How many calls did
 the hotline answer in 2021?" is not answered by the 2023 figure, "…victims in Togo?" not by Ghana's, "How many
 of them were women?" (them = the 87 victims at Dzaleka) not by the women of a training in Cox's Bazar. So
 every question is read for its constraints:
 
 * **years and periods** ("in 2021", "2019-2023", "between 2020 and 2021", "since 2018");
-* **places** (countries, regions, states, cities, camps: ``assistant.places``);
+* **places** (countries, regions, states, cities, camps: ``assistant.text.places``);
 * **the kind of answer expected**: a number ("how many", "what share", "combien", "cuántas"), a date
   ("when", "which year"), a list, or a description;
 * **a breakdown** ("by sex", "how many … were women"): the answer must name the category and give a number;
@@ -33,8 +33,8 @@ from enum import Enum
 
 from wordfreq import zipf_frequency
 
-from assistant.lexicon import is_frame_word, stem
-from assistant.places import Place, place_mentions, within
+from assistant.text.lexicon import is_frame_word, stem
+from assistant.text.places import Place, place_mentions, within
 
 
 class AnswerKind(Enum):
@@ -285,7 +285,7 @@ _MONTHS_DAYS = frozenset(
 def name_phrases(text: str) -> list[str]:
     """The names a question relies on, as phrases: runs of adjacent capitalised words or acronyms ("Safe
     Harbor", "Security Council", "FBI"), without places, months and sentence-initial common words."""
-    from assistant.documents_named import KIND_NOUNS  # a name before "report", "study", "case" is a title's
+    from assistant.answering.documents_named import KIND_NOUNS  # a name before "report", "study", "case" is a title's
 
     names = set(names_in(text))
     place_spans = [(m.start, m.end) for m in place_mentions(text)]

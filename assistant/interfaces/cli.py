@@ -14,24 +14,18 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from assistant.answer import Answer, SupportLabel
-from assistant.conversation import HistoryError, checked_history
-from assistant.drafting import CITATION_NEEDED, CitedText, Grouping
+from assistant.answering.conversation import HistoryError, checked_history
+from assistant.drafting.drafts import CITATION_NEEDED, CitedText, Grouping
+from assistant.drafting.export import FORMATS, to_markdown, write
 from assistant.errors import TipError
-from assistant.export import FORMATS, to_markdown, write
+from assistant.grounding.support import CheckedSentence
+from assistant.interfaces.text import format_outcome
 from assistant.service import Assistant, DocumentNotFound
 from assistant.settings import Settings, use_offline_mode
-from assistant.support import CheckedSentence
-from ingest.pipeline import FileOutcome, FileStatus
+from assistant.types import Answer, SupportLabel
+from ingest.pipeline import FileOutcome
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
-_STATUS_MARK = {
-    FileStatus.ADDED: "✅",
-    FileStatus.UPDATED: "✅",
-    FileStatus.UNCHANGED: "·",
-    FileStatus.DUPLICATE: "⚠️",
-    FileStatus.FAILED: "❌",
-}
 
 
 class CliError(TipError):
@@ -39,17 +33,24 @@ class CliError(TipError):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tip-assistant", description="Cited answers from your document library.")
-    parser.add_argument("--data-dir", type=Path, help="where the library is stored (TIP_DATA_DIR, default ./data)")
-    parser.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (TIP_CHROMA_URL)")
-    parser.add_argument("--top-k", type=int, help="passages retrieved per question (TIP_TOP_K, default 8)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    # The library options go before or after the command: `tip-assistant --data-dir D ask …` or `ask … --data-dir D`.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("--data-dir", type=Path, help="where the library is stored (TIP_DATA_DIR, default ./data)")
+    common.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (TIP_CHROMA_URL)")
+    common.add_argument("--top-k", type=int, help="passages retrieved per question (TIP_TOP_K, default 8)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser = argparse.ArgumentParser(
+        prog="tip-assistant", description="Cited answers from your document library.", parents=[common]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="add files or folders (PDF, .txt, .md) to the library")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])  # every command takes the library options too
+
+    p = command("ingest", help="add files or folders (PDF, .txt, .md) to the library")
     p.add_argument("paths", nargs="+", type=Path)
 
-    p = sub.add_parser("ask", help="ask a question; the answer cites document, page and passage")
+    p = command("ask", help="ask a question; the answer cites document, page and passage")
     p.add_argument("question")
     p.add_argument("--history", type=Path, help='JSON file: [{"role": "user"|"assistant", "content": "..."}]')
     p.add_argument(
@@ -59,12 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "or range (2023, 2019-2023); documents without a year are left out")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
 
-    p = sub.add_parser("verify", help="check each sentence of a text against the library, with its best source")
+    p = command("verify", help="check each sentence of a text against the library, with its best source")
     p.add_argument("file", help="a text file, or - to read standard input")
     p.add_argument("--doc", action="append", dest="docs", help="only check against documents whose name has this")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
-    p = sub.add_parser("summarize", help="a cited summary of what the library says on a topic")
+    p = command("summarize", help="a cited summary of what the library says on a topic")
     p.add_argument("topic")
     p.add_argument("--doc", action="append", dest="docs", help="only documents whose file name or title has this")
     p.add_argument("--year", action="append", dest="years", type=parse_years, help="only documents of this year "
@@ -74,29 +75,29 @@ def build_parser() -> argparse.ArgumentParser:
                    "several countries, else by theme)")  # fmt: skip
     _export_arguments(p)
 
-    p = sub.add_parser("cite", help="your text back with sources after each sentence the library supports")
+    p = command("cite", help="your text back with sources after each sentence the library supports")
     p.add_argument("file", help="a text file, or - to read standard input")
     p.add_argument("--doc", action="append", dest="docs", help="only documents whose file name or title has this")
     _export_arguments(p)
 
-    p = sub.add_parser("docs", help="list the documents in the library")
+    p = command("docs", help="list the documents in the library")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("remove", help="delete a document and everything stored for it")
+    p = command("remove", help="delete a document and everything stored for it")
     p.add_argument("doc", help="document id, file name or title")
 
-    p = sub.add_parser("serve", help="start the web UI")
+    p = command("serve", help="start the web UI")
     p.add_argument("--host", help="address to bind (TIP_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (TIP_PORT, default 7860)")
     p.add_argument("--docs", nargs="*", type=Path, default=[], help="ingest these files or folders first")
 
-    p = sub.add_parser("eval", help="score the answers to a gold question set (JSON lines)")
+    p = command("eval", help="score the answers to a gold question set (JSON lines)")
     p.add_argument("gold", type=Path, help="gold file, one JSON object per line (see shared/eval/README.md)")
     p.add_argument("--k", type=_top_k, help="passages retrieved and scored per question (default: TIP_TOP_K, 8)")
     p.add_argument("--json", action="store_true", help="print the figures and every item as one JSON object")
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, results.json and by_type.png here")
 
-    p = sub.add_parser("eval-retrieval", help="nDCG@10, recall@10 and MRR@10 of the embedder on a BEIR folder")
+    p = command("eval-retrieval", help="nDCG@10, recall@10 and MRR@10 of the embedder on a BEIR folder")
     p.add_argument("beir_dir", type=Path, help="folder with corpus.jsonl, queries.jsonl and qrels/test.tsv")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     return parser
@@ -121,14 +122,15 @@ def _top_k(raw: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
     )
     use_offline_mode()
     try:
         settings = Settings.from_env(
-            data_dir=args.data_dir,
-            chroma_url=args.chroma_url,
-            top_k=getattr(args, "k", None) or args.top_k,  # eval --k wins over --top-k
+            data_dir=getattr(args, "data_dir", None),
+            chroma_url=getattr(args, "chroma_url", None),
+            top_k=getattr(args, "k", None) or getattr(args, "top_k", None),  # eval --k wins over --top-k
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
         )
@@ -162,13 +164,6 @@ def ingest_with_progress(assistant: Assistant, paths: Sequence[Path]):
         return assistant.ingest(paths, progress)
     finally:
         bar.close()
-
-
-def format_outcome(outcome: FileOutcome) -> str:
-    detail = f"{outcome.pages} pages, {outcome.chunks} chunks" if outcome.chunks else ""
-    message = "; ".join(p for p in (detail, outcome.message) if p)
-    line = f"{_STATUS_MARK[outcome.status]} {outcome.source}: {outcome.status.value}"
-    return f"{line} ({message})" if message else line
 
 
 def cmd_ask(assistant: Assistant, args: argparse.Namespace) -> int:
@@ -359,15 +354,15 @@ def cmd_remove(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(assistant: Assistant, args: argparse.Namespace) -> int:
-    import app  # the web UI lives in the composition root, outside the library packages
+    from assistant.interfaces.web.ui import serve  # gradio loads only for this command
 
-    app.serve(assistant, docs=args.docs)
+    serve(assistant, docs=args.docs)
     return EXIT_OK
 
 
 def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
-    from assistant.evaluation import GoldFileError, evaluation_report, load_gold, missing_sources, run_items
-    from assistant.report import format_summary, to_json, write_report
+    from assistant.evaluation.gold_set import GoldFileError, evaluation_report, load_gold, missing_sources, run_items
+    from assistant.evaluation.report import format_summary, to_json, write_report
 
     try:
         items = load_gold(args.gold)
@@ -400,7 +395,7 @@ def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
 def cmd_eval_retrieval(assistant: Assistant, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from assistant.retrieval_eval import BeirFormatError, run_beir
+    from assistant.evaluation.retrieval_eval import BeirFormatError, run_beir
 
     if not args.beir_dir.is_dir():
         raise CliError(f"{args.beir_dir} is not a folder: give a BEIR folder with corpus.jsonl, queries.jsonl "

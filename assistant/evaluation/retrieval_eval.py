@@ -5,11 +5,11 @@ A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.j
 entry becomes a one-page text document (``title``, a blank line, ``text``) named by its ``_id``, chunked and
 stored exactly as an ingested file would be, in a temporary library that is deleted afterwards. Each query
 then retrieves chunks, documents are ranked by their best chunk, and the ranking is scored with
-``assistant.metrics`` (nDCG, recall and reciprocal rank at 10, the figures BEIR reports).
+``assistant.evaluation.metrics`` (nDCG, recall and reciprocal rank at 10, the figures BEIR reports).
 
 Three ways to retrieve, to see what each side of the hybrid search contributes:
 
-* ``hybrid`` — ``assistant.retrieval.retrieve``, the product's own retrieval (dense and lexical fused);
+* ``hybrid`` — ``assistant.answering.retrieval.retrieve``, the product's own retrieval (dense and lexical fused);
 * ``dense`` — the nearest chunk vectors in Chroma only;
 * ``lexical`` — the FTS5 bm25 index only (the same query terms the product uses).
 
@@ -29,15 +29,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from assistant.conversation import condense
+from assistant.answering.conversation import condense
+from assistant.answering.retrieval import retrieve
 from assistant.errors import TipError
-from assistant.evaluation import percentile, read_json_lines
-from assistant.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
-from assistant.retrieval import retrieve
+from assistant.evaluation.gold_set import percentile, read_json_lines
+from assistant.evaluation.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
+from assistant.text.terms import lexical_terms
 from ingest.chunking import Chunker
 from ingest.models import LoadedDocument, Page
 from vectorstore import ChunkStore, Embedder, open_store
-from vectorstore.catalog import lexical_terms
 
 log = logging.getLogger(__name__)
 

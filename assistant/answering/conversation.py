@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.errors import TipError
-from vectorstore.catalog import lexical_terms
+from assistant.text.terms import lexical_terms
 
 if TYPE_CHECKING:
-    from assistant.answerability import QuestionReading
+    from assistant.answering.answerability import QuestionReading
 
 Turn = Mapping[str, str]  # {"role": "user" | "assistant", "content": "..."}
 
@@ -61,7 +61,7 @@ class RetrievalQuery:
     # The parts of a compound question, each searched for too so that every part finds its passages; empty
     # for a one-part question.
     parts: tuple[str, ...] = ()
-    # What the question asks and what an answer must satisfy (``assistant.answerability``); None until read.
+    # What the question asks and what an answer must satisfy (``assistant.answering.answerability``); None until read.
     reading: QuestionReading | None = None
 
 

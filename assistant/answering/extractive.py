@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from assistant.answer import Answer, AnswerSentence, Citation
-from assistant.answerability import Answerability
-from assistant.constraints import AnswerKind, Evidence, Unmet, gap_reason
-from assistant.conversation import RetrievalQuery, question_parts
+from assistant.answering.answerability import Answerability
+from assistant.answering.constraints import AnswerKind, Evidence, Unmet, gap_reason
+from assistant.answering.conversation import RetrievalQuery, question_parts
+from assistant.text.terms import lexical_terms
+from assistant.types import Answer, AnswerSentence, Citation
 from ingest.sentences import split_sentences
-from vectorstore.catalog import lexical_terms
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ScoredChunk
 

@@ -4,9 +4,9 @@
 is about) and gives the chain three things:
 
 * ``read``: the question with its typos corrected against the library's own words ("victms" is searched as
-  "victims", and the answer says so), the documents it names (``assistant.documents_named``: each is
+  "victims", and the answer says so), the documents it names (``assistant.answering.documents_named``: each is
   searched and must be cited), and its constraints per part
-  (``assistant.constraints``), including the referent of a follow-up;
+  (``assistant.answering.constraints``), including the referent of a follow-up;
 * ``out_of_library``: a key term of the question that no passage contains ("Antarctica", "parrots"): the
   question is refused, naming the term, whatever retrieval returns;
 * ``evidence``: the sentence, paragraph, heading and document scope around a span of a stored page, for the
@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from assistant.constraints import (
+from assistant.answering.constraints import (
     Constraints,
     Evidence,
     PageContext,
@@ -30,10 +30,10 @@ from assistant.constraints import (
     read_constraints,
     referent_of,
 )
-from assistant.conversation import RetrievalQuery, question_parts
-from assistant.documents_named import KIND_NOUNS, DocumentMention, named_doc_ids, named_documents, profiles
-from assistant.lexicon import Lexicon
-from assistant.places import Place, place_mentions
+from assistant.answering.conversation import RetrievalQuery, question_parts
+from assistant.answering.documents_named import KIND_NOUNS, DocumentMention, named_doc_ids, named_documents, profiles
+from assistant.text.lexicon import Lexicon
+from assistant.text.places import Place, place_mentions
 from ingest.models import Chunk
 from vectorstore.store import ChunkStore
 

@@ -25,11 +25,11 @@ from functools import cache
 
 import numpy as np
 
-from assistant.answer import Answer, Citation, SentenceSupport, SupportLabel
-from assistant.places import country_names
+from assistant.text.places import country_names
+from assistant.text.terms import lexical_terms
+from assistant.types import Answer, Citation, SentenceSupport, SupportLabel
 from ingest.models import Chunk
 from ingest.sentences import split_sentences
-from vectorstore.catalog import lexical_terms
 from vectorstore.embeddings import Embedder
 
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from assistant.drafting import CITATION_NEEDED, CitedText, DraftSentence, Note, Reference
+from assistant.drafting.drafts import CITATION_NEEDED, CitedText, DraftSentence, Note, Reference
 
 QUOTE_LIMIT = 300  # characters of a quote kept in a note; longer quotes are cut at a word and end in "…"
 FORMATS = ("md", "docx")

@@ -1,7 +1,7 @@
 """Scoring answers against a gold question set (format: ``shared/eval/README.md``).
 
 The same chain the UI uses answers every item, history included, so the figures describe what users get.
-Everything after ``run_items`` is a pure function of the ``ItemResult``s; ``assistant.report`` renders it.
+Everything after ``run_items`` is a pure function of the ``ItemResult``s; ``assistant.evaluation.report`` renders it.
 
 Figures (every share is over the items where it applies; ``None`` where no item does):
 - retrieval hit@k: every ``must_contain`` string is in one of the top-k retrieved passages (answerable items);
@@ -27,13 +27,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from assistant.answer import Answer, AnswerSentence, RetrievedPassage, SupportLabel
 from assistant.errors import TipError
-from assistant.service import Assistant
+from assistant.settings import Settings
+from assistant.types import Answer, AnswerSentence, RetrievedPassage, SupportLabel
 
 QUESTION_TYPES = ("factoid", "list", "followup", "multi", "unanswerable")
 
@@ -340,8 +341,17 @@ def missing_sources(items: Iterable[GoldItem], library_sources: Iterable[str]) -
 
 
 # ----- running ---------------------------------------------------------------------------------------------
+class Answerer(Protocol):
+    """What a gold set is run through: ``assistant.service.Assistant``, or anything that answers the same way."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def ask(self, question: str, history: Sequence[Mapping[str, str]] = ()) -> Answer: ...
+
+
 def run_items(
-    assistant: Assistant,
+    assistant: Answerer,
     items: Sequence[GoldItem],
     k: int | None = None,
     progress: Callable[[int, int], None] | None = None,

@@ -51,7 +51,7 @@ from stop_words import get_stop_words
 from symspellpy import SymSpell, Verbosity
 from wordfreq import zipf_frequency
 
-from vectorstore.catalog import surface_tokens, surface_word
+from assistant.text.terms import surface_tokens, surface_word
 
 LANGUAGES = ("en", "fr", "es")
 _STEMMER_NAMES = {"en": "english", "fr": "french", "es": "spanish"}

@@ -58,7 +58,7 @@ class Citation:
 @dataclass(frozen=True)
 class SentenceSupport:
     """How well a sentence is backed, and by which span: filled by the support checker
-    (``assistant.support``). The span is ``page_text[start:end] == quote`` of ``source``'s ``page``."""
+    (``assistant.grounding.support``). The span is ``page_text[start:end] == quote`` of ``source``'s ``page``."""
 
     label: SupportLabel
     score: float

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.conversation import RetrievalQuery
+from assistant.answering.conversation import RetrievalQuery
 from vectorstore.store import ChunkStore, ScoredChunk
 
 

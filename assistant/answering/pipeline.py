@@ -1,7 +1,7 @@
 """The answering chain as a LangChain Runnable: condense → retrieve → compose (with citations).
 
 Input: ``{"question": str, "history": [{"role", "content"}, ...], "doc_ids": [...] | None}``.
-Output: an ``Answer``, every sentence checked against the passages it cites (``assistant.support``).
+Output: an ``Answer``, every sentence checked against the passages it cites (``assistant.grounding.support``).
 The composer is any object with ``compose(question, query, retrieved) -> Answer``;
 the default is the extractive one, which needs no LLM.
 """
@@ -15,13 +15,13 @@ from typing import Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answer import Answer, RetrievedPassage
-from assistant.answerability import Answerability
-from assistant.conversation import RetrievalQuery, condense
-from assistant.rerank import POOL_FACTOR as RERANK_POOL_FACTOR
-from assistant.rerank import PassageScorer, rerank
-from assistant.retrieval import retrieve
-from assistant.support import SupportChecker, with_support
+from assistant.answering.answerability import Answerability
+from assistant.answering.conversation import RetrievalQuery, condense
+from assistant.answering.rerank import POOL_FACTOR as RERANK_POOL_FACTOR
+from assistant.answering.rerank import PassageScorer, rerank
+from assistant.answering.retrieval import retrieve
+from assistant.grounding.support import SupportChecker, with_support
+from assistant.types import Answer, RetrievedPassage
 from vectorstore.store import ChunkStore, ScoredChunk
 
 # The best few passages are read on into the passage that follows them, when composing (not when ranking).

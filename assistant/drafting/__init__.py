@@ -1,0 +1,1 @@
+"""Drafting: cited summaries across documents, sources attached to a draft, and their export (Markdown, Word)."""

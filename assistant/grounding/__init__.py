@@ -1,0 +1,1 @@
+"""Grounding: whether a sentence is supported by the passage it cites."""

@@ -1,0 +1,265 @@
+"""What the web UI does, as plain functions of the assistant: a chat turn, the ``/ask`` API, checking a text,
+drafting, uploads and removal. Gradio calls them from ``assistant.interfaces.web.ui``; tests call them
+directly."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from assistant.answering.conversation import HistoryError, checked_history
+from assistant.drafting.drafts import CITATION_NEEDED, CitedText
+from assistant.drafting.export import md_escape, to_markdown, write
+from assistant.grounding.support import CheckedSentence
+from assistant.interfaces.web.render import (
+    CHECKING,
+    chat_messages,
+    check_message,
+    document_choices,
+    document_rows,
+    format_report,
+    history_turns,
+    marked_answer_text,
+    render_checked,
+    render_sources,
+)
+from assistant.service import Assistant, DocumentNotFound
+from ingest.pipeline import FileOutcome, FileStatus, IngestReport
+
+
+def chat_turn(
+    assistant: Assistant,
+    question: str,
+    messages: Sequence[Mapping[str, Any]] | None,
+    doc_ids: Sequence[str] | None,
+    years: Sequence[int] | None = None,
+) -> tuple[list[dict[str, str]], str]:
+    """Answer ``question`` in the context of the chat so far: the new chat and the sources panel."""
+    *_, last = chat_turn_stream(assistant, question, messages, doc_ids, years)
+    return last
+
+
+def chat_turn_stream(
+    assistant: Assistant,
+    question: str,
+    messages: Sequence[Mapping[str, Any]] | None,
+    doc_ids: Sequence[str] | None,
+    years: Sequence[int] | None = None,
+) -> Iterator[tuple[list[dict[str, str]], str]]:
+    """``chat_turn`` as it happens: with a model configured, the text while it is generated (the panel says
+    it is not checked yet), then the checked answer; without one, the answer at once."""
+    history = history_turns(messages)
+    asked = [*history, {"role": "user", "content": question}]
+    for piece in assistant.ask_stream(question, history, assistant.select_documents(doc_ids, years)):
+        if isinstance(piece, str):
+            yield chat_messages([*asked, {"role": "assistant", "content": piece + " …"}]), CHECKING
+        else:
+            yield chat_messages([*asked, {"role": "assistant", "content": marked_answer_text(piece)}]), \
+                render_sources(piece)
+
+
+def parse_history(history_json: str) -> list[dict[str, str]]:
+    """The API's history argument: a JSON list of ``{"role": "user"|"assistant", "content": str}``."""
+    if not history_json or not history_json.strip():
+        return []
+    try:
+        turns = json.loads(history_json)
+    except json.JSONDecodeError as exc:
+        raise HistoryError(f"history_json is not valid JSON ({exc.msg}): pass a JSON list or an empty string") from None
+    return checked_history(turns, "history_json")
+
+
+def ask_api(assistant: Assistant, question: str, history_json: str) -> dict:
+    """The ``/ask`` endpoint: ``Answer.to_dict()``; a bad question or history raises a ``TipError``."""
+    return assistant.ask(question, parse_history(history_json)).to_dict()
+
+
+ProgressFn = Callable[..., Any]  # gr.Progress, or anything with its call signature
+
+
+# ----- check text ---------------------------------------------------------------------------------------
+# A blank line, as ingest.sentences splits paragraphs: no sentence crosses one, so checking a text paragraph
+# by paragraph finds the same sentences as checking it whole, and lets a long text show its progress.
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+
+
+def paragraphs(text: str) -> list[tuple[int, str]]:
+    """The non-blank paragraphs of ``text`` with their offsets."""
+    found, start = [], 0
+    for brk in [*_PARAGRAPH_BREAK.finditer(text), None]:
+        end = brk.start() if brk else len(text)
+        if text[start:end].strip():
+            found.append((start, text[start:end]))
+        if brk:
+            start = brk.end()
+    return found
+
+
+def verify_text(
+    assistant: Assistant, text: str, doc_ids: Sequence[str] | None = None, progress: ProgressFn | None = None
+) -> list[CheckedSentence]:
+    """``assistant.verify`` one paragraph at a time, reporting progress; offsets refer to the whole text.
+    Raises ``EmptyText`` for a text with no sentence."""
+    parts = paragraphs(text)
+    if not parts:
+        return assistant.verify(text, doc_ids)  # raises EmptyText
+    checked: list[CheckedSentence] = []
+    for done, (offset, paragraph) in enumerate(parts):
+        if progress is not None:
+            progress((done, len(parts)), desc="Checking each sentence against the library", unit="paragraphs")
+        found = assistant.verify(paragraph, doc_ids)
+        checked += [replace(c, start=c.start + offset, end=c.end + offset) for c in found]
+    return checked
+
+
+def check_text(
+    assistant: Assistant,
+    text: str | None,
+    doc_ids: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> str:
+    """The "Check text" tab: every sentence of ``text`` labelled with the passage that backs it, as HTML;
+    or a message saying what to do first."""
+    if not text or not text.strip():
+        return check_message("Paste some text to check first.")
+    if not assistant.documents():
+        return check_message("The library is empty: add documents in the Library tab first.")
+    try:
+        selected = assistant.select_documents(doc_ids)
+    except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
+        return check_message("A chosen document is no longer in the library: choose the documents again.")
+    return render_checked(verify_text(assistant, text, selected, progress))
+
+
+# ----- drafting -----------------------------------------------------------------------------------------
+GROUPINGS = [("Automatic", "auto"), ("By country", "country"), ("By theme", "theme"), ("By document", "document")]
+EMPTY_DRAFT = "*A cited summary, or your draft with its sources, appears here; download it as Markdown or Word.*"
+
+
+def draft_outputs(cited: CitedText, folder: Path) -> tuple[str, list[str]]:
+    """The Markdown preview and the two files to download (Markdown with footnotes, Word with notes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^\w-]+", "-", cited.title.lower()).strip("-")[:60] or "cited-text"
+    markdown = to_markdown(cited)
+    md_path = folder / f"{stem}.md"
+    md_path.write_text(markdown, encoding="utf-8")
+    docx_path = write(cited, folder / f"{stem}.docx", "docx")
+    needed = sum(s.needs_citation for s in cited.sentences())
+    summary = f"*{len(cited.sentences())} sentences, {len(cited.references())} documents cited"
+    summary += f", {needed} marked {CITATION_NEEDED}*" if needed else "*"
+    notices = "".join(f"> ⚠️ {md_escape(n)}\n\n" for n in cited.notices)
+    return f"{notices}{summary}\n\n{markdown}", [str(md_path), str(docx_path)]
+
+
+def summarize_tab(
+    assistant: Assistant,
+    topic: str | None,
+    grouping: str,
+    folder: Path,
+    progress: ProgressFn | None = None,
+    doc_ids: Sequence[str] | None = None,
+) -> tuple[str, list[str]]:
+    """The Draft tab's summary: preview and files, or a message saying what to do first."""
+    if not topic or not topic.strip():
+        return "*Type a topic to summarize first.*", []
+    problem = _draft_problem(assistant, doc_ids)
+    if problem:
+        return problem, []
+    step = (lambda stage, done, total: progress(done / max(total, 1), desc=stage)) if progress else None
+    cited = assistant.summarize(topic.strip(), grouping, assistant.select_documents(doc_ids), progress=step)
+    if not cited.sections:
+        return f"*The library holds nothing on “{html.escape(topic.strip())}”.*", []
+    return draft_outputs(cited, folder)
+
+
+def cite_tab(
+    assistant: Assistant,
+    text: str | None,
+    folder: Path,
+    progress: ProgressFn | None = None,
+    doc_ids: Sequence[str] | None = None,
+) -> tuple[str, list[str]]:
+    """The Draft tab's cited draft: the drafter's text with sources attached, preview and files."""
+    if not text or not text.strip():
+        return "*Paste your draft first.*", []
+    problem = _draft_problem(assistant, doc_ids)
+    if problem:
+        return problem, []
+    step = (lambda stage, done, total: progress(done / max(total, 1), desc="checking paragraphs")) if progress else None
+    return draft_outputs(assistant.cite(text, assistant.select_documents(doc_ids), progress=step), folder)
+
+
+def _draft_problem(assistant: Assistant, doc_ids: Sequence[str] | None) -> str | None:
+    """What stops the Draft tab, as a message: an empty library, or a chosen document removed meanwhile."""
+    if not assistant.documents():
+        return "*The library is empty: add documents in the Library tab first.*"
+    try:
+        assistant.select_documents(doc_ids)
+    except DocumentNotFound:
+        return "*A chosen document is no longer in the library: choose the documents again.*"
+    return None
+
+
+# ----- library ------------------------------------------------------------------------------------------
+
+
+def stage_uploads(uploads: Sequence[str | Path], folder: Path) -> tuple[list[Path], list[FileOutcome]]:
+    """Copy uploads into ``folder`` under their original names (the library identifies a document by its
+    file name); a second upload with a name already taken in this batch is reported instead of overwriting."""
+    staged: list[Path] = []
+    refused: list[FileOutcome] = []
+    for upload in uploads:
+        target = folder / Path(upload).name
+        if target.exists():
+            message = "another file in this upload has the same name: rename one and add it again"
+            refused.append(FileOutcome(Path(upload), FileStatus.FAILED, message))
+            continue
+        shutil.copyfile(upload, target)
+        staged.append(target)
+    return staged, refused
+
+
+def add_uploads(assistant: Assistant, uploads: Sequence[str | Path] | None, progress: ProgressFn | None = None) -> str:
+    """Ingest uploaded files; one status line per file and a final count."""
+    if not uploads:
+        return "Choose PDF, .txt or .md files to add first."
+
+    def on_file(done: int, total: int, outcome: FileOutcome) -> None:
+        if progress is not None:
+            progress((done, total), desc=f"{outcome.source}: {outcome.status.value}", unit="files")
+
+    with tempfile.TemporaryDirectory(prefix="tip-upload-") as folder:
+        staged, refused = stage_uploads(uploads, Path(folder))
+        report = assistant.ingest(staged, on_file)
+    report = IngestReport([*report.outcomes, *refused])
+    return format_report(report, len(assistant.documents()))
+
+
+def remove_document(assistant: Assistant, doc_id: str | None) -> str:
+    if not doc_id:
+        return "Choose a document to remove first."
+    try:
+        doc = assistant.remove(doc_id)
+    except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
+        return "That document is no longer in the library."
+    return f"Removed {doc.source} ({doc.chunk_count} chunks)."
+
+
+def library_state(
+    assistant: Assistant, selected: Sequence[str] | None = None
+) -> tuple[list[list[Any]], list[tuple[str, str]], list[str], list[int]]:
+    """Table rows, dropdown choices, the selected filter ids that still exist, and the years on offer."""
+    docs = assistant.documents()
+    ids = {d.doc_id for d in docs}
+    years = sorted({d.year for d in docs if d.year is not None}, reverse=True)
+    return document_rows(docs), document_choices(docs), [i for i in selected or [] if i in ids], years
+
+
+# ----- wiring -------------------------------------------------------------------------------------------

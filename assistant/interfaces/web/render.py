@@ -1,0 +1,257 @@
+"""What the web UI shows, as HTML strings: answers with their support marks, the Sources panel, checked text,
+the library table. Plain functions of the library's values, tested without a browser."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from assistant.grounding.support import CheckedSentence, failed_checks
+from assistant.interfaces.text import format_outcome
+from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
+from ingest.pipeline import IngestReport
+from vectorstore import DocumentRecord
+
+if TYPE_CHECKING:  # imported in build_ui: see there why
+    pass
+
+
+UPLOAD_TYPES = [".pdf", ".txt", ".md"]
+TABLE_HEADERS = ["Title", "File", "Pages", "Chunks", "Ingested (UTC)"]
+EMPTY_SOURCES = '<p class="tip-empty">The sources of the latest answer appear here.</p>'
+CHECKING = '<p class="tip-empty">Generating… each sentence is checked against its sources when done.</p>'
+EMPTY_CHECK = '<p class="tip-empty">Each sentence of the text appears here with the passage that backs it.</p>'
+
+# Next to an answer sentence in the chat that its cited passage does not fully back (supported: no mark).
+CHAT_MARKS = {SupportLabel.PARTIAL: "⚠️ partly supported", SupportLabel.UNSUPPORTED: "❌ not supported by its source"}
+NOTHING_IN_LIBRARY = "No passage in the library comes close."
+NOTHING_CITED = "It cites no passage that could back it."
+# In the "Check text" tab, where every sentence gets its label.
+CHECK_LABELS = {
+    SupportLabel.SUPPORTED: "✅ supported",
+    SupportLabel.PARTIAL: "⚠️ partial",
+    SupportLabel.UNSUPPORTED: "❌ unsupported",
+}
+
+# Scoped to the sources panel by gr.HTML; Gradio's colour variables keep it readable in dark mode too.
+SOURCES_CSS = """
+.tip-sources { font-size: 0.92rem; }
+.tip-sources ol, .tip-sources ul { list-style: none; padding: 0; margin: 0; }
+.tip-source { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 8px 10px; margin: 0 0 10px; }
+.tip-n { font-weight: 700; margin-right: 4px; }
+.tip-title { font-weight: 600; }
+.tip-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 2px 0 6px; }
+.tip-passage {
+  margin: 0; padding-left: 8px; border-left: 3px solid var(--border-color-primary); white-space: pre-wrap;
+}
+.tip-passage mark { background: #ffe066; color: #000; padding: 0 1px; }
+.tip-note { border: 1px solid #d97706; border-radius: 6px; padding: 6px 10px; margin: 0 0 10px; }
+.tip-notice { border-left: 4px solid #d97706; padding: 4px 10px; margin: 0 0 8px; }
+.tip-empty { color: var(--body-text-color-subdued); }
+.tip-partial { border-color: #d97706; }
+.tip-unsupported { border-color: #dc2626; }
+.tip-label { font-weight: 600; margin-right: 6px; }
+.tip-sentence { margin: 4px 0; white-space: pre-wrap; }
+.tip-summary { font-weight: 600; margin: 0 0 10px; }
+"""
+
+
+# ----- rendering (pure functions: answers and documents in, HTML or rows out) ---------------------------
+def highlight(context: str, start: int, end: int) -> str:
+    """``context`` escaped, with ``context[start:end]`` wrapped in ``<mark>``."""
+    start = max(0, min(start, len(context)))
+    end = max(start, min(end, len(context)))
+    before, quote, after = (html.escape(part) for part in (context[:start], context[start:end], context[end:]))
+    return f"{before}<mark>{quote}</mark>{after}"
+
+
+def render_passage(citation: Citation, label: str = "") -> str:
+    """One source card: ``[n]``, title, file name, page, and the passage with the quoted span marked."""
+    start, end = citation.start - citation.context_start, citation.end - citation.context_start
+    # A passage that is quoted whole (the "possibly related" ones) gains nothing from a highlight.
+    whole = start <= 0 and end >= len(citation.context)
+    passage = html.escape(citation.context) if whole else highlight(citation.context, start, end)
+    number = f'<span class="tip-n">{html.escape(label)}</span>' if label else ""
+    return (
+        f'<li class="tip-source">'
+        f'<div>{number}<span class="tip-title">{html.escape(citation.title)}</span></div>'
+        f'<div class="tip-meta">{html.escape(citation.source)} · page {citation.page}</div>'
+        f'<blockquote class="tip-passage">{passage}</blockquote>'
+        f"</li>"
+    )
+
+
+def render_sources(answer: Answer) -> str:
+    """The sources panel for an answer: its citations, or for a refusal the passages that came closest;
+    first, anything the reader should know about how the answer was made (``Answer.notices``)."""
+    notices = "".join(f'<p class="tip-notice">⚠️ {html.escape(n)}</p>' for n in answer.notices)
+    return notices + _render_sources(answer) if notices else _render_sources(answer)
+
+
+def _render_sources(answer: Answer) -> str:
+    if answer.refused:
+        why = f" ({html.escape(answer.refusal_reason)})" if answer.refusal_reason else ""
+        if not answer.related:
+            return f'<div class="tip-sources"><p class="tip-note">No passage in the library comes close{why}.</p></div>'
+        cards = "".join(render_passage(c) for c in answer.related)
+        return (
+            '<div class="tip-sources tip-refused">'
+            f'<p class="tip-note"><strong>Not an answer.</strong> The library does not answer this question{why}; '
+            "these passages are possibly related:</p>"
+            f'<ul class="tip-related">{cards}</ul></div>'
+        )
+    flagged = flagged_sentences(answer)
+    if not answer.citations and not flagged:
+        return EMPTY_SOURCES
+    warning = ""
+    if flagged:
+        checks = "".join(
+            render_support(s.text, s.support, CHAT_MARKS[s.support.label], f"cites {cited_numbers(s)}", NOTHING_CITED)
+            for s in flagged
+        )
+        some = "This sentence is" if len(flagged) == 1 else f"These {len(flagged)} sentences are"
+        warning = (
+            f'<p class="tip-note">{some} not fully supported by the passage cited; '
+            "the closest span of that passage is shown.</p>"
+            f'<ul class="tip-flagged">{checks}</ul>'
+        )
+    cards = "".join(render_passage(c, f"[{c.n}]") for c in answer.citations)
+    citations = f'<ol class="tip-citations">{cards}</ol>' if cards else ""
+    return f'<div class="tip-sources">{warning}{citations}</div>'
+
+
+def flagged_sentences(answer: Answer) -> list[AnswerSentence]:
+    """The answer's sentences that the support checker found partly supported or unsupported."""
+    return [s for s in answer.sentences if s.support is not None and s.support.label is not SupportLabel.SUPPORTED]
+
+
+def cited_numbers(sentence: AnswerSentence) -> str:
+    return " ".join(f"[{n}]" for n in sentence.citations)
+
+
+def render_support(
+    text: str, support: SentenceSupport, label: str, detail: str = "", nothing: str = NOTHING_IN_LIBRARY
+) -> str:
+    """One checked sentence: its label, score and text, then the span that backs it or, for an unsupported
+    sentence, the closest one, labelled as such (``nothing`` when there is none); and what the hard checks
+    found missing, if anything."""
+    unsupported = support.label is SupportLabel.UNSUPPORTED
+    extra = f" · {html.escape(detail)}" if detail else ""
+    if support.quote:
+        where = "Closest passage (does not support it)" if unsupported else "Source"
+        evidence = (
+            f'<div class="tip-meta">{where}: {html.escape(support.source)} · page {support.page}</div>'
+            f'<blockquote class="tip-passage">{html.escape(support.quote)}</blockquote>'
+        )
+        reasons = failed_checks(text, support.quote) if support.label is not SupportLabel.SUPPORTED else []
+        if reasons:
+            why = "; ".join(reasons)
+            evidence += f'<div class="tip-meta">{html.escape(why[:1].upper() + why[1:])}.</div>'
+    else:
+        evidence = f'<div class="tip-meta">{html.escape(nothing)}</div>'
+    return (
+        f'<li class="tip-source tip-{support.label.value}">'
+        f'<div><span class="tip-label">{html.escape(label)}</span>'
+        f'<span class="tip-meta">score {support.score:.2f}{extra}</span></div>'
+        f'<div class="tip-sentence">{html.escape(text)}</div>'
+        f"{evidence}"
+        f"</li>"
+    )
+
+
+def support_summary(checked: Sequence[CheckedSentence]) -> str:
+    """The one-line count, e.g. "5 sentences: 3 supported, 1 partial, 1 with no support in the library"."""
+    counts = {label: sum(c.support.label is label for c in checked) for label in SupportLabel}
+    noun = "sentence" if len(checked) == 1 else "sentences"
+    return (
+        f"{len(checked)} {noun}: {counts[SupportLabel.SUPPORTED]} supported, {counts[SupportLabel.PARTIAL]} partial, "
+        f"{counts[SupportLabel.UNSUPPORTED]} with no support in the library"
+    )
+
+
+def render_checked(checked: Sequence[CheckedSentence]) -> str:
+    """The "Check text" result: a one-line summary, then every sentence with its label and evidence."""
+    cards = "".join(render_support(c.text, c.support, CHECK_LABELS[c.support.label]) for c in checked)
+    return (
+        f'<div class="tip-sources"><p class="tip-summary">{html.escape(support_summary(checked))}</p>'
+        f'<ol class="tip-checked">{cards}</ol></div>'
+    )
+
+
+def check_message(message: str) -> str:
+    return f'<div class="tip-sources"><p class="tip-note">{html.escape(message)}</p></div>'
+
+
+def document_rows(docs: Sequence[DocumentRecord]) -> list[list[Any]]:
+    return [[d.title, d.source, d.page_count, d.chunk_count, d.ingested_at[:16].replace("T", " ")] for d in docs]
+
+
+def document_choices(docs: Sequence[DocumentRecord]) -> list[tuple[str, str]]:
+    """Dropdown choices: a readable label, the document id as value."""
+    return [(f"{d.title} ({d.source})", d.doc_id) for d in docs]
+
+
+def format_report(report: IngestReport, documents_in_library: int) -> str:
+    lines = [format_outcome(o) for o in report.outcomes]
+    lines.append(f"{report.summary()}; {documents_in_library} documents in the library")
+    return "\n".join(lines)
+
+
+# ----- chat ---------------------------------------------------------------------------------------------
+# The Chatbot renders HTML in messages even without Markdown, and answers quote untrusted documents: messages
+# are escaped on the way into the chat and unescaped on the way back, so a quoted "<img src=…>" is shown as
+# text and never loaded.
+def chat_messages(turns: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    return [{"role": t["role"], "content": html.escape(t["content"], quote=False)} for t in turns]
+
+
+# The citation markers that follow a sentence in the answer text: "[1]", "[1, 2]", "[2][3]".
+_CITATION_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])*")
+_CHAT_MARK = re.compile(r" \((?:" + "|".join(re.escape(m) for m in CHAT_MARKS.values()) + r")\)")
+
+
+def marked_answer_text(answer: Answer) -> str:
+    """The answer's text with "(⚠️ partly supported)" or "(❌ not supported by its source)" after each sentence
+    (and its citation markers) that the support checker did not find fully backed; supported sentences stay
+    as they are. A flagged sentence that cannot be found in the text has its mark at the end. A refusal ends
+    with its reason."""
+    if answer.refused:  # why, in the reply itself, so a reader of the chat (or a copy of it) sees it too
+        return f"{answer.text} Why: {answer.refusal_reason}." if answer.refusal_reason else answer.text
+    text, pieces, cursor, unplaced = answer.text, [], 0, []
+    flagged = {id(s) for s in flagged_sentences(answer)}
+    for sentence in answer.sentences:  # every sentence, in order, so a repeated wording is found in its place
+        mark = f" ({CHAT_MARKS[sentence.support.label]})" if id(sentence) in flagged else ""
+        at = text.find(sentence.text, cursor) if sentence.text else -1
+        if at < 0:
+            unplaced.append(mark)
+            continue
+        end = _CITATION_MARKERS.match(text, at + len(sentence.text)).end()
+        pieces += [text[cursor:end], mark]
+        cursor = end
+    return "".join([*pieces, text[cursor:], *unplaced])
+
+
+def unmarked(text: str) -> str:
+    """``text`` without the support marks ``marked_answer_text`` adds: the answer as it was composed."""
+    return _CHAT_MARK.sub("", text)
+
+
+def history_turns(messages: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
+    """The chat's messages as the assistant's plain ``{"role", "content": str}`` turns.
+
+    Gradio 6 hands a Chatbot's value to handlers with ``content`` as a list of parts (``{"type": "text",
+    "text": ...}``).
+    """
+    turns = []
+    for message in messages or []:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+        if message.get("role") in ("user", "assistant") and isinstance(content, str):
+            content = html.unescape(content)
+            if message["role"] == "assistant":  # the answer as composed, for condensing a follow-up
+                content = unmarked(content)
+            turns.append({"role": message["role"], "content": content})
+    return turns
