@@ -15,7 +15,7 @@ from pathlib import Path
 from assistant.answering.answerability import Answerability
 from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
 from assistant.answering.generative import GenerativeComposer, chat_model
-from assistant.answering.pipeline import AnswerPipeline, build_pipeline
+from assistant.answering.pipeline import AnswerPipeline
 from assistant.answering.rerank import CrossEncoderScorer
 from assistant.drafting.drafts import CitedText, Grouping, Progress, cite_draft, summarize
 from assistant.drafting.section_writer import ModelSectionWriter
@@ -77,9 +77,9 @@ class Assistant:
         reranker = CrossEncoderScorer(reranker_path) if reranker_path else None
         top_k, checker = self.settings.top_k, self.checker
         if self.model is None:
-            return build_pipeline(self.store, extractive, top_k, checker, reranker, answerability=answerability)
+            return AnswerPipeline(self.store, extractive, top_k, checker, reranker, answerability=answerability)
         composer = GenerativeComposer(self.model, self.prompts, self.checker, extractive, self.settings)
-        return build_pipeline(self.store, composer, top_k, checker, reranker, composer.condense, answerability)
+        return AnswerPipeline(self.store, composer, top_k, checker, reranker, composer.condense, answerability)
 
     @cached_property
     def model(self):
@@ -93,10 +93,6 @@ class Assistant:
         return load_prompts(self.settings.prompts_dir) if self.settings.prompts_dir else load_prompts()
 
     @cached_property
-    def chain(self):
-        return self.pipeline.as_runnable()
-
-    @cached_property
     def checker(self) -> SupportChecker:
         return SupportChecker(self.embedder)
 
@@ -108,7 +104,7 @@ class Assistant:
         self.embedder.warm_up()
         lexicon.warm_up()
         places.find_place("Malawi")
-        _ = self.chain
+        _ = self.pipeline
 
     # ----- questions -----------------------------------------------------------------------------------
     def ask(
@@ -117,9 +113,11 @@ class Assistant:
         history: Sequence[Mapping[str, str]] = (),
         doc_ids: Sequence[str] | None = None,
     ) -> Answer:
+        """The checked, cited answer to ``question`` in the context of ``history``, from the documents
+        ``doc_ids`` only when given (all otherwise). Raises ``EmptyQuestion`` for a blank question."""
         if not question or not question.strip():
             raise EmptyQuestion()
-        return self.chain.invoke({"question": question, "history": list(history), "doc_ids": doc_ids})
+        return self.pipeline.answer(question, history, doc_ids)
 
     def ask_stream(
         self,
@@ -130,8 +128,7 @@ class Assistant:
         """The answer's text as it is generated (with a model configured), then the checked ``Answer``."""
         if not question or not question.strip():
             raise EmptyQuestion()
-        state = self.pipeline.prepare.invoke({"question": question, "history": list(history), "doc_ids": doc_ids})
-        yield from self.pipeline.stream(state)
+        yield from self.pipeline.stream(self.pipeline.prepare(question, history, doc_ids))
 
     def verify(self, text: str, doc_ids: Sequence[str] | None = None) -> list[CheckedSentence]:
         """Each sentence of ``text`` (a draft, another system's answer) with the library passage that best

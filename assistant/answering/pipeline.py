@@ -1,17 +1,22 @@
-"""The answering chain as a LangChain Runnable: condense → retrieve → compose (with citations).
+"""The answering pipeline: read the question → retrieve → compose (with citations) → check support.
 
-Input: ``{"question": str, "history": [{"role", "content"}, ...], "doc_ids": [...] | None}``.
-Output: an ``Answer``, every sentence checked against the passages it cites (``assistant.grounding.support``).
-The composer is any object with ``compose(question, query, retrieved) -> Answer``;
-the default is the extractive one, which needs no LLM.
+``AnswerPipeline.prepare`` reads the question (condensing a follow-up with its history, finding its
+constraints and the documents it names) and retrieves its passages, giving a ``PreparedQuestion``;
+``compose`` finishes it into an ``Answer`` whose every sentence was checked against the passages it cites
+(``assistant.grounding.support``); ``stream`` does the same, yielding generated text as it comes first.
+``answer`` is ``prepare`` then ``compose``. ``as_runnable`` offers the whole as a LangChain Runnable for
+those who compose chains.
+
+The composer is any object with ``compose(question, query, retrieved) -> Answer``; the default is the
+extractive one, which needs no LLM.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
@@ -27,11 +32,14 @@ from vectorstore.store import ChunkStore, ScoredChunk
 # The best few passages are read on into the passage that follows them, when composing (not when ranking).
 PASSAGES_READ_ON = 3
 
+Turns = Sequence[Mapping[str, str]]  # [{"role": "user" | "assistant", "content": "..."}]
+
 
 class Composer(Protocol):
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer: ...
 
 
+@runtime_checkable
 class StreamingComposer(Composer, Protocol):
     def stream(
         self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]
@@ -40,100 +48,121 @@ class StreamingComposer(Composer, Protocol):
         ...
 
 
-Condenser = Callable[[str, Sequence[Mapping[str, str]]], RetrievalQuery]
+Condenser = Callable[[str, Turns], RetrievalQuery]
 
 
 @dataclass(frozen=True)
-class AnswerPipeline:
-    """The chain in two halves, so a front end can stream: ``prepare`` (condense → retrieve) is a Runnable
-    giving the state; ``compose`` finishes it into an ``Answer``; ``stream`` yields text, then the Answer."""
+class PreparedQuestion:
+    """A question read and retrieved for: what ``prepare`` hands to ``compose``/``stream``.
 
-    prepare: Runnable
-    compose: Callable[[dict], Answer]
-    stream: Callable[[dict], Iterator[str | Answer]]
+    ``query`` is the retrieval query (the condensed follow-up, the question's parts and its reading);
+    ``retrieved`` the passages in rank order, at most ``top_k``; ``timings_ms`` the milliseconds each
+    step took so far."""
+
+    question: str
+    history: tuple[Mapping[str, str], ...]
+    doc_ids: tuple[str, ...] | None
+    query: RetrievalQuery
+    retrieved: tuple[ScoredChunk, ...]
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+
+
+class AnswerPipeline:
+    """condense → retrieve (→ rerank) → compose → support check.
+
+    ``top_k`` passages are retrieved (from a pool of ``top_k × rerank.POOL_FACTOR`` when a ``reranker`` is
+    given). With ``answerability``, the question is read before retrieval (typos corrected, constraints and
+    named documents found) and a question about something the library never mentions is refused."""
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        composer: Composer,
+        top_k: int,
+        checker: SupportChecker,
+        reranker: PassageScorer | None = None,
+        condenser: Condenser = condense,
+        answerability: Answerability | None = None,
+    ):
+        self.store = store
+        self.composer = composer
+        self.top_k = top_k
+        self.checker = checker
+        self.reranker = reranker
+        self.condenser = condenser
+        self.answerability = answerability
+
+    # ----- the two halves ------------------------------------------------------------------------------
+    def prepare(self, question: str, history: Turns = (), doc_ids: Sequence[str] | None = None) -> PreparedQuestion:
+        """Read ``question`` in the context of ``history`` and retrieve its passages (from ``doc_ids`` only,
+        when given)."""
+        started = time.perf_counter()
+        history = tuple(history)
+        query = self.condenser(question, history)
+        if self.answerability is not None:
+            query = self.answerability.read(question, query, history)
+        condensed = time.perf_counter()
+        doc_ids = tuple(doc_ids) if doc_ids is not None else None
+        if self.reranker is None:
+            retrieved = retrieve(self.store, query, self.top_k, doc_ids)
+        else:
+            pool = retrieve(self.store, query, self.top_k * RERANK_POOL_FACTOR, doc_ids)
+            retrieved = rerank(self.reranker, query.text, pool, self.top_k)
+        timings = {"condense": _ms(started, condensed), "retrieve": _ms(condensed)}
+        return PreparedQuestion(question, history, doc_ids, query, tuple(retrieved), timings)
+
+    def compose(self, prepared: PreparedQuestion) -> Answer:
+        """The checked ``Answer`` to a prepared question."""
+        started = time.perf_counter()
+        answer = self._out_of_library(prepared) or self.composer.compose(
+            prepared.question, prepared.query, self._readable(prepared)
+        )
+        return self._finished(prepared, answer, started)
+
+    def stream(self, prepared: PreparedQuestion) -> Iterator[str | Answer]:
+        """Text as a model generates it (nothing with the extractive composer), then the checked ``Answer``."""
+        started = time.perf_counter()
+        refusal = self._out_of_library(prepared)
+        if refusal is not None or not isinstance(self.composer, StreamingComposer):
+            yield self._finished(prepared, refusal or self.composer.compose(
+                prepared.question, prepared.query, self._readable(prepared)), started)  # fmt: skip
+            return
+        for piece in self.composer.stream(prepared.question, prepared.query, self._readable(prepared)):
+            yield self._finished(prepared, piece, started) if isinstance(piece, Answer) else piece
+
+    def answer(self, question: str, history: Turns = (), doc_ids: Sequence[str] | None = None) -> Answer:
+        return self.compose(self.prepare(question, history, doc_ids))
 
     def as_runnable(self) -> Runnable:
-        return (self.prepare | RunnableLambda(self.compose, name="compose")).with_config(run_name="tip-answer")
+        """The pipeline as a LangChain Runnable: input ``{"question", "history"?, "doc_ids"?}``, output an
+        ``Answer``."""
 
+        def run(inputs: dict) -> Answer:
+            return self.answer(inputs["question"], inputs.get("history") or (), inputs.get("doc_ids"))
 
-def build_pipeline(
-    store: ChunkStore,
-    composer: Composer,
-    top_k: int,
-    checker: SupportChecker,
-    reranker: PassageScorer | None = None,
-    condenser: Condenser = condense,
-    answerability: Answerability | None = None,
-) -> AnswerPipeline:
-    """With ``answerability``, the question is read before retrieval (typos corrected, constraints found)
-    and a question about something the library never mentions is refused."""
+        return RunnableLambda(run, name="tip-answer")
 
-    def condense_step(inputs: dict) -> dict:
-        started = time.perf_counter()
-        history = inputs.get("history") or []
-        query = condenser(inputs["question"], history)
-        if answerability is not None:
-            query = answerability.read(inputs["question"], query, history)
-        return {**inputs, "query": query, "timings": {"condense": _ms(started)}}
-
-    def retrieve_step(state: dict) -> dict:
-        started = time.perf_counter()
-        if reranker is None:
-            retrieved = retrieve(store, state["query"], top_k, state.get("doc_ids"))
-        else:
-            pool = retrieve(store, state["query"], top_k * RERANK_POOL_FACTOR, state.get("doc_ids"))
-            retrieved = rerank(reranker, state["query"].text, pool, top_k)
-        return {**state, "retrieved": retrieved, "timings": {**state["timings"], "retrieve": _ms(started)}}
-
-    def gap_refusal(state: dict) -> Answer | None:
-        reason = Answerability.out_of_library(state["query"].reading)
+    # ----- steps -----------------------------------------------------------------------------------------
+    def _out_of_library(self, prepared: PreparedQuestion) -> Answer | None:
+        reason = Answerability.out_of_library(prepared.query.reading)
         if reason is None:
             return None
-        closest = [r.chunk for r in state["retrieved"]]
-        return Answer.refusal(state["question"], state["query"].text, closest, reason)
+        closest = [r.chunk for r in prepared.retrieved]
+        return Answer.refusal(prepared.question, prepared.query.text, closest, reason)
 
-    def readable(state: dict) -> list[ScoredChunk]:
-        return store.with_following_passages(state["retrieved"], first=PASSAGES_READ_ON)
+    def _readable(self, prepared: PreparedQuestion) -> list[ScoredChunk]:
+        return self.store.with_following_passages(list(prepared.retrieved), first=PASSAGES_READ_ON)
 
-    def finished(state: dict, answer: Answer, started: float) -> Answer:
-        answer = with_support(answer, checker)
-        retrieved = tuple(_passage(r) for r in state["retrieved"])
-        reading = state["query"].reading
+    def _finished(self, prepared: PreparedQuestion, answer: Answer, started: float) -> Answer:
+        answer = with_support(answer, self.checker)
+        reading = prepared.query.reading
         notices = (reading.notice,) if reading is not None and reading.notice else ()
         return replace(
             answer,
-            retrieved=retrieved,
+            retrieved=tuple(_passage(r) for r in prepared.retrieved),
             notices=notices + answer.notices,
-            timings_ms={**state["timings"], "compose": _ms(started)},
+            timings_ms={**prepared.timings_ms, "compose": _ms(started)},
         )
-
-    def compose_step(state: dict) -> Answer:
-        started = time.perf_counter()
-        answer = gap_refusal(state) or composer.compose(state["question"], state["query"], readable(state))
-        return finished(state, answer, started)
-
-    def stream_step(state: dict) -> Iterator[str | Answer]:
-        started = time.perf_counter()
-        refusal = gap_refusal(state)
-        if refusal is not None or not hasattr(composer, "stream"):
-            yield finished(state, refusal or composer.compose(state["question"], state["query"], readable(state)),
-                           started)  # fmt: skip
-            return
-        for piece in composer.stream(state["question"], state["query"], readable(state)):
-            yield finished(state, piece, started) if isinstance(piece, Answer) else piece
-
-    prepare = RunnableLambda(condense_step, name="condense") | RunnableLambda(retrieve_step, name="retrieve")
-    return AnswerPipeline(prepare, compose_step, stream_step)
-
-
-def build_chain(
-    store: ChunkStore,
-    composer: Composer,
-    top_k: int,
-    checker: SupportChecker,
-    reranker: PassageScorer | None = None,
-) -> Runnable:
-    return build_pipeline(store, composer, top_k, checker, reranker).as_runnable()
 
 
 def _passage(r: ScoredChunk) -> RetrievedPassage:
@@ -141,5 +170,5 @@ def _passage(r: ScoredChunk) -> RetrievedPassage:
     return RetrievedPassage(c.chunk_id, c.doc_id, c.source, c.page_start, c.char_start, c.char_end, r.score, c.text)
 
 
-def _ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000.0
+def _ms(started: float, ended: float | None = None) -> float:
+    return ((ended if ended is not None else time.perf_counter()) - started) * 1000.0

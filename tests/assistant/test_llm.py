@@ -45,8 +45,8 @@ def library(tmp_path_factory, embedder):
     extractive = Assistant(Settings(data_dir=data), embedder=embedder)
     assert extractive.ingest([docs]).ok
     # the passage numbers the model will see, from the same retrieval the generative path uses
-    state = extractive.pipeline.prepare.invoke({"question": QUESTION, "history": [], "doc_ids": None})
-    order = [r.chunk.source for r in state["retrieved"]]
+    prepared = extractive.pipeline.prepare(QUESTION)
+    order = [r.chunk.source for r in prepared.retrieved]
     return data, {name: order.index(name) + 1 for name in order}
 
 

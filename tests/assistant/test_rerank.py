@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.extractive import ExtractiveComposer
-from assistant.answering.pipeline import build_chain
+from assistant.answering.pipeline import AnswerPipeline
 from assistant.answering.rerank import CrossEncoderScorer
 from assistant.errors import ModelNotFound
 from assistant.grounding.support import SupportChecker
@@ -47,8 +47,9 @@ def store(tmp_path, embedder):
 
 def test_reranker_orders_a_larger_pool_and_keeps_k(store, embedder):
     scorer = PrefersWord("Zomba")
-    chain = build_chain(store, ExtractiveComposer(embedder), top_k=1, checker=SupportChecker(embedder), reranker=scorer)
-    answer = chain.invoke({"question": "How many victims of forced labour did police identify?", "history": []})
+    pipeline = AnswerPipeline(store, ExtractiveComposer(embedder), top_k=1, checker=SupportChecker(embedder),
+                              reranker=scorer)  # fmt: skip
+    answer = pipeline.answer("How many victims of forced labour did police identify?")
 
     assert scorer.seen == [3]  # the whole pool (3 x k, capped by the library) was scored
     assert [p.source for p in answer.retrieved] == ["police.txt"] and answer.retrieved[0].page == 3
@@ -56,11 +57,20 @@ def test_reranker_orders_a_larger_pool_and_keeps_k(store, embedder):
 
 
 def test_without_reranker_the_store_order_stands(store, embedder):
-    chain = build_chain(store, ExtractiveComposer(embedder), top_k=1, checker=SupportChecker(embedder))
-    answer = chain.invoke({"question": "How many victims on tea estates in Mzuzu?", "history": []})
+    pipeline = AnswerPipeline(store, ExtractiveComposer(embedder), top_k=1, checker=SupportChecker(embedder))
+    answer = pipeline.answer("How many victims on tea estates in Mzuzu?")
     assert answer.retrieved[0].page == 2
 
 
 def test_reranker_folder_without_a_model_is_named(tmp_path):
     with pytest.raises(ModelNotFound, match="TIP_RERANKER_MODEL=.*no config.json"):
         CrossEncoderScorer(Path(tmp_path))
+
+
+def test_the_langchain_runnable_gives_the_pipelines_answer(store, embedder):
+    pipeline = AnswerPipeline(store, ExtractiveComposer(embedder), top_k=1, checker=SupportChecker(embedder))
+    question = "How many victims of forced labour did police identify?"
+    through_langchain = pipeline.as_runnable().invoke({"question": question})
+    direct = pipeline.answer(question)
+    assert through_langchain.text == direct.text and through_langchain.citations == direct.citations
+    assert direct.sentences and direct.sentences[0].support is not None  # checked, whichever way it ran
