@@ -124,6 +124,53 @@ class PassageSentence:
         return words >= 15 and not _has_axis_run(self.text)
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """One question's candidate sentences with what they were scored and checked by."""
+
+    query: RetrievalQuery
+    asked: str  # the question as sentences are scored against it (without the phrases naming documents)
+    candidates: Sequence[PassageSentence]
+    retrieved: Sequence[ScoredChunk]
+    vectors: np.ndarray  # the retrieval query's vector, then each candidate's
+    fixed: list[float]  # the part of each candidate's score that does not change as the answer grows
+    terms: _TermWeights
+    scores: dict[tuple[str, int], float]
+    unmet: dict[tuple[str, int], list[list[Unmet]]]
+    admissible: list[int]  # candidates that meet the constraints of some part of the question
+
+
+class _Selection:
+    """The sentences chosen so far, each taken with what it needs to be read (``sentence_unit``, or for a
+    list question ``list_unit``), reading on into the passage after its own when that was retrieved too."""
+
+    def __init__(
+        self, passages: dict[str, list[PassageSentence]], retrieved: Sequence[ScoredChunk], terms: _TermWeights,
+        wants_list: bool,
+    ):  # fmt: skip
+        self.passages = passages
+        self.terms = terms
+        self.wants_list = wants_list
+        self.chosen: dict[tuple[str, int], PassageSentence] = {}
+        self._by_position = {(r.chunk.doc_id, r.chunk.index): r.chunk.chunk_id for r in retrieved}
+
+    def take(self, sentence: PassageSentence) -> None:
+        unit = (list_unit if self.wants_list else sentence_unit)(sentence, self._read_on(sentence.key[0]))
+        for part in unit:
+            self.chosen.setdefault(part.key, part)
+        self.terms.cover(sentence.context)
+
+    def _read_on(self, chunk_id: str) -> list[PassageSentence]:
+        """A passage's sentences, then those of the passage after it when that was read too (a list, or the
+        sentence that leans back on the last one, often runs on past the end of a passage)."""
+        own = self.passages[chunk_id]
+        if not own:
+            return own
+        chunk = own[0].retrieved.chunk
+        following = self._by_position.get((chunk.doc_id, chunk.index + 1))
+        return own + (self.passages.get(following, []) if following else [])
+
+
 class ExtractiveComposer:
     """``answerability``, when given, is what the question's constraints are checked with: a sentence whose
     evidence fails them (another year, another place, no number for "how many") is never an answer."""
@@ -136,106 +183,96 @@ class ExtractiveComposer:
         self.answerability = answerability
 
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
+        """An answer of sentences quoted from ``retrieved``, each cited; a refusal (with the reason, when a
+        constraint of the question is what nothing met) when no sentence scores as an answer would."""
         cfg = self.config
         asked = (query.reading.subject or query.reading.question) if query.reading else question
         passages = passage_sentences(retrieved)
         candidates = [s for sentences in passages.values() for s in sentences if s.is_prose]
-        if not candidates:
+        if not candidates or max(r.dense for r in retrieved) < cfg.min_passage_dense:
             return _refusal(question, query, retrieved)
-
         vectors = self.embedder.encode([query.text, *(c.context for c in candidates)])
         fixed = self._fixed_scores(asked, vectors, candidates, retrieved)
         terms = _TermWeights(asked, [c.context for c in candidates])
         scores = {c.key: fixed[i] + cfg.w_terms * terms.coverage(i) for i, c in enumerate(candidates)}
-        if max(r.dense for r in retrieved) < cfg.min_passage_dense:
-            return _refusal(question, query, retrieved)
         unmet, evidence = self._unmet(query, candidates)
         admissible = [i for i, c in enumerate(candidates) if any(not u for u in unmet[c.key])]
         # A question that names its documents is answered from them only.
         named = query.reading.documents if query.reading else ()
         if named:
             admissible = [i for i in admissible if candidates[i].retrieved.chunk.doc_id in named]
-        best = max((scores[candidates[i].key] for i in admissible), default=-1.0)
-        if best < cfg.min_sentence_score:
+        if max((scores[candidates[i].key] for i in admissible), default=-1.0) < cfg.min_sentence_score:
             reason = self._gap(query, candidates, scores, unmet, evidence) or self._nothing_from(named)
             return _refusal(question, query, retrieved, reason)
-        allowed = {candidates[i].key for i in admissible}
-
-        chosen: dict[tuple[str, int], PassageSentence] = {}
-
         wants_list = bool(query.reading) and any(c.kind is AnswerKind.LIST for c in query.reading.constraints)
-
-        by_position = {(r.chunk.doc_id, r.chunk.index): r.chunk.chunk_id for r in retrieved}
-
-        def read_on(chunk_id: str) -> list[PassageSentence]:
-            """A passage's sentences, then those of the passage after it when that was read too (a list, or
-            the sentence that leans back on the last one, often runs on past the end of a passage)."""
-            chunk = passages[chunk_id][0].retrieved.chunk if passages[chunk_id] else None
-            following = by_position.get((chunk.doc_id, chunk.index + 1)) if chunk else None
-            return passages[chunk_id] + (passages.get(following, []) if following else [])
-
-        def take(i: int) -> None:
-            passage = read_on(candidates[i].key[0])
-            unit = (list_unit if wants_list else sentence_unit)(candidates[i], passage)
-            for part in unit:
-                chosen.setdefault(part.key, part)
-            terms.cover(candidates[i].context)
-
-        silent: list[str] = []
+        scored = _Scored(query, asked, candidates, retrieved, vectors, fixed, terms, scores, unmet, admissible)
+        picked = _Selection(passages, retrieved, terms, wants_list)
         if len(named) > 1:
-            # A question about several documents is answered document by document, each with its best
-            # sentences for what is asked of it ("the term given to Adele in the case studies" / "the average
-            # sentence in the ASU study"), in the order the question names them.
-            per_document = MAX_PER_DOCUMENT
-            order: dict[tuple[str, int], float] = {}
-            for rank, doc_id in enumerate(named):
-                relevance = self._scores_for(query.reading.asked_of(doc_id), vectors, candidates, retrieved)
-                own = sorted((i for i in admissible if candidates[i].retrieved.chunk.doc_id == doc_id),
-                             key=lambda i: -relevance[i])  # fmt: skip
-                if not own or relevance[own[0]] < cfg.min_sentence_score:
-                    silent.append(doc_id)
-                    continue
-                before = len(chosen)
-                for i in [i for i in own if relevance[i] >= relevance[own[0]] - cfg.keep_within / 2][:per_document]:
-                    take(i)
-                for key in list(chosen)[before:]:
-                    order[key] = len(named) - rank + scores.get(key, 0.0)
-            return self._with_silent(_answer(question, query, list(chosen.values()), order), silent)
+            return self._answer_each_document(question, scored, picked)
+        return self._answer_greedily(question, scored, picked)
 
-        # The best sentence first; then a compound question gets an answer to each of its parts, even past
-        # max_sentences: the best sentence for a part joins when it would answer that part asked alone.
-        take(max(admissible, key=lambda i: scores[candidates[i].key]))
-        for pick in self._best_per_part(asked, query, candidates, retrieved, vectors, unmet):
-            if candidates[pick].key not in chosen:
-                take(pick)
-        # A document the question names answers too, or the reader is told it says nothing on this.
-        for doc_id in named:
-            if any(s.retrieved.chunk.doc_id == doc_id for s in chosen.values()):
+    def _answer_each_document(self, question: str, scored: _Scored, picked: _Selection) -> Answer:
+        """A question about several documents, answered document by document: each with its best sentences
+        for what is asked of it ("the term given to Adele in the case studies" / "the average sentence in the
+        ASU study"), in the order the question names them."""
+        cfg, candidates, reading = self.config, scored.candidates, scored.query.reading
+        silent: list[str] = []
+        order: dict[tuple[str, int], float] = {}
+        for rank, doc_id in enumerate(reading.documents):
+            relevance = self._scores_for(reading.asked_of(doc_id), scored.vectors, candidates, scored.retrieved)
+            own = sorted((i for i in scored.admissible if candidates[i].retrieved.chunk.doc_id == doc_id),
+                         key=lambda i: -relevance[i])  # fmt: skip
+            if not own or relevance[own[0]] < cfg.min_sentence_score:
+                silent.append(doc_id)
                 continue
-            own = [i for i in admissible if candidates[i].retrieved.chunk.doc_id == doc_id]
-            asked_of = self._scores_for(query.reading.asked_of(doc_id), vectors, candidates, retrieved)
+            before = len(picked.chosen)
+            for i in [i for i in own if relevance[i] >= relevance[own[0]] - cfg.keep_within / 2][:MAX_PER_DOCUMENT]:
+                picked.take(candidates[i])
+            for key in list(picked.chosen)[before:]:
+                order[key] = len(reading.documents) - rank + scored.scores.get(key, 0.0)
+        return self._with_silent(_answer(question, scored.query, list(picked.chosen.values()), order), silent)
+
+    def _answer_greedily(self, question: str, scored: _Scored, picked: _Selection) -> Answer:
+        """The best sentence; for a compound question, the best for each part; for a named document, its
+        best; then greedily the next best while it scores near the best, up to ``max_sentences``."""
+        cfg, candidates, query = self.config, scored.candidates, scored.query
+        best = max(scored.admissible, key=lambda i: scored.scores[candidates[i].key])
+        picked.take(candidates[best])
+        # A compound question gets an answer to each of its parts, even past max_sentences: the best sentence
+        # for a part joins when it would answer that part asked alone.
+        for pick in self._best_per_part(scored.asked, query, candidates, scored.retrieved, scored.vectors,
+                                        scored.unmet):  # fmt: skip
+            if candidates[pick].key not in picked.chosen:
+                picked.take(candidates[pick])
+        # A document the question names answers too, or the reader is told it says nothing on this.
+        silent = []
+        for doc_id in query.reading.documents if query.reading else ():
+            if any(s.retrieved.chunk.doc_id == doc_id for s in picked.chosen.values()):
+                continue
+            own = [i for i in scored.admissible if candidates[i].retrieved.chunk.doc_id == doc_id]
+            asked_of = self._scores_for(query.reading.asked_of(doc_id), scored.vectors, candidates, scored.retrieved)
             pick = max(own, key=lambda i: asked_of[i], default=None)
             if pick is not None and asked_of[pick] >= cfg.min_sentence_score:
-                take(pick)
+                picked.take(candidates[pick])
             else:
                 silent.append(doc_id)
-
         # Greedy selection: after each pick, the question terms it covered count for less, so the next pick
         # favours the part of the question not answered yet.
-        limit = cfg.max_sentences + (MAX_LIST_ITEMS if wants_list else 0)
-        while len(chosen) < limit:
+        allowed = {candidates[i].key for i in scored.admissible}
+        floor = scored.scores[candidates[best].key] - cfg.keep_within
+        while len(picked.chosen) < cfg.max_sentences + (MAX_LIST_ITEMS if picked.wants_list else 0):
             remaining = {
-                i: fixed[i] + cfg.w_terms * terms.coverage(i)
+                i: scored.fixed[i] + cfg.w_terms * scored.terms.coverage(i)
                 for i, c in enumerate(candidates)
-                if c.key not in chosen and c.key in allowed
+                if c.key not in picked.chosen and c.key in allowed
             }
             if not remaining:
                 break
             pick = max(remaining, key=remaining.get)
-            if remaining[pick] < best - cfg.keep_within:
+            if remaining[pick] < floor:
                 break
-            take(pick)
-        return self._with_silent(_answer(question, query, list(chosen.values()), scores), silent)
+            picked.take(candidates[pick])
+        return self._with_silent(_answer(question, query, list(picked.chosen.values()), scored.scores), silent)
 
     def _with_silent(self, answer: Answer, silent: Sequence[str]) -> Answer:
         """``answer`` with a notice naming the documents the question named that answer nothing."""
