@@ -124,6 +124,21 @@ def textbook_search(store, question: str, k: int) -> list[Passage]:
 
 
 # ----- the run -------------------------------------------------------------------------------------------
+def run_textbook(corpus: Path, embedder: Embedder, folder: Path, answerable: list, k: int):
+    """The textbook recipe built on ``corpus``: per item its retrieval row, and the search times (ms), the
+    chunk count and the ingest seconds."""
+    started = time.perf_counter()
+    textbook, chunks = build_textbook(corpus, embedder, folder)
+    ingest_s = time.perf_counter() - started
+    rows, ms = [], []
+    for item in answerable:
+        started = time.perf_counter()
+        passages = textbook_search(textbook, item.question, k)
+        ms.append((time.perf_counter() - started) * 1000.0)
+        rows.append(item_retrieval(item, passages))
+    return rows, ms, chunks, ingest_s
+
+
 def compare(corpus: Path, gold: Path) -> dict:
     items = load_gold(gold)
     answerable = [item for item in items if item.answerable]
@@ -132,16 +147,9 @@ def compare(corpus: Path, gold: Path) -> dict:
     k = max(CUTOFFS)
 
     with tempfile.TemporaryDirectory(prefix="compare-recipe-") as tmp:
-        started = time.perf_counter()
-        textbook, textbook_chunks = build_textbook(corpus, embedder, Path(tmp) / "textbook")
-        textbook_ingest = time.perf_counter() - started
-        textbook_rows, textbook_ms = [], []
-        for item in answerable:
-            started = time.perf_counter()
-            passages = textbook_search(textbook, item.question, k)
-            textbook_ms.append((time.perf_counter() - started) * 1000.0)
-            textbook_rows.append(item_retrieval(item, passages))
-
+        textbook_rows, textbook_ms, textbook_chunks, textbook_ingest = run_textbook(
+            corpus, embedder, Path(tmp) / "textbook", answerable, k
+        )
         assistant = Assistant(Settings(data_dir=Path(tmp) / "project"), embedder=embedder)
         started = time.perf_counter()
         report = assistant.ingest([corpus])

@@ -285,34 +285,8 @@ def _gold_item(raw: dict, where: str) -> GoldItem:
     if answerable and not must_contain:
         raise GoldFileError(f"{where}: field 'must_contain' is empty; a {qtype} question needs 1 or more strings")
 
-    history = raw.get("history") or []
-    if not isinstance(history, list) or not all(
-        isinstance(t, dict) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str)
-        for t in history
-    ):
-        raise GoldFileError(
-            f'{where}: field \'history\' must be a list of {{"role": "user"|"assistant", "content": "..."}} objects'
-        )
-
-    source = raw.get("source")
-    if isinstance(source, str) and source:
-        sources: tuple[str, ...] = (source,)
-    elif isinstance(source, list) and source and all(isinstance(s, str) and s for s in source):
-        sources = tuple(source)
-    elif source in (None, "", []):
-        sources = ()
-    else:
-        raise GoldFileError(f"{where}: field 'source' must be a file name or a list of file names")
-    if answerable and not sources:
-        raise GoldFileError(f"{where}: field 'source' is missing; a {qtype} question needs its gold document")
-
-    pages = raw.get("pages")
-    if len(sources) > 1:
-        if pages is not None and (not isinstance(pages, list) or len(pages) != len(sources)):
-            raise GoldFileError(f"{where}: field 'pages' must run parallel to 'source' ({len(sources)} entries)")
-        page_lists = tuple(_page_tuple(p, where) for p in (pages or [None] * len(sources)))
-    else:
-        page_lists = (_page_tuple(pages, where),) if sources else ()
+    history = _history(raw, where)
+    sources, page_lists = _sources_and_pages(raw, where, qtype)
     return GoldItem(
         id=item_id,
         type=qtype,
@@ -323,6 +297,44 @@ def _gold_item(raw: dict, where: str) -> GoldItem:
         pages=page_lists,
         kind=kind.strip() if kind is not None else None,
     )
+
+
+def _history(raw: dict, where: str) -> list:
+    history = raw.get("history") or []
+    if not isinstance(history, list) or not all(
+        isinstance(t, dict) and t.get("role") in ("user", "assistant") and isinstance(t.get("content"), str)
+        for t in history
+    ):
+        raise GoldFileError(
+            f'{where}: field \'history\' must be a list of {{"role": "user"|"assistant", "content": "..."}} objects'
+        )
+    return history
+
+
+def _sources_and_pages(
+    raw: dict, where: str, qtype: str
+) -> tuple[tuple[str, ...], tuple[tuple[int, ...] | None, ...]]:
+    """The gold documents of an item and, parallel to them, their gold pages (None: any page)."""
+    source = raw.get("source")
+    if isinstance(source, str) and source:
+        sources: tuple[str, ...] = (source,)
+    elif isinstance(source, list) and source and all(isinstance(s, str) and s for s in source):
+        sources = tuple(source)
+    elif source in (None, "", []):
+        sources = ()
+    else:
+        raise GoldFileError(f"{where}: field 'source' must be a file name or a list of file names")
+    if qtype != "unanswerable" and not sources:
+        raise GoldFileError(f"{where}: field 'source' is missing; a {qtype} question needs its gold document")
+
+    pages = raw.get("pages")
+    if len(sources) > 1:
+        if pages is not None and (not isinstance(pages, list) or len(pages) != len(sources)):
+            raise GoldFileError(f"{where}: field 'pages' must run parallel to 'source' ({len(sources)} entries)")
+        page_lists = tuple(_page_tuple(p, where) for p in (pages or [None] * len(sources)))
+    else:
+        page_lists = (_page_tuple(pages, where),) if sources else ()
+    return sources, page_lists
 
 
 def _page_tuple(pages, where: str) -> tuple[int, ...] | None:

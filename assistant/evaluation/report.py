@@ -144,17 +144,9 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: Seque
 
 
 def render_markdown(data: Mapping) -> str:
-    k = data.get("k")
-    lines = ["# Evaluation report", ""]
-    facts = []
-    if data.get("gold"):
-        facts.append(f"gold set `{data['gold']}`")
-    facts.append(f"{data['items']} items ({data['answerable']} answerable, {data['unanswerable']} unanswerable)")
-    facts.append(f"k = {k}")
-    if data.get("documents") is not None:
-        facts.append(f"{data['documents']} documents in the library")
-    lines += [" · ".join(facts), ""]
-
+    """The report of an evaluation (``evaluation_report``'s dict) as Markdown: what was run, the figures by
+    type and by kind, the failures grouped by reason, and every item."""
+    lines = ["# Evaluation report", "", _run_facts(data), ""]
     lines += ["## Figures", ""]
     header, rows = figure_rows(data)
     lines += _md_table(header, rows, [" --- "] + [" ---: "] * (len(header) - 1))
@@ -177,21 +169,34 @@ def render_markdown(data: Mapping) -> str:
             "Items without a kind are in no column.",
             "",
         ]
+    return "\n".join(lines + _failure_lines(data) + _item_lines(data))
 
-    items = list(data.get("per_item", ()))
-    failed = [i for i in items if i.get("failure")]
+
+def _run_facts(data: Mapping) -> str:
+    facts = [f"gold set `{data['gold']}`"] if data.get("gold") else []
+    facts.append(f"{data['items']} items ({data['answerable']} answerable, {data['unanswerable']} unanswerable)")
+    facts.append(f"k = {data.get('k')}")
+    if data.get("documents") is not None:
+        facts.append(f"{data['documents']} documents in the library")
+    return " · ".join(facts)
+
+
+def _failure_lines(data: Mapping) -> list[str]:
+    failed = [i for i in data.get("per_item", ()) if i.get("failure")]
+    if not failed:
+        return []
+    lines = ["## Failures by reason", ""]
+    kind_of = {i["id"]: i.get("kind") for i in failed}
+    for reason, ids in _by_reason(failed):
+        line = f"- {md_cell(reason)} ({len(ids)}): {', '.join(ids)}"
+        if has_kinds(data):
+            line += f" — by kind: {_kind_counts((kind_of[i] for i in ids), list(data['by_kind']))}"
+        lines.append(line)
+    return [*lines, ""]
+
+
+def _item_lines(data: Mapping) -> list[str]:
     with_kind = has_kinds(data)
-    if failed:
-        lines += ["## Failures by reason", ""]
-        kind_of = {i["id"]: i.get("kind") for i in failed}
-        for reason, ids in _by_reason(failed):
-            line = f"- {md_cell(reason)} ({len(ids)}): {', '.join(ids)}"
-            if with_kind:
-                line += f" — by kind: {_kind_counts((kind_of[i] for i in ids), list(data['by_kind']))}"
-            lines.append(line)
-        lines.append("")
-
-    lines += ["## Items", ""]
     first = ["id", "type", "kind"] if with_kind else ["id", "type"]
     header = first + ["question"] + [name for _, name in _ITEM_MARKS] + ["RR", "ms", "failure"]
     rows = [
@@ -200,11 +205,13 @@ def render_markdown(data: Mapping) -> str:
         + [shorten(i["question"])]
         + [mark(i.get(key)) for key, _ in _ITEM_MARKS]
         + [format_rr(i.get("rr")), format_value("latency_ms", i.get("latency_ms")), i.get("failure") or ""]
-        for i in items
+        for i in data.get("per_item", ())
     ]
     align = [" --- "] * (len(first) + 1) + [" :---: "] * len(_ITEM_MARKS) + [" ---: ", " ---: ", " --- "]
-    lines += _md_table(header, rows, align)
-    lines += [
+    return [
+        "## Items",
+        "",
+        *_md_table(header, rows, align),
         "",
         "retr. = every must_contain string in the top-k passages · src = every gold source in the top-k · "
         "answer = answer holds every must_contain string · cited / page = gold source / gold page cited · "
@@ -212,7 +219,6 @@ def render_markdown(data: Mapping) -> str:
         "– = does not apply",
         "",
     ]
-    return "\n".join(lines)
 
 
 def format_rr(rr) -> str:

@@ -10,7 +10,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,10 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, parents=[common])  # every command takes the library options too
 
-    p = command("ingest", help="add files or folders (PDF, .txt, .md) to the library")
-    p.add_argument("paths", nargs="+", type=Path)
+    ingest = command("ingest", "add files or folders (PDF, .txt, .md) to the library")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    _question_commands(command)
+    _drafting_commands(command)
+    _library_commands(command)
+    _evaluation_commands(command)
+    return parser
 
-    p = command("ask", help="ask a question; the answer cites document, page and passage")
+
+Command = Callable[[str, str], argparse.ArgumentParser]
+
+
+def _question_commands(command: Command) -> None:
+    p = command("ask", "ask a question; the answer cites document, page and passage")
     p.add_argument("question")
     p.add_argument("--history", type=Path, help='JSON file: [{"role": "user"|"assistant", "content": "..."}]')
     p.add_argument(
@@ -60,12 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "or range (2023, 2019-2023); documents without a year are left out")
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
 
-    p = command("verify", help="check each sentence of a text against the library, with its best source")
+    p = command("verify", "check each sentence of a text against the library, with its best source")
     p.add_argument("file", help="a text file, or - to read standard input")
     p.add_argument("--doc", action="append", dest="docs", help="only check against documents whose name has this")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
-    p = command("summarize", help="a cited summary of what the library says on a topic")
+
+def _drafting_commands(command: Command) -> None:
+    p = command("summarize", "a cited summary of what the library says on a topic")
     p.add_argument("topic")
     p.add_argument("--doc", action="append", dest="docs", help="only documents whose file name or title has this")
     p.add_argument("--year", action="append", dest="years", type=parse_years, help="only documents of this year "
@@ -75,32 +87,35 @@ def build_parser() -> argparse.ArgumentParser:
                    "several countries, else by theme)")  # fmt: skip
     _export_arguments(p)
 
-    p = command("cite", help="your text back with sources after each sentence the library supports")
+    p = command("cite", "your text back with sources after each sentence the library supports")
     p.add_argument("file", help="a text file, or - to read standard input")
     p.add_argument("--doc", action="append", dest="docs", help="only documents whose file name or title has this")
     _export_arguments(p)
 
-    p = command("docs", help="list the documents in the library")
+
+def _library_commands(command: Command) -> None:
+    p = command("docs", "list the documents in the library")
     p.add_argument("--json", action="store_true")
 
-    p = command("remove", help="delete a document and everything stored for it")
+    p = command("remove", "delete a document and everything stored for it")
     p.add_argument("doc", help="document id, file name or title")
 
-    p = command("serve", help="start the web UI")
+    p = command("serve", "start the web UI")
     p.add_argument("--host", help="address to bind (TIP_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (TIP_PORT, default 7860)")
     p.add_argument("--docs", nargs="*", type=Path, default=[], help="ingest these files or folders first")
 
-    p = command("eval", help="score the answers to a gold question set (JSON lines)")
+
+def _evaluation_commands(command: Command) -> None:
+    p = command("eval", "score the answers to a gold question set (JSON lines)")
     p.add_argument("gold", type=Path, help="gold file, one JSON object per line (see shared/eval/README.md)")
     p.add_argument("--k", type=_top_k, help="passages retrieved and scored per question (default: TIP_TOP_K, 8)")
     p.add_argument("--json", action="store_true", help="print the figures and every item as one JSON object")
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, results.json and by_type.png here")
 
-    p = command("eval-retrieval", help="nDCG@10, recall@10 and MRR@10 of the embedder on a BEIR folder")
+    p = command("eval-retrieval", "nDCG@10, recall@10 and MRR@10 of the embedder on a BEIR folder")
     p.add_argument("beir_dir", type=Path, help="folder with corpus.jsonl, queries.jsonl and qrels/test.tsv")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
-    return parser
 
 
 def _export_arguments(p: argparse.ArgumentParser) -> None:

