@@ -68,6 +68,8 @@ class SentenceSupport:
     start: int
     end: int
     quote: str
+    # Why the span cannot back the sentence, in words ("numbers not in the passage: 87"); empty when it can.
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -135,10 +135,11 @@ def test_partial_and_unsupported_sentences_are_marked_in_the_chat():
         "Fees rose. [1] Fees rose by half. [2] (⚠️ partly supported) "
         "Fees <b>doubled</b> in 2020. [3] (❌ not supported by its source)"
     )
-    chat = render.chat_messages([{"role": "assistant", "content": marked}])
+    entry = render.chat_entry("assistant", answer.text, marked)
+    chat = render.chat_messages([entry])
     assert "&lt;b&gt;doubled&lt;/b&gt; in 2020. [3] (❌ not supported by its source)" in chat[0]["content"]
     # the marks are the UI's: the history handed back to the assistant holds the answer as composed
-    assert render.history_turns(chat) == [{"role": "assistant", "content": answer.text}]
+    assert render.plain_turns([entry]) == [{"role": "assistant", "content": answer.text}]
 
 
 def test_a_flagged_sentence_missing_from_the_text_is_marked_at_the_end():
@@ -165,7 +166,8 @@ def test_sources_panel_explains_flagged_sentences_with_the_closest_quote_escaped
     answer = checked_answer(
         ("Fees rose.", make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0)),
         ("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose <i>somewhat</i>.", 0.61)),
-        ("Fees doubled in 2020.", make_support(SupportLabel.UNSUPPORTED, "Fees rose in 2019 & <script>.", 0.4)),
+        ("Fees doubled in 2020.", make_support(SupportLabel.UNSUPPORTED, "Fees rose in 2019 & <script>.", 0.4,
+                                               reasons=("numbers not in the passage: 2020",))),  # as the checker says
     )
     panel = render.render_sources(answer)
     flagged = panel[panel.index('<ul class="tip-flagged">') : panel.index('<ol class="tip-citations">')]
@@ -257,37 +259,40 @@ def spy(tmp_path, embedder) -> SpyAssistant:
 
 
 @pytest.mark.integration
-def test_chat_history_in_gradio_message_format_reaches_the_assistant_as_plain_turns(spy):
+def test_the_conversation_kept_by_the_ui_reaches_the_assistant_as_plain_turns(spy):
     brief = spy.real.find_document("fees-brief.txt").doc_id
-    chat_before = [
-        {"role": "user", "content": [{"type": "text", "text": "First question?"}], "metadata": None},
-        {"role": "assistant", "content": [{"type": "text", "text": "First answer [1]"}], "metadata": None},
+    kept = [
+        render.chat_entry("user", "First question?"),
+        render.chat_entry("assistant", "First answer [1]", "First answer [1] (⚠️ partly supported)"),
     ]
-    chat, panel = handlers.chat_turn(spy, "What fees did recruitment agencies charge workers?", chat_before, [brief])
+    question = "What fees did recruitment agencies charge workers?"
+    chat, panel, entries = handlers.chat_turn(spy, question, kept, [brief])
 
-    question, history, doc_ids = spy.calls[0]
+    _, history, doc_ids = spy.calls[0]
     assert doc_ids == [brief]
     assert history == [
         {"role": "user", "content": "First question?"},
-        {"role": "assistant", "content": "First answer [1]"},
+        {"role": "assistant", "content": "First answer [1]"},  # as composed, without the UI's marks
     ]
-    assert chat[-2]["content"] == "What fees did recruitment agencies charge workers?"
+    assert chat[1]["content"] == "First answer [1] (⚠️ partly supported)"  # an earlier answer keeps its mark
+    assert chat[-2]["content"] == question and entries[-2]["content"] == question
     assert "three months' wages" in chat[-1]["content"] and "[1]" in chat[-1]["content"]
     assert "<mark>" in panel and "fees-brief.txt" in panel
     # the extractive answer quotes its sources: every sentence supported, nothing marked
     assert "supported" not in chat[-1]["content"] and "tip-flagged" not in panel
+    assert len(entries) == 4 and entries[:2] == kept
 
 
 @pytest.mark.integration
 def test_chat_shows_markup_in_documents_as_text_and_gets_it_back_as_written(spy):
     question = "How many survivors did the Blantyre shelter receive <b>in 2023</b>?"
-    chat, panel = handlers.chat_turn(spy, question, [], None)
+    chat, panel, kept = handlers.chat_turn(spy, question, [], None)
 
     assert chat[0]["content"] == "How many survivors did the Blantyre shelter receive &lt;b&gt;in 2023&lt;/b&gt;?"
     assert "41 survivors" in chat[1]["content"]
     assert "<img" not in chat[1]["content"] and "&lt;img" in chat[1]["content"]
     assert "<img" not in panel and "&lt;img" in panel
-    handlers.chat_turn(spy, "And then?", chat, None)
+    handlers.chat_turn(spy, "And then?", kept, None)
     assert spy.calls[1][1][0] == {
         "role": "user", "content": "How many survivors did the Blantyre shelter receive <b>in 2023</b>?"
     }
@@ -299,9 +304,9 @@ def test_filters_restrict_the_search(spy):
     handlers.chat_turn(spy, "Anything?", [], [])
     assert spy.calls[0][2] is None  # no filter: the whole library
     shelter = spy.real.find_document("shelter.txt").doc_id
-    _, panel = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], [shelter])
+    _, panel, _ = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], [shelter])
     assert "fees-brief.txt" not in panel
-    _, panel = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], None, [1999])
+    _, panel, _ = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], None, [1999])
     assert spy.calls[-1][2] == []  # no document of that year: nothing to search
     assert "No passage" in panel or "Not an answer" in panel
 
@@ -558,9 +563,10 @@ def test_generated_text_streams_into_the_chat_then_the_checked_answer_replaces_i
         settings = Settings(data_dir=tmp_path / "data", llm="openai:m", llm_base_url=f"{server.base_url}/v1")
         assistant = Assistant(settings, embedder=embedder)
         steps = list(handlers.chat_turn_stream(assistant, "What fees were charged?", [], None))
-    streamed, (final_chat, final_panel) = steps[:-1], steps[-1]
+    streamed, (final_chat, final_panel, kept) = steps[:-1], steps[-1]
     assert "fees-brief.txt" in final_panel
-    assert len(streamed) > 3 and all(panel == render.CHECKING for _, panel in streamed)
+    assert len(streamed) > 3 and all(panel == render.CHECKING and entries == [] for _, panel, entries in streamed)
+    assert kept[-1]["content"].startswith("Recruitment agencies") and "not supported" not in kept[-1]["content"]
     assert streamed[-1][0][-1]["content"].startswith("Recruitment agencies charged")
     assert "three months' wages. [1]" in final_chat[-1]["content"]
     assert "not supported" in final_chat[-1]["content"]  # the invented sentence is flagged once checked

@@ -276,9 +276,10 @@ class SupportChecker:
             if _passes_checks(sentence, span):
                 return _support(SupportLabel.SUPPORTED, score, span)
         score, span = scored[0]
+        reasons = tuple(failed_checks(sentence, span.text))
         if score >= cfg.partial_at and _passes_checks(sentence, span):
-            return _support(SupportLabel.PARTIAL, score, span)
-        return _support(SupportLabel.UNSUPPORTED, score, span)
+            return _support(SupportLabel.PARTIAL, score, span, reasons)
+        return _support(SupportLabel.UNSUPPORTED, score, span, reasons)
 
 
 def _quoted_in(sentence: str, passages: Sequence[Evidence]) -> SentenceSupport | None:
@@ -304,7 +305,7 @@ def _content_stems(text: str) -> set[str]:
     return {t[:6] for t in lexical_terms(text)}
 
 
-def _support(label: SupportLabel, score: float, span: _Span) -> SentenceSupport:
+def _support(label: SupportLabel, score: float, span: _Span, reasons: tuple[str, ...] = ()) -> SentenceSupport:
     ev = span.evidence
     return SentenceSupport(
         label=label,
@@ -315,6 +316,7 @@ def _support(label: SupportLabel, score: float, span: _Span) -> SentenceSupport:
         start=ev.start + span.start,
         end=ev.start + span.end,
         quote=span.text,
+        reasons=reasons,
     )
 
 

@@ -67,7 +67,8 @@ def test_changed_facts_are_unsupported_whatever_the_similarity(checker, sentence
     support = label(checker, sentence)
     assert support.label is SupportLabel.UNSUPPORTED
     assert support.quote  # the closest span is still shown, so the reader sees what the library says
-    assert any(why in reason for reason in failed_checks(sentence, support.quote))
+    assert any(why in reason for reason in support.reasons)  # the label says why, for the UI and reports
+    assert list(support.reasons) == failed_checks(sentence, support.quote)
 
 
 def test_an_unrelated_passage_supports_nothing(checker):

@@ -20,13 +20,15 @@ from assistant.drafting.export import md_escape, to_markdown, write
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.web.render import (
     CHECKING,
+    ChatEntry,
+    chat_entry,
     chat_messages,
     check_message,
     document_choices,
     document_rows,
     format_report,
-    history_turns,
     marked_answer_text,
+    plain_turns,
     render_checked,
     render_sources,
 )
@@ -37,32 +39,34 @@ from ingest.pipeline import FileOutcome, FileStatus, IngestReport
 def chat_turn(
     assistant: Assistant,
     question: str,
-    messages: Sequence[Mapping[str, Any]] | None,
+    entries: Sequence[Mapping[str, str]] | None,
     doc_ids: Sequence[str] | None,
     years: Sequence[int] | None = None,
-) -> tuple[list[dict[str, str]], str]:
-    """Answer ``question`` in the context of the chat so far: the new chat and the sources panel."""
-    *_, last = chat_turn_stream(assistant, question, messages, doc_ids, years)
+) -> tuple[list[dict[str, str]], str, list[ChatEntry]]:
+    """Answer ``question`` in the context of the conversation so far (``entries``, as ``chat_entry`` makes
+    them): the chat to show, the sources panel, and the conversation to keep."""
+    *_, last = chat_turn_stream(assistant, question, entries, doc_ids, years)
     return last
 
 
 def chat_turn_stream(
     assistant: Assistant,
     question: str,
-    messages: Sequence[Mapping[str, Any]] | None,
+    entries: Sequence[Mapping[str, str]] | None,
     doc_ids: Sequence[str] | None,
     years: Sequence[int] | None = None,
-) -> Iterator[tuple[list[dict[str, str]], str]]:
+) -> Iterator[tuple[list[dict[str, str]], str, list[ChatEntry]]]:
     """``chat_turn`` as it happens: with a model configured, the text while it is generated (the panel says
-    it is not checked yet), then the checked answer; without one, the answer at once."""
-    history = history_turns(messages)
-    asked = [*history, {"role": "user", "content": question}]
-    for piece in assistant.ask_stream(question, history, assistant.select_documents(doc_ids, years)):
+    it is not checked yet, and the conversation kept is still the one before), then the checked answer;
+    without one, the answer at once."""
+    before = list(entries or [])
+    asked = [*before, chat_entry("user", question)]
+    for piece in assistant.ask_stream(question, plain_turns(before), assistant.select_documents(doc_ids, years)):
         if isinstance(piece, str):
-            yield chat_messages([*asked, {"role": "assistant", "content": piece + " …"}]), CHECKING
+            yield chat_messages([*asked, chat_entry("assistant", piece, piece + " …")]), CHECKING, before
         else:
-            yield chat_messages([*asked, {"role": "assistant", "content": marked_answer_text(piece)}]), \
-                render_sources(piece)
+            answered = [*asked, chat_entry("assistant", piece.text, marked_answer_text(piece))]
+            yield chat_messages(answered), render_sources(piece), answered
 
 
 def parse_history(history_json: str) -> list[dict[str, str]]:

@@ -6,17 +6,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from assistant.grounding.support import CheckedSentence, failed_checks
+from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.text import format_outcome
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.pipeline import IngestReport
 from vectorstore import DocumentRecord
-
-if TYPE_CHECKING:  # imported in build_ui: see there why
-    pass
-
 
 UPLOAD_TYPES = [".pdf", ".txt", ".md"]
 TABLE_HEADERS = ["Title", "File", "Pages", "Chunks", "Ingested (UTC)"]
@@ -145,9 +141,8 @@ def render_support(
             f'<div class="tip-meta">{where}: {html.escape(support.source)} · page {support.page}</div>'
             f'<blockquote class="tip-passage">{html.escape(support.quote)}</blockquote>'
         )
-        reasons = failed_checks(text, support.quote) if support.label is not SupportLabel.SUPPORTED else []
-        if reasons:
-            why = "; ".join(reasons)
+        if support.reasons:  # what the support checker found missing
+            why = "; ".join(support.reasons)
             evidence += f'<div class="tip-meta">{html.escape(why[:1].upper() + why[1:])}.</div>'
     else:
         evidence = f'<div class="tip-meta">{html.escape(nothing)}</div>'
@@ -200,16 +195,30 @@ def format_report(report: IngestReport, documents_in_library: int) -> str:
 
 
 # ----- chat ---------------------------------------------------------------------------------------------
-# The Chatbot renders HTML in messages even without Markdown, and answers quote untrusted documents: messages
-# are escaped on the way into the chat and unescaped on the way back, so a quoted "<img src=…>" is shown as
-# text and never loaded.
-def chat_messages(turns: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
-    return [{"role": t["role"], "content": html.escape(t["content"], quote=False)} for t in turns]
+# The UI keeps the conversation as entries holding both what the assistant reads back (the question as typed,
+# the answer as composed) and what the chat shows. The Chatbot renders HTML in messages even without
+# Markdown, and answers quote untrusted documents: what it shows is escaped, so a quoted "<img src=…>" is
+# shown as text and never loaded.
+ChatEntry = dict[str, str]  # {"role": "user" | "assistant", "content": plain text, "shown": escaped display}
+
+
+def chat_entry(role: str, content: str, shown: str | None = None) -> ChatEntry:
+    """One turn: ``content`` for the assistant, ``shown`` (``content`` when not given) escaped for the chat."""
+    return {"role": role, "content": content, "shown": html.escape(content if shown is None else shown, quote=False)}
+
+
+def chat_messages(entries: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """The Chatbot's messages for a conversation."""
+    return [{"role": e["role"], "content": e["shown"]} for e in entries]
+
+
+def plain_turns(entries: Sequence[Mapping[str, str]] | None) -> list[dict[str, str]]:
+    """The conversation as the assistant's ``{"role", "content"}`` history."""
+    return [{"role": e["role"], "content": e["content"]} for e in entries or ()]
 
 
 # The citation markers that follow a sentence in the answer text: "[1]", "[1, 2]", "[2][3]".
 _CITATION_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])*")
-_CHAT_MARK = re.compile(r" \((?:" + "|".join(re.escape(m) for m in CHAT_MARKS.values()) + r")\)")
 
 
 def marked_answer_text(answer: Answer) -> str:
@@ -231,27 +240,3 @@ def marked_answer_text(answer: Answer) -> str:
         pieces += [text[cursor:end], mark]
         cursor = end
     return "".join([*pieces, text[cursor:], *unplaced])
-
-
-def unmarked(text: str) -> str:
-    """``text`` without the support marks ``marked_answer_text`` adds: the answer as it was composed."""
-    return _CHAT_MARK.sub("", text)
-
-
-def history_turns(messages: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
-    """The chat's messages as the assistant's plain ``{"role", "content": str}`` turns.
-
-    Gradio 6 hands a Chatbot's value to handlers with ``content`` as a list of parts (``{"type": "text",
-    "text": ...}``).
-    """
-    turns = []
-    for message in messages or []:
-        content = message.get("content")
-        if isinstance(content, list):
-            content = " ".join(part.get("text", "") for part in content if isinstance(part, Mapping))
-        if message.get("role") in ("user", "assistant") and isinstance(content, str):
-            content = html.unescape(content)
-            if message["role"] == "assistant":  # the answer as composed, for condensing a follow-up
-                content = unmarked(content)
-            turns.append({"role": message["role"], "content": content})
-    return turns

@@ -95,16 +95,19 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
             sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=None, max_height=640)
+    conversation = gr.State([])  # the turns as the assistant reads them back, and as the chat shows them
 
-    def answer(text: str, messages: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
+    def answer(text: str, kept: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
         if not text or not text.strip():
-            yield gr.skip(), gr.skip(), gr.skip()
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        for chat, panel in chat_turn_stream(assistant, text.strip(), messages, doc_ids, years):
-            yield chat, panel, ""
+        for chat, panel, entries in chat_turn_stream(assistant, text.strip(), kept, doc_ids, years):
+            yield chat, panel, "", entries
 
-    question.submit(answer, [question, chatbot, doc_filter, year_filter], [chatbot, sources, question], **PRIVATE)
-    chatbot.clear(lambda: EMPTY_SOURCES, None, sources, **PRIVATE)  # the chat's own bin starts a new one
+    inputs, outputs = [question, conversation, doc_filter, year_filter], [chatbot, sources, question, conversation]
+    question.submit(answer, inputs, outputs, **PRIVATE)
+    # The chat's own bin starts a new conversation.
+    chatbot.clear(lambda: (EMPTY_SOURCES, []), None, [sources, conversation], **PRIVATE)
     return doc_filter, year_filter
 
 
