@@ -71,7 +71,7 @@ def test_document_text_is_escaped():
     panel = render.render_sources(make_answer((citation,)))
 
     assert "<script>" not in panel and "<b>Title" not in panel and "<i>" not in panel
-    assert "<mark>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</mark>" in panel
+    assert "<mark>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</mark>" in panel
     assert "&lt;b&gt;Title&lt;/b&gt;" in panel and "a&amp;b &lt;i&gt;.txt" in panel
     assert "Before " in panel and " &amp; after" in panel
 
@@ -350,7 +350,7 @@ def test_check_text_finds_the_source_of_a_true_sentence_and_none_for_an_invented
 
     assert "2 sentences: 1 supported, 0 partial, 1 with no support in the library" in result
     assert "✅ supported" in true and "Source: fees-brief.txt · page 1" in true
-    assert "fees of up to three months&#x27; wages." in true
+    assert "fees of up to three months&#39; wages." in true
     assert "❌ unsupported" in invented and "Closest passage (does not support it)" in invented
     assert "&lt;i&gt;border guards&lt;/i&gt;" in invented and "<i>" not in result
     assert seen == [(0, 2), (1, 2)]  # one step per paragraph

@@ -6,7 +6,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.text import format_outcome
@@ -55,67 +59,57 @@ SOURCES_CSS = """
 
 
 # ----- rendering (pure functions: answers and documents in, HTML or rows out) ---------------------------
-def highlight(context: str, start: int, end: int) -> str:
+# HTML comes from the templates next to this module, with every value escaped by Jinja2's autoescape: the
+# passages quote untrusted documents.
+@cache
+def _templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("assistant.interfaces.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(quoted=_quoted, cited_numbers=lambda s: cited_numbers(s), sentence_case=_sentence_case)
+    return env
+
+
+def _render(template: str, **values: Any) -> str:
+    return _templates().get_template(template).render(**values).strip()
+
+
+def highlight(context: str, start: int, end: int) -> Markup:
     """``context`` escaped, with ``context[start:end]`` wrapped in ``<mark>``."""
     start = max(0, min(start, len(context)))
     end = max(start, min(end, len(context)))
-    before, quote, after = (html.escape(part) for part in (context[:start], context[start:end], context[end:]))
-    return f"{before}<mark>{quote}</mark>{after}"
+    return Markup("{}<mark>{}</mark>{}").format(context[:start], context[start:end], context[end:])
+
+
+def _quoted(citation: Citation) -> Markup:
+    """The citation's passage with its quoted span marked; a passage quoted whole (the "possibly related"
+    ones) gains nothing from a highlight."""
+    start, end = citation.start - citation.context_start, citation.end - citation.context_start
+    if start <= 0 and end >= len(citation.context):
+        return escape(citation.context)
+    return highlight(citation.context, start, end)
+
+
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def render_passage(citation: Citation, label: str = "") -> str:
     """One source card: ``[n]``, title, file name, page, and the passage with the quoted span marked."""
-    start, end = citation.start - citation.context_start, citation.end - citation.context_start
-    # A passage that is quoted whole (the "possibly related" ones) gains nothing from a highlight.
-    whole = start <= 0 and end >= len(citation.context)
-    passage = html.escape(citation.context) if whole else highlight(citation.context, start, end)
-    number = f'<span class="tip-n">{html.escape(label)}</span>' if label else ""
-    return (
-        f'<li class="tip-source">'
-        f'<div>{number}<span class="tip-title">{html.escape(citation.title)}</span></div>'
-        f'<div class="tip-meta">{html.escape(citation.source)} · page {citation.page}</div>'
-        f'<blockquote class="tip-passage">{passage}</blockquote>'
-        f"</li>"
-    )
+    return str(_templates().get_template("cards.html").module.passage(citation, label))
 
 
 def render_sources(answer: Answer) -> str:
     """The sources panel for an answer: its citations, or for a refusal the passages that came closest;
     first, anything the reader should know about how the answer was made (``Answer.notices``)."""
-    notices = "".join(f'<p class="tip-notice">⚠️ {html.escape(n)}</p>' for n in answer.notices)
-    return notices + _render_sources(answer) if notices else _render_sources(answer)
-
-
-def _render_sources(answer: Answer) -> str:
-    if answer.refused:
-        why = f" ({html.escape(answer.refusal_reason)})" if answer.refusal_reason else ""
-        if not answer.related:
-            return f'<div class="tip-sources"><p class="tip-note">No passage in the library comes close{why}.</p></div>'
-        cards = "".join(render_passage(c) for c in answer.related)
-        return (
-            '<div class="tip-sources tip-refused">'
-            f'<p class="tip-note"><strong>Not an answer.</strong> The library does not answer this question{why}; '
-            "these passages are possibly related:</p>"
-            f'<ul class="tip-related">{cards}</ul></div>'
-        )
-    flagged = flagged_sentences(answer)
-    if not answer.citations and not flagged:
-        return EMPTY_SOURCES
-    warning = ""
-    if flagged:
-        checks = "".join(
-            render_support(s.text, s.support, CHAT_MARKS[s.support.label], f"cites {cited_numbers(s)}", NOTHING_CITED)
-            for s in flagged
-        )
-        some = "This sentence is" if len(flagged) == 1 else f"These {len(flagged)} sentences are"
-        warning = (
-            f'<p class="tip-note">{some} not fully supported by the passage cited; '
-            "the closest span of that passage is shown.</p>"
-            f'<ul class="tip-flagged">{checks}</ul>'
-        )
-    cards = "".join(render_passage(c, f"[{c.n}]") for c in answer.citations)
-    citations = f'<ol class="tip-citations">{cards}</ol>' if cards else ""
-    return f'<div class="tip-sources">{warning}{citations}</div>'
+    return _render(
+        "sources.html", answer=answer, flagged=flagged_sentences(answer), empty=Markup(EMPTY_SOURCES),
+        marks=CHAT_MARKS, nothing_cited=NOTHING_CITED,
+    )  # fmt: skip
 
 
 def flagged_sentences(answer: Answer) -> list[AnswerSentence]:
@@ -131,29 +125,9 @@ def render_support(
     text: str, support: SentenceSupport, label: str, detail: str = "", nothing: str = NOTHING_IN_LIBRARY
 ) -> str:
     """One checked sentence: its label, score and text, then the span that backs it or, for an unsupported
-    sentence, the closest one, labelled as such (``nothing`` when there is none); and what the hard checks
-    found missing, if anything."""
-    unsupported = support.label is SupportLabel.UNSUPPORTED
-    extra = f" · {html.escape(detail)}" if detail else ""
-    if support.quote:
-        where = "Closest passage (does not support it)" if unsupported else "Source"
-        evidence = (
-            f'<div class="tip-meta">{where}: {html.escape(support.source)} · page {support.page}</div>'
-            f'<blockquote class="tip-passage">{html.escape(support.quote)}</blockquote>'
-        )
-        if support.reasons:  # what the support checker found missing
-            why = "; ".join(support.reasons)
-            evidence += f'<div class="tip-meta">{html.escape(why[:1].upper() + why[1:])}.</div>'
-    else:
-        evidence = f'<div class="tip-meta">{html.escape(nothing)}</div>'
-    return (
-        f'<li class="tip-source tip-{support.label.value}">'
-        f'<div><span class="tip-label">{html.escape(label)}</span>'
-        f'<span class="tip-meta">score {support.score:.2f}{extra}</span></div>'
-        f'<div class="tip-sentence">{html.escape(text)}</div>'
-        f"{evidence}"
-        f"</li>"
-    )
+    sentence, the closest one, labelled as such (``nothing`` when there is none); and what the support
+    checker found missing, if anything."""
+    return str(_templates().get_template("cards.html").module.support(text, support, label, detail, nothing))
 
 
 def support_summary(checked: Sequence[CheckedSentence]) -> str:
@@ -168,15 +142,14 @@ def support_summary(checked: Sequence[CheckedSentence]) -> str:
 
 def render_checked(checked: Sequence[CheckedSentence]) -> str:
     """The "Check text" result: a one-line summary, then every sentence with its label and evidence."""
-    cards = "".join(render_support(c.text, c.support, CHECK_LABELS[c.support.label]) for c in checked)
-    return (
-        f'<div class="tip-sources"><p class="tip-summary">{html.escape(support_summary(checked))}</p>'
-        f'<ol class="tip-checked">{cards}</ol></div>'
-    )
+    return _render(
+        "checked.html", checked=checked, summary=support_summary(checked), labels=CHECK_LABELS,
+        nothing=NOTHING_IN_LIBRARY,
+    )  # fmt: skip
 
 
 def check_message(message: str) -> str:
-    return f'<div class="tip-sources"><p class="tip-note">{html.escape(message)}</p></div>'
+    return _render("message.html", message=message)
 
 
 def document_rows(docs: Sequence[DocumentRecord]) -> list[list[Any]]:
