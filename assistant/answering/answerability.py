@@ -34,6 +34,7 @@ from assistant.answering.conversation import RetrievalQuery, question_parts
 from assistant.answering.documents_named import KIND_NOUNS, DocumentMention, named_doc_ids, named_documents, profiles
 from assistant.text.lexicon import Lexicon
 from assistant.text.places import Place, place_mentions
+from assistant.text.references import POINTS_BACK
 from ingest.models import Chunk
 from vectorstore.store import ChunkStore
 
@@ -187,8 +188,6 @@ class Answerability:
         return self._scopes[key]
 
 
-# A part of a question that points back at the one before ("…, and which young people is it used with?").
-_POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|these|those|there|the same)\b", re.I)
 
 
 def _carried_over(parts: Sequence[Constraints]) -> tuple[Constraints, ...]:
@@ -198,7 +197,7 @@ def _carried_over(parts: Sequence[Constraints]) -> tuple[Constraints, ...]:
     out: list[Constraints] = []
     for part in parts:
         before = out[-1] if out else None
-        if before is not None and _POINTS_BACK.search(part.question):
+        if before is not None and POINTS_BACK.search(part.question):
             part = replace(
                 part,
                 years=part.years or before.years,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.errors import TipError
+from assistant.text.markers import strip_markers
+from assistant.text.references import FOLLOWUP_REFERENCE
 from assistant.text.terms import lexical_terms
 
 if TYPE_CHECKING:
@@ -20,11 +22,6 @@ if TYPE_CHECKING:
 
 Turn = Mapping[str, str]  # {"role": "user" | "assistant", "content": "..."}
 
-_BACK_REFERENCES = re.compile(
-    r"\b(they|them|their|theirs|she|her|hers|he|him|his|it|its|this|that|these|those|there|such|"
-    r"the same|the former|the latter|above|previous|earlier|before)\b",
-    re.IGNORECASE,
-)
 _CONTINUATIONS = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what of|and what|why)\b", re.I)
 # A question with this few content words rarely names its own subject.
 SHORT_QUESTION_TERMS = 5
@@ -68,7 +65,7 @@ class RetrievalQuery:
 def is_followup(question: str, history: Sequence[Turn]) -> bool:
     if not any(t.get("role") == "user" for t in history):
         return False
-    if _BACK_REFERENCES.search(question) or _CONTINUATIONS.search(question):
+    if FOLLOWUP_REFERENCE.search(question) or _CONTINUATIONS.search(question):
         return True
     return len(lexical_terms(question)) <= SHORT_QUESTION_TERMS
 
@@ -81,13 +78,9 @@ def condense(question: str, history: Sequence[Turn]) -> RetrievalQuery:
         return RetrievalQuery(question, False, tuple(parts) if len(parts) > 1 else ())
     last_user = next((t["content"] for t in reversed(history) if t.get("role") == "user"), "")
     last_answer = next((t["content"] for t in reversed(history) if t.get("role") == "assistant"), "")
-    answer_start = " ".join(_strip_markers(last_answer).split()[:ANSWER_WORDS_KEPT])
+    answer_start = " ".join(strip_markers(last_answer).split()[:ANSWER_WORDS_KEPT])
     parts = [question, last_user.strip(), answer_start]
     return RetrievalQuery(" ".join(p for p in parts if p), True)
-
-
-def _strip_markers(text: str) -> str:
-    return re.sub(r"\[\d+\]", "", text)
 
 
 def question_parts(question: str) -> list[str]:

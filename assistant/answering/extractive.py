@@ -17,6 +17,7 @@ import numpy as np
 from assistant.answering.answerability import Answerability
 from assistant.answering.constraints import AnswerKind, Evidence, Unmet, gap_reason
 from assistant.answering.conversation import RetrievalQuery, question_parts
+from assistant.text.references import LEANS_BACK
 from assistant.text.terms import lexical_terms
 from assistant.types import Answer, AnswerSentence, Citation
 from ingest.sentences import split_sentences
@@ -36,12 +37,6 @@ _FUTURE_QUESTION = re.compile(
 _STATES_FUTURE = re.compile(
     r"\b(will|shall|plans? to|planned|intends? to|going to|looking ahead|upcoming|forthcoming|"
     r"next (?:year|phase|steps?)|in the future|(?:is|are) (?:expected|scheduled|set) to)\b",
-    re.I,
-)
-# A sentence opening like this leans on the one before it ("As a result, 87 victims were identified").
-_LEANS_BACK = re.compile(
-    r"^[\W_]*(as a result|consequently|because of this|therefore|thus|hence|in turn|subsequently|"
-    r"this|these|those|they|their|she|he|her|his|it|its|such|the same|both|of these|of them)\b",
     re.I,
 )
 _ENDS_LIKE_PROSE = re.compile(r"[.!?:;)\"”’]\s*$")
@@ -478,7 +473,7 @@ def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[Passag
                 # a figure for 2003-2014 because the line above says so. ("(see … page 74)" goes with it.)
                 context = f"{lead_in} {text}"
             else:
-                context = f"{previous} {text}" if previous and _LEANS_BACK.search(text) else text
+                context = f"{previous} {text}" if previous and LEANS_BACK.search(text) else text
                 # An introduction ends with a colon, or with no punctuation at all before its items.
                 lead_in = text if not item and not _CLOSES_STATEMENT.search(text) else ""
             previous = text
@@ -516,7 +511,7 @@ def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence])
     sentence that leans back on it, or, when it introduces a list ("...included:"), the list items."""
     i = sentence.position
     unit = [sentence]
-    if i > 0 and _LEANS_BACK.search(sentence.text):
+    if i > 0 and LEANS_BACK.search(sentence.text):
         unit.insert(0, passage[i - 1])
     elif sentence.context != sentence.text:  # a list item read with its introduction: quote that too
         j = i - 1
@@ -526,7 +521,7 @@ def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence])
             unit.insert(0, passage[j])
     if sentence.text.rstrip().endswith(":"):
         unit.extend(passage[i + 1 : i + 1 + MAX_LIST_ITEMS])
-    elif i + 1 < len(passage) and _LEANS_BACK.search(passage[i + 1].text):
+    elif i + 1 < len(passage) and LEANS_BACK.search(passage[i + 1].text):
         unit.append(passage[i + 1])
     readable = [s for s in unit if len(s.text.split()) >= MIN_SENTENCE_WORDS and not _REFERENCE.search(s.text)]
     return [s for s in unit if s is sentence or s in readable]

@@ -29,6 +29,7 @@ from assistant.answering.conversation import RetrievalQuery, condense, is_follow
 from assistant.answering.pipeline import Composer
 from assistant.grounding.support import Evidence, SupportChecker, chunk_evidence
 from assistant.settings import Settings, SettingsError
+from assistant.text.markers import LEADING_MARKERS, MARKED_END, MARKER, marker_numbers, strip_markers
 from assistant.types import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.sentences import split_sentences
 from prompts import Prompt
@@ -36,9 +37,6 @@ from vectorstore.store import ScoredChunk
 
 log = logging.getLogger(__name__)
 
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_MARKED_END = re.compile(r"(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*[.!?]|[.!?]\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\])+)(?=\s+\S)")
-_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 # How a model says the passages do not hold the answer (the prompt asks for REFUSAL_TEXT itself).
 _SAYS_NO_ANSWER = re.compile(
     r"does not (?:appear to )?contain (?:an|the) answer|(?:passages|library) (?:do|does) not (?:contain|mention)|"
@@ -110,7 +108,7 @@ def parse_markers(text: str, passages: int) -> list[_Drafted]:
     placed after the full stop belongs to the sentence before it."""
     # A marker next to a full stop ends a sentence even where the splitter would not cut ("…Camp [1]. 87
     # victims…"): cut there first, then split each part.
-    cuts = [0, *(m.end() for m in _MARKED_END.finditer(text)), len(text)]
+    cuts = [0, *(m.end() for m in MARKED_END.finditer(text)), len(text)]
     bounds = [
         (a + s, a + e)
         for a, b in zip(cuts, cuts[1:], strict=False)
@@ -120,7 +118,7 @@ def parse_markers(text: str, passages: int) -> list[_Drafted]:
     pieces: list[list] = []  # [sentence text with markers, ...]
     for s, e in bounds:
         piece = text[s:e]
-        lead = _LEADING_MARKERS.match(piece)
+        lead = LEADING_MARKERS.match(piece)
         if lead and pieces:
             pieces[-1][0] += " " + lead.group(0).strip()
             piece = piece[lead.end() :]
@@ -130,8 +128,8 @@ def parse_markers(text: str, passages: int) -> list[_Drafted]:
             pieces.append([lead.group(0)])
     drafted = []
     for (piece,) in pieces:
-        numbers = [int(n) for m in _MARKER.finditer(piece) for n in re.split(r"\s*[,;]\s*", m.group(1))]
-        clean = " ".join(_MARKER.sub("", piece).split())
+        numbers = [n for m in MARKER.finditer(piece) for n in marker_numbers(m)]
+        clean = " ".join(strip_markers(piece).split())
         clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
         if not clean:
             continue

@@ -22,6 +22,7 @@ from assistant.answering.conversation import condense
 from assistant.answering.extractive import PassageSentence, passage_sentences, sentence_unit
 from assistant.answering.retrieval import retrieve
 from assistant.grounding.support import CheckedSentence, Evidence, SupportChecker, entities_in, places
+from assistant.text.references import REFERS_BACK
 from assistant.types import SupportLabel
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ChunkStore
@@ -115,9 +116,8 @@ PARAGRAPH_SENTENCES = 3
 NEAR_DUPLICATE = 0.9  # cosine above which two sentences say the same thing
 KEEP_WITHIN = 0.25  # sentences scoring this close to the best one are relevant enough
 MIN_RELEVANCE = 0.35
-MIN_PER_COUNTRY = 2
+MIN_PER_COUNTRY = 2  # a country heading needs this many sentences
 MAX_FOLLOWERS = 2  # following sentences that refer back ("these workshops") join a picked one
-_REFERS_BACK = re.compile(r"\b(these|this|such|those|the same)\b", re.I)  # a country heading needs this many sentences
 OTHER_HEADING = {Grouping.COUNTRY: "Other and general", Grouping.THEME: "Other"}
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -239,7 +239,7 @@ def _pick(embedder: Embedder, topic: str, passages: Mapping[str, list[PassageSen
         page = reading_order[_page_of(seed)]
         at = page.index(unit[-1]) if unit[-1] in page else len(page)
         for follower in page[at + 1 : at + 1 + MAX_FOLLOWERS]:
-            if follower.start - unit[-1].end > 3 or not _REFERS_BACK.search(follower.text):
+            if follower.start - unit[-1].end > 3 or not REFERS_BACK.search(follower.text):
                 break  # the paragraph has moved on
             unit.append(follower)
         for member in unit:

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from assistant.drafting.drafts import CITATION_NEEDED, CitedText, DraftSentence, Note, Reference
+from assistant.text.shorten import shorten as shorten_line
 
 QUOTE_LIMIT = 300  # characters of a quote kept in a note; longer quotes are cut at a word and end in "…"
 FORMATS = ("md", "docx")
@@ -46,15 +47,8 @@ def clean(text: str) -> str:
 
 
 def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """``text`` cleaned and, when longer than ``limit``, cut at a word boundary and ended with "…"."""
-    text = clean(text)
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space >= limit * 0.6:  # cut at a word unless that throws away too much
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-–—") + "…"
+    """``text`` cleaned (``clean``) and shortened to ``limit`` characters at a word (``text.shorten``)."""
+    return shorten_line(clean(text), limit)
 
 
 def md_escape(text: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from assistant.evaluation.gold_set import FIGURE_KEYS, QUESTION_TYPES
+from assistant.text.shorten import shorten
 
 REPORT_FILES = ("report.md", "results.json", "by_type.png")
 
@@ -128,9 +129,7 @@ def md_cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def shorten(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+QUESTION_LIMIT = 80  # characters of a question in the items table
 
 
 def mark(value) -> str:
@@ -202,7 +201,7 @@ def _item_lines(data: Mapping) -> list[str]:
     rows = [
         [i["id"], i["type"]]
         + ([i.get("kind") or "–"] if with_kind else [])
-        + [shorten(i["question"])]
+        + [shorten(i["question"], QUESTION_LIMIT)]
         + [mark(i.get(key)) for key, _ in _ITEM_MARKS]
         + [format_rr(i.get("rr")), format_value("latency_ms", i.get("latency_ms")), i.get("failure") or ""]
         for i in data.get("per_item", ())

@@ -22,6 +22,7 @@ from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.text import format_outcome
 from assistant.service import Assistant, DocumentNotFound
 from assistant.settings import Settings, use_offline_mode
+from assistant.text.shorten import shorten
 from assistant.types import Answer, SupportLabel
 from ingest.pipeline import FileOutcome
 
@@ -205,7 +206,7 @@ def cmd_verify(assistant: Assistant, args: argparse.Namespace) -> int:
         print(f"{marks[s.label]} {s.label.value} ({s.score:.2f}): {c.text}")
         if s.quote:
             where = "closest" if s.label is SupportLabel.UNSUPPORTED else "source"
-            print(f"      {where}: {s.source}, p. {s.page}, chars {s.start}–{s.end}: \"{_short(s.quote, 200)}\"")
+            print(f"      {where}: {s.source}, p. {s.page}, chars {s.start}–{s.end}: \"{shorten(s.quote, 200)}\"")
     unsupported = sum(c.support.label is SupportLabel.UNSUPPORTED for c in checked)
     print(f"\n{len(checked)} sentences: {len(checked) - unsupported} with support in the library, "
           f"{unsupported} without")
@@ -327,7 +328,7 @@ def format_answer(answer: Answer) -> str:
     flagged = [s for s in answer.sentences if s.support and s.support.label is not SupportLabel.SUPPORTED]
     for s in flagged:
         where = f"closest: {s.support.source}, p. {s.support.page}"
-        lines.append(f"{s.support.label.value}: \"{_short(s.text)}\" ({where})")
+        lines.append(f"{s.support.label.value}: \"{shorten(s.text, 160)}\" ({where})")
     if flagged:
         lines.append("")
     if answer.refused:
@@ -335,17 +336,15 @@ def format_answer(answer: Answer) -> str:
             lines[-1:-1] = [f"Why: {answer.refusal_reason}."]
         if answer.related:
             lines.append("Possibly related (not an answer):")
-            lines += [f"  - {c.title} ({c.source}), p. {c.page}: \"{_short(c.quote)}\"" for c in answer.related]
+            lines += [f"  - {c.title} ({c.source}), p. {c.page}: \"{shorten(c.quote, 160)}\"" for c in answer.related]
         return "\n".join(lines)
     lines.append("Sources:")
     for c in answer.citations:
         lines.append(f"  [{c.n}] {c.title} ({c.source}), p. {c.page}, chars {c.start}–{c.end}")
-        lines.append(f"      \"{_short(c.quote, 300)}\"")
+        lines.append(f"      \"{shorten(c.quote, 300)}\"")
     return "\n".join(lines)
 
 
-def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def cmd_docs(assistant: Assistant, args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import json
 import re
 
 from assistant.evaluation.gold_set import FIGURE_KEYS, QUESTION_TYPES
-from assistant.evaluation.report import format_summary, md_cell, render_markdown, shorten, write_report
+from assistant.evaluation.report import format_summary, md_cell, render_markdown, write_report
 
 
 def figures(items: int, answerable: int, **values) -> dict:
@@ -171,7 +171,5 @@ def test_write_report_writes_the_three_files(tmp_path):
     assert paths[2].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_md_cell_and_shorten():
+def test_md_cell():
     assert md_cell("a|b\n c") == "a\\|b c"
-    assert shorten("word " * 30, 20).endswith("…") and len(shorten("word " * 30, 20)) == 20
-    assert shorten("short") == "short"

@@ -4,7 +4,6 @@ the library table. Plain functions of the library's values, tested without a bro
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -14,6 +13,7 @@ from markupsafe import Markup, escape
 
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.text import format_outcome
+from assistant.text.markers import MARKER_RUN
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.pipeline import IngestReport
 from vectorstore import DocumentRecord
@@ -190,8 +190,6 @@ def plain_turns(entries: Sequence[Mapping[str, str]] | None) -> list[dict[str, s
     return [{"role": e["role"], "content": e["content"]} for e in entries or ()]
 
 
-# The citation markers that follow a sentence in the answer text: "[1]", "[1, 2]", "[2][3]".
-_CITATION_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])*")
 
 
 def marked_answer_text(answer: Answer) -> str:
@@ -209,7 +207,7 @@ def marked_answer_text(answer: Answer) -> str:
         if at < 0:
             unplaced.append(mark)
             continue
-        end = _CITATION_MARKERS.match(text, at + len(sentence.text)).end()
+        end = MARKER_RUN.match(text, at + len(sentence.text)).end()
         pieces += [text[cursor:end], mark]
         cursor = end
     return "".join([*pieces, text[cursor:], *unplaced])

@@ -1,0 +1,29 @@
+"""Citation markers as answers carry them: "[1]", "[1, 2]", "[1; 3]", a run "[2][3]".
+
+One spelling for every reader of them: the generative composer parses a model's markers, the follow-up
+condenser strips them from the previous answer, the web UI places its support marks after them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# One marker; group 1 holds its numbers ("1, 2").
+_ONE = r"\[(\d+(?:\s*[,;]\s*\d+)*)\]"
+_ONE_UNGROUPED = r"\[\d+(?:\s*[,;]\s*\d+)*\]"
+
+MARKER = re.compile(r"\s*" + _ONE)  # with the space before it
+MARKER_RUN = re.compile(r"(?:\s*" + _ONE_UNGROUPED + r")*")  # zero or more markers in a row
+LEADING_MARKERS = re.compile(r"^(?:\s*" + _ONE_UNGROUPED + r")+")
+# The end of a marked sentence: "…fact [1]." or "…fact. [1][2]", when more text follows.
+MARKED_END = re.compile(r"(?:" + _ONE_UNGROUPED + r"\s*[.!?]|[.!?]\s*(?:" + _ONE_UNGROUPED + r")+)(?=\s+\S)")
+
+
+def marker_numbers(marker: re.Match) -> list[int]:
+    """The numbers of a ``MARKER`` match: "[1; 3]" → [1, 3]."""
+    return [int(n) for n in re.split(r"\s*[,;]\s*", marker.group(1))]
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its citation markers."""
+    return MARKER.sub("", text)
