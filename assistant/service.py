@@ -32,17 +32,23 @@ log = logging.getLogger(__name__)
 
 
 class DocumentNotFound(TipError, LookupError):
+    """No library document matches ``ref`` (an id, a file name, a title or a part of one)."""
+
     def __init__(self, ref: str):
         super().__init__(f"no document {ref!r} in the library")
         self.ref = ref
 
 
 class EmptyQuestion(TipError, ValueError):
+    """A blank question or summary topic."""
+
     def __init__(self) -> None:
         super().__init__("the question is empty: type a question")
 
 
 class EmptyText(TipError, ValueError):
+    """A blank text to check or to cite."""
+
     def __init__(self) -> None:
         super().__init__("the text to check is empty: give some sentences")
 
@@ -52,6 +58,15 @@ VERIFY_PASSAGES = 8
 
 
 class Assistant:
+    """The one object the front ends hold: a library (``settings.data_dir``, or a Chroma server) and what
+    answers from it. Cheap to build: the model, the store and the pipeline load on first use (``warm_up``
+    loads them at once). Questions may run in several threads at a time; ingest and removal take turns.
+
+    Errors a user can fix derive from ``assistant.errors.TipError``: ``SettingsError``, ``ModelNotFound``
+    (``TIP_EMBEDDING_MODEL``, ``TIP_RERANKER_MODEL``), ``StoreConfigError`` / ``StoreUnavailable``
+    (``TIP_CHROMA_URL``), ``PromptError`` (``TIP_PROMPTS_DIR``), ``DocumentNotFound``, ``EmptyQuestion``,
+    ``EmptyText``; they are raised where the thing they name is first needed."""
+
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
         if embedder is not None:  # share one loaded model between several libraries (tests, benchmarks)
@@ -60,10 +75,12 @@ class Assistant:
 
     @cached_property
     def embedder(self) -> Embedder:
+        """The sentence embedder (384-dimensional, unit-length vectors); raises ``ModelNotFound``."""
         return Embedder(self.settings.embedding_model)
 
     @cached_property
     def store(self) -> ChunkStore:
+        """The library's store; raises ``StoreConfigError`` or ``StoreUnavailable`` for ``TIP_CHROMA_URL``."""
         return open_store(self.settings.data_dir, self.embedder, self.settings.chroma_url)
 
     @cached_property
@@ -94,6 +111,7 @@ class Assistant:
 
     @cached_property
     def checker(self) -> SupportChecker:
+        """The support checker every answer sentence and checked text goes through."""
         return SupportChecker(self.embedder)
 
     def warm_up(self) -> None:
@@ -167,12 +185,16 @@ class Assistant:
 
     # ----- the library ---------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:
+        """Add the files under ``paths`` (files or folders; PDF, .txt, .md) to the library: new and changed
+        files are stored, unchanged ones skipped. Each file's outcome is in the report, a bad file never
+        stops the others, and ``progress(done, total, outcome)`` is called after each file."""
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
         with self._ingest_lock:
             return ingest_files(files, self.store, chunker, progress)
 
     def documents(self) -> list[DocumentRecord]:
+        """Every document in the library, in the order they were added."""
         return self.store.documents()
 
     def find_document(self, ref: str) -> DocumentRecord:
@@ -211,12 +233,16 @@ class Assistant:
         return [d.doc_id for d in docs]
 
     def remove(self, ref: str) -> DocumentRecord:
+        """Delete a document (by id, file name or title) and everything stored for it; returns what was
+        removed. Raises ``DocumentNotFound``."""
         doc = self.find_document(ref)
         with self._ingest_lock:
             self.store.remove_document(doc.doc_id)
         return doc
 
     def page_text(self, doc_id: str, page: int) -> str | None:
+        """The stored (cleaned) text of a 1-based page, which every citation's offsets refer to; None when
+        the document or page does not exist."""
         return self.store.page_text(doc_id, page)
 
     def page_evidence(self, ref: str, page: int) -> Evidence:

@@ -66,6 +66,8 @@ class QuestionReading:
     unknown_terms: tuple[str, ...] = ()  # key terms no passage contains
 
     def asked_of(self, doc_id: str) -> str:
+        """What the question asks of the named document ``doc_id`` (its own part, without naming phrases),
+        or the whole subject."""
         return next((q for d, q in self.document_queries if d == doc_id), self.subject or self.question)
 
     def constraints_of(self, doc_id: str) -> tuple[Constraints, ...]:
@@ -76,12 +78,16 @@ class QuestionReading:
 
     @property
     def notice(self) -> str | None:
+        """ "Showing results for: …" when typos were corrected, else None."""
         if not self.corrections:
             return None
         return f"Showing results for: {self.question}"
 
 
 class Answerability:
+    """What reading a question needs of the library, kept per library version: its vocabulary, its pages,
+    the places each document is about (see the module docstring)."""
+
     def __init__(self, store: ChunkStore):
         self.store = store
         self._lock = threading.Lock()
@@ -91,6 +97,7 @@ class Answerability:
 
     # ----- the library's words ----------------------------------------------------------------------------
     def lexicon(self) -> Lexicon:
+        """The library's vocabulary as a ``Lexicon``, rebuilt when the library's words change."""
         version = self.store.vocabulary_version()
         with self._lock:
             if self._lexicon is None or self._lexicon[0] != version:

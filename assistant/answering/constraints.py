@@ -38,6 +38,8 @@ from assistant.text.places import Place, place_mentions, within
 
 
 class AnswerKind(Enum):
+    """The kind of answer a question expects (``expected_kind``)."""
+
     NUMBER = "number"
     DATE = "date"
     LIST = "list"
@@ -193,6 +195,8 @@ _MONTH = re.compile(
 
 
 def expected_kind(question: str) -> AnswerKind:
+    """NUMBER for "how many / what share…", DATE for "when / in which year…", LIST for "which … / what are
+    the …s", else DESCRIPTION."""
     if _NUMBER_QUESTION.search(question):
         return AnswerKind.NUMBER
     if _DATE_QUESTION.search(question):
@@ -213,6 +217,7 @@ def states_quantity(text: str) -> bool:
 
 
 def states_date(text: str) -> bool:
+    """Whether ``text`` names a year, a period or a month."""
     return bool(year_spans(text) or _MONTH.search(text))
 
 
@@ -235,10 +240,12 @@ class Breakdown:
 
     @property
     def terms(self) -> re.Pattern:
+        """The words of the category's values ("women", "boys", "under 18"…)."""
         return re.compile(rf"\b(?:{_SEX_TERMS if self.by == 'sex' else _AGE_TERMS})\b", re.I)
 
 
 def breakdown_asked(question: str) -> Breakdown | None:
+    """The breakdown a question asks for ("how many of them were women?": by sex), or None."""
     m = _BREAKDOWN_QUESTION.search(question)
     if not m:
         return None
@@ -333,6 +340,7 @@ class Referent:
     names: tuple[str, ...]
 
     def described(self) -> str:
+        """The referent in a few words for a refusal: "Dzaleka refugee camp, Malawi, UNODC"."""
         shown = [p.name for p in self.places] + [n for n in self.names if n not in {p.name for p in self.places}]
         return ", ".join(shown[:4])
 
@@ -363,6 +371,7 @@ class Evidence:
     foreign_names: frozenset[str] = frozenset()
 
     def levels(self) -> tuple[str, ...]:
+        """The evidence from narrow to wide: sentence, paragraph, heading, title."""
         return (self.sentence, self.paragraph, self.heading, self.title)
 
 
@@ -381,6 +390,7 @@ class Constraints:
 
     @property
     def any(self) -> bool:
+        """Whether there is anything to check (a bare description question has nothing)."""
         return bool(self.years or self.places or self.names or self.breakdown or self.referent) or self.kind in (
             AnswerKind.NUMBER,
             AnswerKind.DATE,
@@ -561,6 +571,7 @@ class PageContext:
     _pages: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def page(self, doc_id: str, page: int) -> str:
+        """The stored text of a page ("" when there is none), read once."""
         key = (doc_id, page)
         if key not in self._pages:
             self._pages[key] = self.page_text(doc_id, page) or ""

@@ -53,6 +53,9 @@ def checked_history(turns: object, where: str) -> list[dict[str, str]]:
 
 @dataclass(frozen=True)
 class RetrievalQuery:
+    """What is searched for: ``text`` (the question, or a follow-up with its context), and what was read of
+    the question."""
+
     text: str
     is_followup: bool
     # The parts of a compound question, each searched for too so that every part finds its passages; empty
@@ -63,6 +66,8 @@ class RetrievalQuery:
 
 
 def is_followup(question: str, history: Sequence[Turn]) -> bool:
+    """Whether ``question`` leans on the conversation: it points back, opens with "and …", or is too short
+    to stand alone (and there is a previous question)."""
     if not any(t.get("role") == "user" for t in history):
         return False
     if FOLLOWUP_REFERENCE.search(question) or _CONTINUATIONS.search(question):

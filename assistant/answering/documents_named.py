@@ -124,9 +124,13 @@ _FILE_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 class Library(Protocol):
     """What profiles need of the library: ``Assistant`` has both."""
 
-    def documents(self) -> list[DocumentRecord]: ...
+    def documents(self) -> list[DocumentRecord]:
+        """Every document of the library."""
+        ...
 
-    def page_text(self, doc_id: str, page: int) -> str | None: ...
+    def page_text(self, doc_id: str, page: int) -> str | None:
+        """The stored text of a 1-based page, or None."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,8 @@ GAP_MARGIN = 0.1
 
 @dataclass(frozen=True)
 class ExtractiveConfig:
+    """The extractive composer's weights and thresholds; scores are in [0, 1]-ish units of the weighted sum."""
+
     max_sentences: int = 5
     # Sentence relevance = weights · (cosine to question, cosine to retrieval query, term coverage, passage).
     w_question: float = 0.35
@@ -91,6 +93,8 @@ class ExtractiveConfig:
 
 @dataclass(frozen=True)
 class PassageSentence:
+    """A sentence of a retrieved passage, located on its page: a candidate answer sentence."""
+
     retrieved: ScoredChunk
     position: int  # index among the sentences of its passage
     start: int  # page offsets
@@ -102,6 +106,7 @@ class PassageSentence:
 
     @property
     def key(self) -> tuple[str, int]:
+        """(chunk id, position): unique among the candidates of one answer."""
         return self.retrieved.chunk.chunk_id, self.position
 
     @property

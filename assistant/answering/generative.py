@@ -158,10 +158,13 @@ class GenerativeComposer:
 
     # ----- generation --------------------------------------------------------------------------------
     def messages(self, question: str, retrieved: Sequence[ScoredChunk]) -> list[tuple[str, str]]:
+        """The chat messages sent to the model: the system rules, then the numbered passages and the question."""
         user = self.prompts["answer"].format(passages=passages_block(retrieved), question=question)
         return [("system", self.prompts["system"].template), ("human", user)]
 
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
+        """The model's answer, parsed and checked (see the module docstring); the extractive answer, with a
+        notice, when the model cannot be reached or fails."""
         if not retrieved:
             return self.fallback.compose(question, query, retrieved)
         try:
@@ -174,6 +177,7 @@ class GenerativeComposer:
     def stream(
         self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]
     ) -> Iterator[str | Answer]:
+        """``compose``, yielding the model's text as it arrives first."""
         if not retrieved:
             yield self.fallback.compose(question, query, retrieved)
             return
@@ -311,4 +315,5 @@ def message_text(content) -> str:
 
 
 def as_data(text: str) -> str:
+    """``text`` made safe inside a ``<passage>`` tag: angle brackets become ‹ ›, so it cannot close it."""
     return text.replace("<", "‹").replace(">", "›")

@@ -36,11 +36,18 @@ Turns = Sequence[Mapping[str, str]]  # [{"role": "user" | "assistant", "content"
 
 
 class Composer(Protocol):
-    def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer: ...
+    """Makes an answer from retrieved passages: the extractive composer, or a model's."""
+
+    def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
+        """An ``Answer`` to ``question`` citing ``retrieved`` (best first), or a refusal; its support is
+        checked afterwards by the pipeline."""
+        ...
 
 
 @runtime_checkable
 class StreamingComposer(Composer, Protocol):
+    """A composer that can also yield its text while it writes it."""
+
     def stream(
         self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]
     ) -> Iterator[str | Answer]:
@@ -131,6 +138,7 @@ class AnswerPipeline:
             yield self._finished(prepared, piece, started) if isinstance(piece, Answer) else piece
 
     def answer(self, question: str, history: Turns = (), doc_ids: Sequence[str] | None = None) -> Answer:
+        """``prepare`` then ``compose``: the checked answer to ``question``."""
         return self.compose(self.prepare(question, history, doc_ids))
 
     def as_runnable(self) -> Runnable:

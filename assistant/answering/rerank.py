@@ -22,7 +22,11 @@ POOL_FACTOR = 3
 
 
 class PassageScorer(Protocol):
-    def score(self, question: str, passages: Sequence[str]) -> list[float]: ...
+    """Scores passages for a question, for re-ranking."""
+
+    def score(self, question: str, passages: Sequence[str]) -> list[float]:
+        """One relevance score per passage, in their order; higher is more relevant (any scale)."""
+        ...
 
 
 class CrossEncoderScorer:
@@ -39,6 +43,7 @@ class CrossEncoderScorer:
         self._lock = threading.Lock()
 
     def score(self, question: str, passages: Sequence[str]) -> list[float]:
+        """The cross-encoder's relevance logit of each (question, passage) pair, in the passages' order."""
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")

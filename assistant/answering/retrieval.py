@@ -17,6 +17,8 @@ from vectorstore.store import ChunkStore, ScoredChunk
 def retrieve(
     store: ChunkStore, query: RetrievalQuery, k: int, doc_ids: Sequence[str] | None = None
 ) -> list[ScoredChunk]:
+    """At most ``k`` passages for ``query``, best first, from ``doc_ids`` only when given: the search of the
+    whole query, interleaved rank by rank with the searches of each named document and each part."""
     whole = store.search(query.text, k=k, doc_ids=doc_ids)
     named = [d for d in (query.reading.documents if query.reading else ()) if doc_ids is None or d in doc_ids]
     if not query.parts and not named:

@@ -48,17 +48,22 @@ class Note:
 
 @dataclass(frozen=True)
 class DraftSentence:
+    """A sentence of a cited text and the notes that back it."""
+
     text: str
     notes: tuple[int, ...]  # numbers of the notes that back it; empty when nothing does
     label: str  # "supported", "partial" or "unsupported" (the support checker's label)
 
     @property
     def needs_citation(self) -> bool:
+        """No note backs it: it is marked ``CITATION_NEEDED``."""
         return not self.notes
 
 
 @dataclass(frozen=True)
 class Section:
+    """A heading (by country, theme or document) and its paragraphs of sentences."""
+
     heading: str | None  # None for text without headings (a cited draft)
     paragraphs: tuple[tuple[DraftSentence, ...], ...]
 
@@ -75,6 +80,9 @@ class Reference:
 
 @dataclass(frozen=True)
 class CitedText:
+    """A cited summary or a draft with its sources: sections of sentences, and the numbered notes they
+    cite (each a quoted span of one page)."""
+
     title: str
     sections: tuple[Section, ...]
     notes: tuple[Note, ...]
@@ -90,11 +98,14 @@ class CitedText:
         return [Reference(d, first[d].source, first[d].title, tuple(sorted(p))) for d, p in pages.items()]
 
     def sentences(self) -> list[DraftSentence]:
+        """Every sentence, in reading order."""
         return [s for section in self.sections for paragraph in section.paragraphs for s in paragraph]
 
 
 # ----- building cited texts ---------------------------------------------------------------------------------
 class Grouping(StrEnum):
+    """How a summary's headings are chosen."""
+
     AUTO = "auto"  # by country when several countries each have enough material, else by theme
     COUNTRY = "country"
     THEME = "theme"
@@ -132,7 +143,12 @@ class _Picked:
 
 
 class SectionWriter(Protocol):
-    def write(self, topic: str, heading: str | None, notes: Sequence[Note]) -> list[DraftSentence]: ...
+    """Writes a section of a summary as prose from its notes (``drafting.section_writer`` with a model)."""
+
+    def write(self, topic: str, heading: str | None, notes: Sequence[Note]) -> list[DraftSentence]:
+        """The section's sentences, each citing the notes (by number) that back it; raises whatever the
+        model client raises, and the summary then keeps the quoted sentences."""
+        ...
 
 
 def summarize(

@@ -29,6 +29,7 @@ class ModelSectionWriter:
         self.settings = settings
 
     def write(self, topic: str, heading: str | None, notes: Sequence[Note]) -> list[DraftSentence]:
+        """The model's prose for one section, from its notes, each sentence checked and cited (see the class)."""
         passages = "\n".join(
             f'<passage n="{i}" page="{n.page}">\n{as_data(n.quote)}\n</passage>' for i, n in enumerate(notes, 1)
         )

@@ -50,6 +50,10 @@ MAX_SPANS_CHECKED = 20  # the best-scoring spans tried against the hard checks, 
 
 @dataclass(frozen=True)
 class SupportConfig:
+    """Score = ``w_meaning`` × cosine of the sentence to the span + ``w_wording`` × share of the sentence's
+    content stems found in the span; ``supported_at`` / ``partial_at`` are the label thresholds on it,
+    calibrated on ``tests/data/support_pairs.jsonl`` (``bench/support_calibration.py``)."""
+
     w_meaning: float = 0.6
     w_wording: float = 0.4
     supported_at: float = 0.70
@@ -59,6 +63,8 @@ class SupportConfig:
 
 @dataclass(frozen=True)
 class CheckedSentence:
+    """A sentence of a checked text, where it stands in that text, and its support in the library."""
+
     text: str
     start: int  # offsets of the sentence in the checked text
     end: int
@@ -167,6 +173,8 @@ def entities_in(sentence: str) -> list[str]:
 
 
 def missing_entities(sentence: str, span: str) -> list[str]:
+    """The names (``entities_in``) of ``sentence`` that ``span`` does not contain, as a word or, for a long
+    one-word name, as its plural or demonym."""
     span_words = " ".join(_normal(w) for w in _WORD.findall(span))
     padded = f" {span_words} "
     return [name for name in entities_in(sentence) if f" {name} " not in padded and not _stem_in(name, padded)]
@@ -181,11 +189,16 @@ def _stem_in(name: str, padded_span: str) -> bool:
 
 
 def negated(text: str) -> bool:
+    """Whether ``text`` states something negatively ("not", "no", "never", …)."""
     return bool(_NEGATION.search(text))
 
 
 # ----- the checker ------------------------------------------------------------------------------------------
 class SupportChecker:
+    """Finds the span (one or two consecutive sentences) of the given passages that best supports a
+    sentence, and labels it ``supported``, ``partial`` or ``unsupported`` (``SupportConfig``). Numbers,
+    names and negation must agree with the span for it to count at all."""
+
     def __init__(self, embedder: Embedder, config: SupportConfig | None = None):
         self.embedder = embedder
         self.config = config or SupportConfig()
@@ -337,6 +350,7 @@ def failed_checks(sentence: str, span: str) -> list[str]:
 
 
 def chunk_evidence(chunk: Chunk) -> Evidence:
+    """A stored passage as a candidate for the support checker."""
     return Evidence(chunk.doc_id, chunk.source, chunk.title, chunk.page_start, chunk.char_start, chunk.text)
 
 
