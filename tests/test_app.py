@@ -496,7 +496,7 @@ def test_main_reports_a_bad_setting_as_one_line(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exited:
         app.main([])
     assert exited.value.code == 2
-    assert capsys.readouterr().err == "error: TIP_PORT='seventy' is not a whole number\n"
+    assert capsys.readouterr().err == "error: TIP_PORT='seventy' is not a whole number: use 1 to 65535\n"
 
 
 # ----- a real server --------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def chat_model(settings: Settings):
             f"TIP_LLM={settings.llm} needs the LLM extra: pip install -e '.[llm]'"
         ) from None
     # A local server usually needs no key, but the client insists on one; OPENAI_API_KEY is read otherwise.
-    key = settings.llm_api_key or (None if not settings.llm_base_url else "not-needed")
+    key = settings.api_key or (None if not settings.llm_base_url else "not-needed")
     return ChatOpenAI(
         model=model, base_url=settings.llm_base_url, api_key=key, temperature=0, timeout=settings.llm_timeout,
         max_retries=1,
