@@ -499,7 +499,8 @@ def gap_reason(constraints: Constraints, rejected: Sequence[tuple[Evidence, Sequ
     """A refusal reason naming what the library lacks, from the closest evidence that was turned down."""
     counts: dict[Unmet, int] = {}
     for _, unmet in rejected:
-        for u in unmet[:1]:
+        # Evidence about another place is off whatever its year: the place is the gap it shows.
+        for u in [Unmet.PLACE] if Unmet.PLACE in unmet else unmet[:1]:
             counts[u] = counts.get(u, 0) + 1
     if not counts:
         return "no retrieved passage answers the question"

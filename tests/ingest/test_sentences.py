@@ -38,6 +38,19 @@ def test_splits_plain_sentences_at_their_ends():
     ]
 
 
+def test_a_sentence_that_starts_with_a_number_is_a_sentence_of_its_own():
+    text = "UNODC trained 900 judges in 2023. 87 victims were identified in 2024. 30 of them were women."
+    assert sentences(text) == [
+        "UNODC trained 900 judges in 2023.",
+        "87 victims were identified in 2024.",
+        "30 of them were women.",
+    ]
+    assert_exact_partition(text, split_sentences(text))
+    # an abbreviation before a number is not a sentence end, nor is a decimal point
+    for kept in ("See Fig. 3 and p. 12 for the figures.", "In the U.S. 3 states report it.", "It rose 2.5 times."):
+        assert sentences(kept) == [kept]
+
+
 @pytest.mark.parametrize("text", ["", " ", "\n\n", " \t\n \n"])
 def test_empty_or_blank_text_has_no_sentences(text):
     assert split_sentences(text) == []
