@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import app
+import assistant.service as assistant_service
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.web import handlers, render, ui
 from assistant.service import Assistant
@@ -468,25 +469,28 @@ def test_nothing_chosen_to_upload():
 
 
 @pytest.mark.integration
-def test_docs_given_at_start_are_ingested_with_status_lines_on_stderr(tmp_path, library, capsys):
-    notes = tmp_path / "notes.txt"
-    notes.write_text(NOTES, encoding="utf-8")
-    report = ui.ingest_paths(library, [tmp_path])
+def test_docs_given_at_start_are_ingested_and_reported_before_the_ui_opens(tmp_path, monkeypatch, capsys, embedder):
+    monkeypatch.setattr(assistant_service, "Embedder", lambda *args, **kwargs: embedder)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text(NOTES, encoding="utf-8")
+    served = {}
+    monkeypatch.setattr(ui, "serve", lambda assistant: served.update(documents=len(assistant.documents())))
+    with pytest.raises(SystemExit) as exited:
+        app.main(["--docs", str(tmp_path / "docs"), "--data-dir", str(tmp_path / "data"), "--port", "7999"])
 
-    out, err = capsys.readouterr()
-    assert report.ok and out == ""
-    assert "✅ notes.txt: added" in err and "1 added; 1 documents in the library" in err
+    assert exited.value.code == 0 and served == {"documents": 1}  # ingested before serving
+    out = capsys.readouterr().out
+    assert "✅ notes.txt: added" in out and "1 added; 1 documents in the library" in out
 
 
 def test_main_builds_settings_from_flags_and_serves(tmp_path, monkeypatch):
     monkeypatch.delenv("TIP_HOST", raising=False)
     served = {}
-    monkeypatch.setattr(ui, "serve", lambda assistant, docs: served.update(settings=assistant.settings, docs=docs))
+    monkeypatch.setattr(ui, "serve", lambda assistant: served.update(settings=assistant.settings))
     with pytest.raises(SystemExit) as exited:
-        app.main(["--docs", "a.pdf", "folder", "--data-dir", str(tmp_path), "--port", "7999"])
+        app.main(["--data-dir", str(tmp_path), "--port", "7999"])
     assert exited.value.code == 0
 
-    assert served["docs"] == [Path("a.pdf"), Path("folder")]
     settings = served["settings"]
     assert (settings.data_dir, settings.host, settings.port) == (tmp_path, "127.0.0.1", 7999)
 
@@ -517,7 +521,8 @@ def test_ask_endpoint_over_http(tmp_path, monkeypatch, embedder):
     assert settings.host == "127.0.0.1" and settings.data_dir == tmp_path / "data"
     assistant = Assistant(settings, embedder=embedder)
 
-    demo = ui.serve(assistant, docs=[submission], prevent_thread_lock=True)
+    assert assistant.ingest([submission]).ok
+    demo = ui.serve(assistant, prevent_thread_lock=True)
     try:
         assert demo.local_url.startswith(f"http://127.0.0.1:{settings.port}")
         client = Client(demo.local_url, verbose=False, analytics_enabled=False, download_files=False)

@@ -161,9 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
-    report = ingest_with_progress(assistant, args.paths)
+    return EXIT_OK if ingest_and_report(assistant, args.paths).ok else EXIT_FAILED_FILES
+
+
+def ingest_and_report(assistant: Assistant, paths: Sequence[Path]):
+    """Ingest ``paths`` with a line per file and a progress bar, then the totals."""
+    report = ingest_with_progress(assistant, paths)
     print(f"{report.summary()}; {len(assistant.documents())} documents in the library")
-    return EXIT_OK if report.ok else EXIT_FAILED_FILES
+    return report
 
 
 def ingest_with_progress(assistant: Assistant, paths: Sequence[Path]):
@@ -370,7 +375,9 @@ def cmd_remove(assistant: Assistant, args: argparse.Namespace) -> int:
 def cmd_serve(assistant: Assistant, args: argparse.Namespace) -> int:
     from assistant.interfaces.web.ui import serve  # gradio loads only for this command
 
-    serve(assistant, docs=args.docs)
+    if args.docs:  # ingested before the UI opens, reported as `ingest` reports
+        ingest_and_report(assistant, args.docs)
+    serve(assistant)
     return EXIT_OK
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.drafting.drafts import CITATION_NEEDED
 from assistant.errors import TipError
-from assistant.interfaces.text import format_outcome
 from assistant.interfaces.web.handlers import (
     EMPTY_DRAFT,
     GROUPINGS,
@@ -25,7 +22,6 @@ from assistant.interfaces.web.handlers import (
 )
 from assistant.interfaces.web.render import EMPTY_CHECK, EMPTY_SOURCES, SOURCES_CSS, TABLE_HEADERS, UPLOAD_TYPES
 from assistant.service import Assistant
-from ingest.pipeline import FileOutcome, IngestReport
 
 if TYPE_CHECKING:  # imported in build_ui: see there why
     import gradio as gr
@@ -228,22 +224,9 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
     demo.load(library_updates, filters, outputs, **PRIVATE)  # a new page sees the current library
 
 
-def ingest_paths(assistant: Assistant, paths: Sequence[str | Path]) -> IngestReport:
-    """Ingest before serving, with the CLI's per-file status lines and final count on stderr."""
-
-    def show(done: int, total: int, outcome: FileOutcome) -> None:
-        print(f"[{done}/{total}] {format_outcome(outcome)}", file=sys.stderr, flush=True)
-
-    report = assistant.ingest(paths, show)
-    print(f"{report.summary()}; {len(assistant.documents())} documents in the library", file=sys.stderr)
-    return report
-
-
-def serve(assistant: Assistant, docs: Sequence[str | Path] = (), prevent_thread_lock: bool = False) -> gr.Blocks:
-    """Ingest ``docs``, then serve the UI on ``settings.host:settings.port``; returns the launched Blocks
-    (with ``prevent_thread_lock`` the call returns at once, and ``.close()`` stops the server)."""
-    if docs:
-        ingest_paths(assistant, docs)
+def serve(assistant: Assistant, prevent_thread_lock: bool = False) -> gr.Blocks:
+    """Serve the UI on ``settings.host:settings.port``; returns the launched Blocks (with
+    ``prevent_thread_lock`` the call returns at once, and ``.close()`` stops the server)."""
     assistant.warm_up()  # load the model now rather than on the first question
     demo = build_ui(assistant)
     demo.queue().launch(
