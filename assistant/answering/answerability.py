@@ -110,11 +110,12 @@ class Answerability:
         the parts use the corrected question."""
         lexicon = self.lexicon()
         corrected, fixes = lexicon.correct(question)
+        compound = question_parts(corrected)
         if fixes:
-            parts = tuple(question_parts(corrected)) if query.parts else ()
+            parts = tuple(compound) if query.parts else ()
             query = replace(query, text=query.text.replace(question.strip(), corrected.strip(), 1), parts=parts)
         referent = _referent(history) if query.is_followup else None
-        parts = question_parts(corrected) if not query.is_followup else [corrected]
+        parts = compound if not query.is_followup else [corrected]
         library = profiles(self.store)
         part_mentions = [named_documents(part, library) for part in parts]
         constraints = _carried_over([
@@ -124,7 +125,7 @@ class Answerability:
         mentions = named_documents(corrected, library)
         documents = tuple(named_doc_ids(mentions))
         subject = _without(corrected, [(m.start, m.end) for m in mentions])
-        units = [unit for part in question_parts(corrected) for unit in clauses(part)] if documents else []
+        units = [unit for part in compound for unit in clauses(part)] if documents else []
         asked = document_queries(documents, units, [named_documents(u, library) for u in units])
         reading = QuestionReading(
             question=corrected,
