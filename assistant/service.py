@@ -20,9 +20,9 @@ from assistant.answering.rerank import CrossEncoderScorer
 from assistant.drafting.drafts import CitedText, Grouping, Progress, cite_draft, summarize
 from assistant.drafting.section_writer import ModelSectionWriter
 from assistant.errors import TipError
-from assistant.grounding.support import CheckedSentence, Evidence, SupportChecker, from_paragraph_start
+from assistant.grounding.support import CheckedSentence, SupportChecker, from_paragraph_start
 from assistant.settings import Settings
-from assistant.types import Answer
+from assistant.types import Answer, PageSpan
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import Prompt, load_prompts
@@ -156,7 +156,7 @@ class Assistant:
 
         pages = functools.lru_cache(maxsize=None)(self.page_text)
 
-        def candidates(sentence: str) -> list[Evidence]:
+        def candidates(sentence: str) -> list[PageSpan]:
             found = self.store.search(sentence, k=VERIFY_PASSAGES, doc_ids=doc_ids)
             return [from_paragraph_start(r.chunk, pages(r.chunk.doc_id, r.chunk.page_start)) for r in found]
 
@@ -180,8 +180,7 @@ class Assistant:
         """The drafter's ``text`` with sources attached where the library supports it."""
         if not text or not text.strip():
             raise EmptyText()
-        titles = {d.doc_id: d.title for d in self.documents()}
-        return cite_draft(lambda paragraph: self.verify(paragraph, doc_ids), text, titles, progress=progress)
+        return cite_draft(lambda paragraph: self.verify(paragraph, doc_ids), text, progress=progress)
 
     # ----- the library ---------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:
@@ -245,10 +244,10 @@ class Assistant:
         the document or page does not exist."""
         return self.store.page_text(doc_id, page)
 
-    def page_evidence(self, ref: str, page: int) -> Evidence:
+    def page_evidence(self, ref: str, page: int) -> PageSpan:
         """A whole stored page as a passage for the support checker. Raises ``DocumentNotFound``."""
         doc = self.find_document(ref)
         text = self.page_text(doc.doc_id, page)
         if text is None:
             raise DocumentNotFound(f"{ref}, page {page}")
-        return Evidence(doc.doc_id, doc.source, doc.title, page, 0, text)
+        return PageSpan(doc.doc_id, doc.source, doc.title, page, 0, len(text), text)

@@ -103,7 +103,7 @@ def test_refused_answer_without_related_passages_says_so():
 
 def make_support(label: SupportLabel, quote: str = "gamma", score: float = 0.6, **fields) -> SentenceSupport:
     values = {"doc_id": "d1", "source": "report.pdf", "page": 3, "start": 100, "end": 100 + len(quote)}
-    return SentenceSupport(label, score, quote=quote, **{**values, **fields})
+    return SentenceSupport(title="Annual report", quote=quote, label=label, score=score, **{**values, **fields})
 
 
 def checked_answer(*sentences: tuple[str, SentenceSupport]) -> Answer:
@@ -184,7 +184,7 @@ def test_sources_panel_explains_flagged_sentences_with_the_closest_quote_escaped
 
 
 def test_unsupported_sentence_citing_nothing_says_so():
-    nothing = SentenceSupport(SupportLabel.UNSUPPORTED, 0.0, "", "", 0, 0, 0, "")
+    nothing = SentenceSupport.nothing()
     panel = render.render_sources(checked_answer(("Fees doubled.", nothing)))
     assert "It cites no passage that could back it." in panel and "page 0" not in panel
 
@@ -196,7 +196,7 @@ def test_check_result_lists_each_sentence_with_its_label_and_a_summary():
         CheckedSentence(
             "Penguins guard borders.", 30, 53, make_support(SupportLabel.UNSUPPORTED, "Staff trained.", 0.1)
         ),
-        CheckedSentence("Nothing.", 54, 62, SentenceSupport(SupportLabel.UNSUPPORTED, 0.0, "", "", 0, 0, 0, "")),
+        CheckedSentence("Nothing.", 54, 62, SentenceSupport.nothing()),
     ]
     result = render.render_checked(checked)
     cards = result.split('<li class="tip-source ')[1:]

@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 
 from assistant.answering.constraints import (
     Constraints,
-    Evidence,
     PageContext,
     Referent,
+    SentenceContext,
     names_met,
     read_constraints,
     referent_of,
@@ -156,10 +156,10 @@ class Answerability:
         """A page reader for one answer (it keeps the pages it read)."""
         return PageContext(self.store.page_text)
 
-    def evidence(self, pages: PageContext, chunk: Chunk, start: int, end: int, sentence: str) -> Evidence:
+    def evidence(self, pages: PageContext, chunk: Chunk, start: int, end: int, sentence: str) -> SentenceContext:
         """The evidence around ``sentence``, which sits at page offsets ``start:end`` of ``chunk``'s page."""
         paragraph, heading = pages.around(chunk.doc_id, chunk.page_start, start, end)
-        return Evidence(
+        return SentenceContext(
             sentence=sentence,
             paragraph=paragraph,
             heading=heading,
@@ -194,8 +194,6 @@ class Answerability:
             needed = SCOPE_PAGE_SHARE * record.page_count
             self._scopes[key] = tuple(p for p, n in pages_naming.most_common() if n >= needed)
         return self._scopes[key]
-
-
 
 
 def _carried_over(parts: Sequence[Constraints]) -> tuple[Constraints, ...]:

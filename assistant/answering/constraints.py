@@ -186,12 +186,8 @@ _NUMBER_WORDS = (
     r"hundreds|thousand|thousands|million|millions|billion|dozen|dozens|half|third|quarter|majority"
 )
 # A numeral that states a quantity: not a bare year, not a page or list label.
-_QUANTITY = re.compile(
-    rf"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?\s*(?:%|per\s*cent|percent)?|\b(?:{_NUMBER_WORDS})\b", re.I
-)
-_MONTH = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
-)
+_QUANTITY = re.compile(rf"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?\s*(?:%|per\s*cent|percent)?|\b(?:{_NUMBER_WORDS})\b", re.I)
+_MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
 
 
 def expected_kind(question: str) -> AnswerKind:
@@ -310,7 +306,7 @@ def name_phrases(text: str) -> list[str]:
         inside_place = any(a <= m.start() < b for a, b in place_spans)
         if word in names and not inside_place and word.lower() not in _MONTHS_DAYS:
             run.append(word)
-            if m.group()[-1:] in ",.;:?!)”\"" or word != raw:  # punctuation or a possessive ends a name
+            if m.group()[-1:] in ',.;:?!)”"' or word != raw:  # punctuation or a possessive ends a name
                 close("")
         else:
             close(word)
@@ -356,7 +352,7 @@ class Referent:
 
 # ----- the constraints of one question (part) ---------------------------------------------------------------
 @dataclass(frozen=True)
-class Evidence:
+class SentenceContext:
     """Where a candidate answer sentence sits, from narrow to wide. ``scope`` is the document's own: its
     title and the places it is mostly about."""
 
@@ -396,7 +392,7 @@ class Constraints:
             AnswerKind.DATE,
         )
 
-    def unmet(self, evidence: Evidence) -> list[Unmet]:
+    def unmet(self, evidence: SentenceContext) -> list[Unmet]:
         """The constraints ``evidence`` fails, most specific first; empty when it may answer."""
         failed = []
         if self.years and not self._years_met(evidence):
@@ -423,7 +419,7 @@ class Constraints:
             failed.append(Unmet.DATE)
         return failed
 
-    def _years_met(self, evidence: Evidence) -> bool:
+    def _years_met(self, evidence: SentenceContext) -> bool:
         for text in evidence.levels():
             stated = year_spans(text) if text else []
             if stated:
@@ -432,7 +428,7 @@ class Constraints:
         # whole-sample share does not answer "in 2012").
         return False
 
-    def _places_met(self, evidence: Evidence) -> bool:
+    def _places_met(self, evidence: SentenceContext) -> bool:
         sentence, *wider = evidence.levels()[:3]
         found = [m.place for m in place_mentions(sentence)] if sentence else []
         if found:
@@ -495,7 +491,7 @@ def referent_of(history_turns: Sequence[str]) -> Referent | None:
 
 
 # ----- saying what is missing --------------------------------------------------------------------------------
-def gap_reason(constraints: Constraints, rejected: Sequence[tuple[Evidence, Sequence[Unmet]]]) -> str:
+def gap_reason(constraints: Constraints, rejected: Sequence[tuple[SentenceContext, Sequence[Unmet]]]) -> str:
     """A refusal reason naming what the library lacks, from the closest evidence that was turned down."""
     counts: dict[Unmet, int] = {}
     for _, unmet in rejected:
@@ -537,7 +533,7 @@ def gap_reason(constraints: Constraints, rejected: Sequence[tuple[Evidence, Sequ
     return "no retrieved passage answers the question"
 
 
-def _stated_years(evidence: Iterable[Evidence]) -> str:
+def _stated_years(evidence: Iterable[SentenceContext]) -> str:
     years: dict[str, None] = {}
     for e in evidence:
         for text in e.levels():
@@ -549,7 +545,7 @@ def _stated_years(evidence: Iterable[Evidence]) -> str:
     return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else "".join(shown)
 
 
-def _stated_places(evidence: Iterable[Evidence]) -> list[str]:
+def _stated_places(evidence: Iterable[SentenceContext]) -> list[str]:
     names: dict[str, None] = {}
     for e in evidence:
         for text in e.levels()[:3]:

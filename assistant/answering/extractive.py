@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from assistant.answering.answerability import Answerability
-from assistant.answering.constraints import AnswerKind, Evidence, Unmet, gap_reason
+from assistant.answering.constraints import AnswerKind, SentenceContext, Unmet, gap_reason
 from assistant.answering.conversation import RetrievalQuery, question_parts
 from assistant.text.references import LEANS_BACK
 from assistant.text.terms import lexical_terms
@@ -322,7 +322,7 @@ class ExtractiveComposer:
 
     def _unmet(
         self, query: RetrievalQuery, candidates: Sequence[PassageSentence]
-    ) -> tuple[dict[tuple[str, int], list[list[Unmet]]], dict[tuple[str, int], Evidence]]:
+    ) -> tuple[dict[tuple[str, int], list[list[Unmet]]], dict[tuple[str, int], SentenceContext]]:
         """For each candidate, what it fails of each part's constraints (one empty list per part it may
         answer), and the evidence that was read for it. Without constraints to check every candidate may
         answer every part, and no evidence is read."""
@@ -349,7 +349,7 @@ class ExtractiveComposer:
         candidates: Sequence[PassageSentence],
         scores: dict[tuple[str, int], float],
         unmet: dict[tuple[str, int], list[list[Unmet]]],
-        evidence: dict[tuple[str, int], Evidence],
+        evidence: dict[tuple[str, int], SentenceContext],
     ) -> str:
         """Why nothing answers: what the closest candidates that scored as answers lacked."""
         reading = query.reading

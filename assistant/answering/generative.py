@@ -27,10 +27,10 @@ from dataclasses import dataclass, replace
 
 from assistant.answering.conversation import RetrievalQuery, condense, is_followup
 from assistant.answering.pipeline import Composer
-from assistant.grounding.support import Evidence, SupportChecker, chunk_evidence
+from assistant.grounding.support import SupportChecker
 from assistant.settings import Settings, SettingsError
 from assistant.text.markers import LEADING_MARKERS, MARKED_END, MARKER, marker_numbers, strip_markers
-from assistant.types import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
+from assistant.types import REFUSAL_TEXT, Answer, AnswerSentence, CitationList, PageSpan, SentenceSupport, SupportLabel
 from ingest.sentences import split_sentences
 from prompts import Prompt
 from vectorstore.store import ScoredChunk
@@ -57,9 +57,7 @@ def chat_model(settings: Settings):
             return ChatOllama(model=model, temperature=0, client_kwargs={"timeout": settings.llm_timeout}, **kwargs)
         from langchain_openai import ChatOpenAI
     except ImportError:
-        raise SettingsError(
-            f"TIP_LLM={settings.llm} needs the LLM extra: pip install -e '.[llm]'"
-        ) from None
+        raise SettingsError(f"TIP_LLM={settings.llm} needs the LLM extra: pip install -e '.[llm]'") from None
     # A local server usually needs no key, but the client insists on one; OPENAI_API_KEY is read otherwise.
     key = settings.api_key or (None if not settings.llm_base_url else "not-needed")
     return ChatOpenAI(
@@ -174,9 +172,7 @@ class GenerativeComposer:
             return self._fallback(question, query, retrieved, exc)
         return self.finish(question, query, retrieved, text)
 
-    def stream(
-        self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]
-    ) -> Iterator[str | Answer]:
+    def stream(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Iterator[str | Answer]:
         """``compose``, yielding the model's text as it arrives first."""
         if not retrieved:
             yield self.fallback.compose(question, query, retrieved)
@@ -213,7 +209,7 @@ class GenerativeComposer:
         if invalid:
             notices.append("The model cited passages that do not exist (" + ", ".join(f"[{n}]" for n in invalid)
                            + "); those markers were removed.")  # fmt: skip
-        evidence = [chunk_evidence(r.chunk) for r in retrieved]
+        evidence = [PageSpan.of_chunk(r.chunk) for r in retrieved]
         own, anywhere = check_drafted(self.checker, drafted, evidence)
 
         kept: list[tuple[_Drafted, SentenceSupport, int | None]] = []  # (draft, support, passage or None)
@@ -238,8 +234,9 @@ class GenerativeComposer:
             notices.append(f"{dropped} sentence(s) with no support in the library were left out.")
         if not any(sup.label is SupportLabel.SUPPORTED for _, sup, _ in kept):
             return replace(
-                Answer.refusal(question, query.text, closest, "no sentence of the generated answer is supported "
-                               "by the library"),  # fmt: skip
+                Answer.refusal(
+                    question, query.text, closest, "no sentence of the generated answer is supported by the library"
+                ),  # fmt: skip
                 notices=tuple(notices),
             )
         return self._answer(question, query, retrieved, kept, notices)
@@ -253,21 +250,17 @@ class GenerativeComposer:
         notices: Sequence[str],
     ) -> Answer:
         """The checked sentences with citations renumbered in order of use, one per distinct span."""
-        citations: list[Citation] = []
-        numbers: dict[tuple[int, int, int], int] = {}
+        cited = CitationList()
         sentences = []
         for draft, support, index in kept:
             cites: tuple[int, ...] = ()
             if index is not None:
                 chunk = retrieved[index].chunk
-                key = (index, support.start, support.end)
-                if key not in numbers:
-                    numbers[key] = len(citations) + 1
-                    citations.append(Citation.from_chunk(numbers[key], chunk, support.start, support.end))
-                cites = (numbers[key],)
+                cites = (cited.cite(PageSpan.of_chunk(chunk, support.start, support.end), chunk),)
             sentences.append(AnswerSentence(draft.text, cites, support))
         text = " ".join(f"{s.text} [{s.citations[0]}]" if s.citations else s.text for s in sentences)
-        return Answer(question, text, tuple(sentences), tuple(citations), False, query.text, notices=tuple(notices))
+        citations = tuple(cited.citations)
+        return Answer(question, text, tuple(sentences), citations, False, query.text, notices=tuple(notices))
 
     # ----- follow-ups --------------------------------------------------------------------------------
     def condense(self, question: str, history: Sequence[Mapping[str, str]]) -> RetrievalQuery:
@@ -288,7 +281,7 @@ class GenerativeComposer:
 
 
 def check_drafted(
-    checker: SupportChecker, drafted: Sequence[_Drafted], evidence: Sequence[Evidence]
+    checker: SupportChecker, drafted: Sequence[_Drafted], evidence: Sequence[PageSpan]
 ) -> tuple[list[SentenceSupport], list[SentenceSupport]]:
     """Each drafted sentence checked against the passages it cites, and against all of them, in one batch:
     the cited passages are among all of them, so every span is embedded once."""

@@ -48,9 +48,7 @@ class Composer(Protocol):
 class StreamingComposer(Composer, Protocol):
     """A composer that can also yield its text while it writes it."""
 
-    def stream(
-        self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]
-    ) -> Iterator[str | Answer]:
+    def stream(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Iterator[str | Answer]:
         """Text as it is generated, then the finished (checked) ``Answer`` last."""
         ...
 
@@ -167,15 +165,10 @@ class AnswerPipeline:
         notices = (reading.notice,) if reading is not None and reading.notice else ()
         return replace(
             answer,
-            retrieved=tuple(_passage(r) for r in prepared.retrieved),
+            retrieved=tuple(RetrievedPassage.of_chunk_scored(r.chunk, r.score) for r in prepared.retrieved),
             notices=notices + answer.notices,
             timings_ms={**prepared.timings_ms, "compose": _ms(started)},
         )
-
-
-def _passage(r: ScoredChunk) -> RetrievedPassage:
-    c = r.chunk
-    return RetrievedPassage(c.chunk_id, c.doc_id, c.source, c.page_start, c.char_start, c.char_end, r.score, c.text)
 
 
 def _ms(started: float, ended: float | None = None) -> float:

@@ -21,29 +21,15 @@ import numpy as np
 from assistant.answering.conversation import condense
 from assistant.answering.extractive import PassageSentence, passage_sentences, sentence_unit
 from assistant.answering.retrieval import retrieve
-from assistant.grounding.support import CheckedSentence, Evidence, SupportChecker, entities_in, places
+from assistant.grounding.support import CheckedSentence, SupportChecker, entities_in, places
 from assistant.text.references import REFERS_BACK
-from assistant.types import SupportLabel
+from assistant.types import Citation, CitationList, PageSpan, SupportLabel
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ChunkStore
 
 log = logging.getLogger(__name__)
 
 CITATION_NEEDED = "[citation needed]"
-
-
-@dataclass(frozen=True)
-class Note:
-    """One cited passage: ``quote`` is the cleaned text of ``page`` between ``start`` and ``end``."""
-
-    n: int
-    doc_id: str
-    source: str  # file name
-    title: str
-    page: int
-    start: int
-    end: int
-    quote: str
 
 
 @dataclass(frozen=True)
@@ -85,13 +71,13 @@ class CitedText:
 
     title: str
     sections: tuple[Section, ...]
-    notes: tuple[Note, ...]
+    notes: tuple[Citation, ...]
     notices: tuple[str, ...] = ()  # how it was made, when the reader should know (e.g. the model failed)
 
     def references(self) -> list[Reference]:
         """Each cited document once, in order of first citation, with its pages in ascending order."""
         pages: dict[str, set[int]] = {}
-        first: dict[str, Note] = {}
+        first: dict[str, Citation] = {}
         for note in self.notes:
             pages.setdefault(note.doc_id, set()).add(note.page)
             first.setdefault(note.doc_id, note)
@@ -145,7 +131,7 @@ class _Picked:
 class SectionWriter(Protocol):
     """Writes a section of a summary as prose from its notes (``drafting.section_writer`` with a model)."""
 
-    def write(self, topic: str, heading: str | None, notes: Sequence[Note]) -> list[DraftSentence]:
+    def write(self, topic: str, heading: str | None, notes: Sequence[Citation]) -> list[DraftSentence]:
         """The section's sentences, each citing the notes (by number) that back it; raises whatever the
         model client raises, and the summary then keeps the quoted sentences."""
         ...
@@ -177,24 +163,21 @@ def summarize(
     picked = _pick(embedder, topic, passages)
     step("group", 2, 3)
     groups = _group(embedder, picked, grouping, functools.lru_cache(maxsize=None)(store.page_text))
-    sections, notes = [], []
-    numbers: dict[tuple[str, int, int, int], int] = {}
+    sections, cited = [], CitationList()
     for heading, members in groups:
         members.sort(key=lambda p: (p.sentence.retrieved.chunk.doc_id, p.sentence.retrieved.chunk.page_start,
                                     p.sentence.start))  # fmt: skip
         drafted = []
         for p in members:
             chunk = p.sentence.retrieved.chunk
-            key = (chunk.doc_id, chunk.page_start, p.sentence.start, p.sentence.end)
-            if key not in numbers:
-                numbers[key] = len(notes) + 1
-                notes.append(Note(numbers[key], chunk.doc_id, chunk.source, chunk.title, chunk.page_start,
-                                  p.sentence.start, p.sentence.end, p.sentence.text))  # fmt: skip
-            drafted.append((p.sentence.text, numbers[key]))
+            span = PageSpan(chunk.doc_id, chunk.source, chunk.title, chunk.page_start, p.sentence.start,
+                            p.sentence.end, p.sentence.text)  # fmt: skip
+            drafted.append((p.sentence.text, cited.cite(span)))
         sections.append((heading, drafted))
     # Every sentence is checked like any answer (quoted sentences pass at once, with their span).
     texts = [text for _, drafted in sections for text, _ in drafted]
-    evidence = [[_note_evidence(notes[n - 1])] for _, drafted in sections for _, n in drafted]
+    notes = cited.citations
+    evidence = [[notes[n - 1].span()] for _, drafted in sections for _, n in drafted]
     labels = iter(s.label.value for s in checker.check_many(texts, evidence))
     built = tuple(
         Section(heading, _paragraphs([DraftSentence(text, (n,), next(labels)) for text, n in drafted]))
@@ -208,7 +191,7 @@ def summarize(
 
 
 def _written(
-    writer: SectionWriter, topic: str, sections: tuple[Section, ...], notes: Sequence[Note], step: Progress
+    writer: SectionWriter, topic: str, sections: tuple[Section, ...], notes: Sequence[Citation], step: Progress
 ) -> tuple[tuple[Section, ...], list[str]]:
     written, failed = [], []
     for i, section in enumerate(sections):
@@ -348,26 +331,19 @@ def _paragraphs(
     return tuple(tuple(sentences[i : i + size]) for i in range(0, len(sentences), size))
 
 
-def _note_evidence(note: Note) -> Evidence:
-    return Evidence(note.doc_id, note.source, note.title, note.page, note.start, note.quote)
-
-
 def cite_draft(
     verify: Callable[[str], Sequence[CheckedSentence]],
     text: str,
-    titles: Mapping[str, str],
     title: str = "Cited draft",
     progress: Progress | None = None,
 ) -> CitedText:
     """The drafter's ``text`` with a note after each sentence the library supports and "[citation needed]"
-    after each it does not; paragraphs are kept. ``verify`` checks one paragraph (``Assistant.verify``);
-    ``titles`` gives each document's title by id.
+    after each it does not; paragraphs are kept. ``verify`` checks one paragraph (``Assistant.verify``).
 
     Only ``supported`` sentences get a note: a partly supported one is shown as needing a citation, since
     the passage found does not carry all of it."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
-    notes: list[Note] = []
-    numbers: dict[tuple[str, int, int, int], int] = {}
+    cited = CitationList()
     built = []
     for i, paragraph in enumerate(paragraphs):
         if progress:
@@ -377,15 +353,9 @@ def cite_draft(
             s = checked.support
             cites: tuple[int, ...] = ()
             if s.label is SupportLabel.SUPPORTED:
-                key = (s.doc_id, s.page, s.start, s.end)
-                if key not in numbers:
-                    numbers[key] = len(notes) + 1
-                    title_of = titles.get(s.doc_id, s.source)
-                    notes.append(Note(numbers[key], s.doc_id, s.source, title_of, s.page, s.start, s.end, s.quote))
-                cites = (numbers[key],)
+                cites = (cited.cite(s.span()),)
             sentences.append(DraftSentence(" ".join(checked.text.split()), cites, s.label.value))
         built.append(tuple(sentences))
     if progress:
         progress("check", len(paragraphs), len(paragraphs))
-    return CitedText(title, (Section(None, tuple(built)),), tuple(notes))
-
+    return CitedText(title, (Section(None, tuple(built)),), tuple(cited.citations))

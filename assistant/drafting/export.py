@@ -25,8 +25,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from assistant.drafting.drafts import CITATION_NEEDED, CitedText, DraftSentence, Note, Reference
+from assistant.drafting.drafts import CITATION_NEEDED, CitedText, DraftSentence, Reference
 from assistant.text.shorten import shorten as shorten_line
+from assistant.types import Citation
 
 QUOTE_LIMIT = 300  # characters of a quote kept in a note; longer quotes are cut at a word and end in "…"
 FORMATS = ("md", "docx")
@@ -74,7 +75,7 @@ def _note_numbers(sentence: DraftSentence) -> list[int]:
     return sorted(set(sentence.notes))
 
 
-def _checked_notes(cited: CitedText) -> list[Note]:
+def _checked_notes(cited: CitedText) -> list[Citation]:
     """The notes in number order, after checking that numbers are unique and every cited number exists."""
     notes = sorted(cited.notes, key=lambda note: note.n)
     numbers = [note.n for note in notes]
@@ -97,7 +98,7 @@ def _md_sentence(sentence: DraftSentence) -> str:
     return text + "".join(f"[^{n}]" for n in _note_numbers(sentence))
 
 
-def md_footnote(note: Note, quote_limit: int = QUOTE_LIMIT) -> str:
+def md_footnote(note: Citation, quote_limit: int = QUOTE_LIMIT) -> str:
     """``[^n]: Title (file.pdf), p. 12: “quote”`` on one line."""
     source = f"{md_escape(note.title)} ({md_escape(note.source)}), p. {note.page}"
     return f"[^{note.n}]: {source}: “{md_escape(shorten(note.quote, quote_limit))}”"

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from assistant.answering.generative import as_data, check_drafted, message_text, parse_markers
-from assistant.drafting.drafts import DraftSentence, Note
-from assistant.grounding.support import Evidence, SupportChecker
+from assistant.drafting.drafts import DraftSentence
+from assistant.grounding.support import SupportChecker
 from assistant.settings import Settings
-from assistant.types import SupportLabel
+from assistant.types import Citation, SupportLabel
 from prompts import Prompt
 
 
@@ -28,7 +28,7 @@ class ModelSectionWriter:
         self.checker = checker
         self.settings = settings
 
-    def write(self, topic: str, heading: str | None, notes: Sequence[Note]) -> list[DraftSentence]:
+    def write(self, topic: str, heading: str | None, notes: Sequence[Citation]) -> list[DraftSentence]:
         """The model's prose for one section, from its notes, each sentence checked and cited (see the class)."""
         passages = "\n".join(
             f'<passage n="{i}" page="{n.page}">\n{as_data(n.quote)}\n</passage>' for i, n in enumerate(notes, 1)
@@ -36,7 +36,7 @@ class ModelSectionWriter:
         prompt = self.prompts["summary"].format(passages=passages, topic=topic, heading=heading or topic)
         reply = self.model.invoke([("system", self.prompts["system"].template), ("human", prompt)])
         drafted = parse_markers(message_text(reply.content), len(notes))
-        evidence = [Evidence(n.doc_id, n.source, n.title, n.page, n.start, n.quote) for n in notes]
+        evidence = [n.span() for n in notes]
         own, anywhere = check_drafted(self.checker, drafted, evidence)
         sentences = []
         for d, mine, best in zip(drafted, own, anywhere, strict=True):

@@ -92,7 +92,7 @@ class ItemResult:
     @property
     def missing_from_retrieval(self) -> tuple[str, ...]:
         """``must_contain`` strings found in none of the top-k passages."""
-        passages = [normalise(p.text) for p in self.top_k]
+        passages = [normalise(p.quote) for p in self.top_k]
         return tuple(s for s in self.item.must_contain if not any(normalise(s) in p for p in passages))
 
     @property
@@ -311,9 +311,7 @@ def _history(raw: dict, where: str) -> list:
     return history
 
 
-def _sources_and_pages(
-    raw: dict, where: str, qtype: str
-) -> tuple[tuple[str, ...], tuple[tuple[int, ...] | None, ...]]:
+def _sources_and_pages(raw: dict, where: str, qtype: str) -> tuple[tuple[str, ...], tuple[tuple[int, ...] | None, ...]]:
     """The gold documents of an item and, parallel to them, their gold pages (None: any page)."""
     source = raw.get("source")
     if isinstance(source, str) and source:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from assistant.errors import TipError
 from assistant.evaluation.gold_set import read_json_lines
-from assistant.grounding.support import Evidence, SupportChecker
-from assistant.types import SupportLabel
+from assistant.grounding.support import SupportChecker
+from assistant.types import PageSpan, SupportLabel
 
 LABELS = tuple(label.value for label in SupportLabel)
 
@@ -59,7 +59,7 @@ class PairResult:
 
 
 def label_pairs(
-    checker: SupportChecker, pairs: Sequence[LabelledPair], passage: Callable[[str, int], Evidence]
+    checker: SupportChecker, pairs: Sequence[LabelledPair], passage: Callable[[str, int], PageSpan]
 ) -> list[PairResult]:
     """Label every pair; ``passage(source, page)`` gives the page the pair's sentence is checked against."""
     supports = checker.check_many([p.sentence for p in pairs], [[passage(p.source, p.page)] for p in pairs])

@@ -27,23 +27,10 @@ import numpy as np
 
 from assistant.text.places import country_names
 from assistant.text.terms import lexical_terms
-from assistant.types import Answer, Citation, SentenceSupport, SupportLabel
+from assistant.types import Answer, Citation, PageSpan, SentenceSupport, SupportLabel
 from ingest.models import Chunk
 from ingest.sentences import split_sentences
 from vectorstore.embeddings import Embedder
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A passage a sentence may be checked against: text and where it sits on its page."""
-
-    doc_id: str
-    source: str
-    title: str
-    page: int
-    start: int  # page offset of ``text``
-    text: str
-
 
 MAX_SPANS_CHECKED = 20  # the best-scoring spans tried against the hard checks, in order
 
@@ -73,19 +60,19 @@ class CheckedSentence:
 
 @dataclass(frozen=True)
 class _Span:
-    evidence: Evidence
-    start: int  # offsets within evidence.text
+    evidence: PageSpan
+    start: int  # offsets within evidence.quote
     end: int
     sentences: tuple[tuple[int, int], ...] = ()  # the sentences a longer span is made of
 
     @property
     def text(self) -> str:
-        return self.evidence.text[self.start : self.end]
+        return self.evidence.quote[self.start : self.end]
 
     @property
     def paragraph_before(self) -> str:
         """The span's paragraph before it: names it refers back to ("these sessions" in Cox's Bazar)."""
-        before = self.evidence.text[: self.start]
+        before = self.evidence.quote[: self.start]
         return before[before.rfind("\n\n") + 1 :]
 
 
@@ -181,7 +168,7 @@ def missing_entities(sentence: str, span: str) -> list[str]:
 
 
 def _stem_in(name: str, padded_span: str) -> bool:
-    """"Malian" for "Mali", "Nigerian" is not "Niger" (whole-name match first; then a plural or demonym of a
+    """ "Malian" for "Mali", "Nigerian" is not "Niger" (whole-name match first; then a plural or demonym of a
     single long word)."""
     if " " in name or len(name) < 5:
         return False
@@ -203,12 +190,12 @@ class SupportChecker:
         self.embedder = embedder
         self.config = config or SupportConfig()
 
-    def check(self, sentence: str, passages: Sequence[Evidence]) -> SentenceSupport:
+    def check(self, sentence: str, passages: Sequence[PageSpan]) -> SentenceSupport:
         """The best supporting span for ``sentence`` among ``passages``, labelled."""
         return self.check_many([sentence], [passages])[0]
 
     def check_many(
-        self, sentences: Sequence[str], passages_each: Sequence[Sequence[Evidence]]
+        self, sentences: Sequence[str], passages_each: Sequence[Sequence[PageSpan]]
     ) -> list[SentenceSupport]:
         """``check`` for several sentences, each with its own candidate passages, embedding in one batch.
 
@@ -223,7 +210,7 @@ class SupportChecker:
         return results
 
     def _score_many(
-        self, sentences: Sequence[str], passages_each: Sequence[Sequence[Evidence]]
+        self, sentences: Sequence[str], passages_each: Sequence[Sequence[PageSpan]]
     ) -> list[SentenceSupport]:
         if not sentences:
             return []
@@ -235,7 +222,7 @@ class SupportChecker:
         results = []
         for sentence, vector, spans in zip(sentences, sentence_vectors, spans_each, strict=True):
             if not spans:
-                results.append(_nothing())
+                results.append(SentenceSupport.nothing())
                 continue
             cosine = span_vectors @ vector
             # A span of two sentences means at least what its closer sentence means: a claim that takes its
@@ -249,7 +236,7 @@ class SupportChecker:
         return results
 
     def check_text(
-        self, text: str, passages: Sequence[Evidence] | Callable[[str], Sequence[Evidence]]
+        self, text: str, passages: Sequence[PageSpan] | Callable[[str], Sequence[PageSpan]]
     ) -> list[CheckedSentence]:
         """Split ``text`` into sentences (the ingest splitter) and check each against ``passages``: the same
         passages for all, or ``passages(sentence)``, e.g. what the library retrieves for that sentence."""
@@ -259,10 +246,10 @@ class SupportChecker:
         supports = self.check_many(sentences, candidates)
         return [CheckedSentence(text[s:e], s, e, sup) for (s, e), sup in zip(bounds, supports, strict=True)]
 
-    def _spans(self, passages: Iterable[Evidence]) -> list[_Span]:
+    def _spans(self, passages: Iterable[PageSpan]) -> list[_Span]:
         spans = []
         for evidence in passages:
-            bounds = split_sentences(evidence.text)
+            bounds = split_sentences(evidence.quote)
             for i in range(len(bounds)):
                 for n in range(1, self.config.span_sentences + 1):
                     if i + n <= len(bounds):
@@ -295,10 +282,10 @@ class SupportChecker:
         return _support(SupportLabel.UNSUPPORTED, score, span, reasons)
 
 
-def _quoted_in(sentence: str, passages: Sequence[Evidence]) -> SentenceSupport | None:
+def _quoted_in(sentence: str, passages: Sequence[PageSpan]) -> SentenceSupport | None:
     text = sentence.strip()
     for evidence in passages:
-        at = evidence.text.find(text) if text else -1
+        at = evidence.quote.find(text) if text else -1
         if at >= 0:
             return _support(SupportLabel.SUPPORTED, 1.0, _Span(evidence, at, at + len(text)))
     return None
@@ -320,21 +307,8 @@ def _content_stems(text: str) -> set[str]:
 
 def _support(label: SupportLabel, score: float, span: _Span, reasons: tuple[str, ...] = ()) -> SentenceSupport:
     ev = span.evidence
-    return SentenceSupport(
-        label=label,
-        score=round(score, 4),
-        doc_id=ev.doc_id,
-        source=ev.source,
-        page=ev.page,
-        start=ev.start + span.start,
-        end=ev.start + span.end,
-        quote=span.text,
-        reasons=reasons,
-    )
-
-
-def _nothing() -> SentenceSupport:
-    return SentenceSupport(SupportLabel.UNSUPPORTED, 0.0, "", "", 0, 0, 0, "")
+    found = PageSpan(ev.doc_id, ev.source, ev.title, ev.page, ev.start + span.start, ev.start + span.end, span.text)
+    return SentenceSupport.of_span(label, round(score, 4), found, reasons)
 
 
 def failed_checks(sentence: str, span: str) -> list[str]:
@@ -349,26 +323,21 @@ def failed_checks(sentence: str, span: str) -> list[str]:
     return reasons
 
 
-def chunk_evidence(chunk: Chunk) -> Evidence:
-    """A stored passage as a candidate for the support checker."""
-    return Evidence(chunk.doc_id, chunk.source, chunk.title, chunk.page_start, chunk.char_start, chunk.text)
-
-
-def from_paragraph_start(chunk: Chunk, page_text: str | None) -> Evidence:
+def from_paragraph_start(chunk: Chunk, page_text: str | None) -> PageSpan:
     """A passage as evidence, reaching back to the start of the paragraph it begins in: a passage that
     starts mid-paragraph still knows the names given earlier in it."""
     if not page_text:
-        return chunk_evidence(chunk)
+        return PageSpan.of_chunk(chunk)
     start = page_text.rfind("\n\n", 0, chunk.char_start)
     start = 0 if start < 0 else start + 2
-    return Evidence(chunk.doc_id, chunk.source, chunk.title, chunk.page_start, start,
-                    page_text[start : chunk.char_end])  # fmt: skip
+    text = page_text[start : chunk.char_end]
+    return PageSpan(chunk.doc_id, chunk.source, chunk.title, chunk.page_start, start, chunk.char_end, text)
 
 
-def citation_evidence(citation: Citation) -> Evidence:
+def citation_evidence(citation: Citation) -> PageSpan:
     """The passage a citation was taken from, as evidence for the sentences that cite it."""
-    return Evidence(citation.doc_id, citation.source, citation.title, citation.page, citation.context_start,
-                    citation.context)
+    c = citation
+    return PageSpan(c.doc_id, c.source, c.title, c.page, c.context_start, c.context_start + len(c.context), c.context)
 
 
 def with_support(answer: Answer, checker: SupportChecker) -> Answer:

@@ -6,7 +6,6 @@ import pytest
 
 from assistant.answering.constraints import (
     AnswerKind,
-    Evidence,
     Unmet,
     YearSpan,
     expected_kind,
@@ -16,6 +15,9 @@ from assistant.answering.constraints import (
     states_quantity,
     year_spans,
     years_agree,
+)
+from assistant.answering.constraints import (
+    SentenceContext as Context,
 )
 
 
@@ -77,10 +79,10 @@ def test_a_quantity_is_a_number_other_than_a_year():
 
 def test_another_year_in_the_sentence_is_not_an_answer_whatever_the_paragraph_says():
     c = read_constraints("How many calls did the hotline answer in 2021?")
-    wrong = Evidence("In 2023, the hotline answered 10,000 calls.", paragraph="Figures for 2021 follow.")
-    right = Evidence("The hotline answered 9,000 calls.", paragraph="In 2021 the hotline grew.")
-    undated = Evidence("The hotline answered 9,000 calls.", paragraph="The hotline grew.")
-    titled = Evidence("The hotline answered 9,000 calls.", title="Analysis of 2021 Data from the Hotline")
+    wrong = Context("In 2023, the hotline answered 10,000 calls.", paragraph="Figures for 2021 follow.")
+    right = Context("The hotline answered 9,000 calls.", paragraph="In 2021 the hotline grew.")
+    undated = Context("The hotline answered 9,000 calls.", paragraph="The hotline grew.")
+    titled = Context("The hotline answered 9,000 calls.", title="Analysis of 2021 Data from the Hotline")
     assert c.unmet(wrong) == [Unmet.YEAR]
     assert c.unmet(right) == []
     assert c.unmet(titled) == []
@@ -92,23 +94,23 @@ def test_a_sentence_without_a_place_answers_only_for_a_paragraph_about_the_asked
     c = read_constraints("How many children were recruited in Somalia in 2023?")
     paragraph = "In 2023, recruitment was documented in Somalia, Mali and the Sudan."
     sentence = "Some 4,500 children were affected in 2023."
-    assert Unmet.PLACE in c.unmet(Evidence(sentence, paragraph=paragraph))
-    assert c.unmet(Evidence(sentence, paragraph="In 2023, recruitment rose in Somalia and Mogadishu.")) == []
+    assert Unmet.PLACE in c.unmet(Context(sentence, paragraph=paragraph))
+    assert c.unmet(Context(sentence, paragraph="In 2023, recruitment rose in Somalia and Mogadishu.")) == []
     aggregate = "In 2023, 4,500 children were recruited in 12 African countries."
-    assert Unmet.PLACE in c.unmet(Evidence(aggregate, paragraph="Somalia was one of them."))
+    assert Unmet.PLACE in c.unmet(Context(aggregate, paragraph="Somalia was one of them."))
 
 
 def test_another_place_is_not_an_answer_and_an_unplaced_one_is_not_either():
     c = read_constraints("How many victims were identified in Togo in 2022?")
-    assert Unmet.PLACE in c.unmet(Evidence("In 2022, 120 victims were identified in Ghana."))
-    assert Unmet.PLACE in c.unmet(Evidence("In 2022, 120 victims were identified."))
-    assert c.unmet(Evidence("In 2022, 120 victims were identified in Togo.")) == []
-    assert c.unmet(Evidence("In 2022, 120 victims were identified.", paragraph="Togo's police reported that…")) == []
+    assert Unmet.PLACE in c.unmet(Context("In 2022, 120 victims were identified in Ghana."))
+    assert Unmet.PLACE in c.unmet(Context("In 2022, 120 victims were identified."))
+    assert c.unmet(Context("In 2022, 120 victims were identified in Togo.")) == []
+    assert c.unmet(Context("In 2022, 120 victims were identified.", paragraph="Togo's police reported that…")) == []
 
 
 def test_a_how_many_question_needs_a_number():
     c = read_constraints("How many victims were identified at the border?")
-    assert c.unmet(Evidence("Victims were identified at the border by trained officers.")) == [Unmet.NUMBER]
+    assert c.unmet(Context("Victims were identified at the border by trained officers.")) == [Unmet.NUMBER]
 
 
 def test_years_and_places_that_describe_a_document_are_not_constraints():
@@ -126,12 +128,12 @@ def test_a_follow_up_must_be_about_the_previous_turn_and_give_the_breakdown():
         ]
     )
     c = read_constraints("How many of them were women?", referent=referent)
-    elsewhere = Evidence(
+    elsewhere = Context(
         "The workshops trained 160 practitioners, including 40 women.",
         paragraph="In Cox's Bazar, Bangladesh, UNODC trained practitioners. The workshops trained 160 …",
     )
     assert Unmet.REFERENT in c.unmet(elsewhere)
-    no_split = Evidence("As a result, 87 victims were identified at the Dzaleka Refugee Camp.")
+    no_split = Context("As a result, 87 victims were identified at the Dzaleka Refugee Camp.")
     assert Unmet.BREAKDOWN in c.unmet(no_split)
     reason = gap_reason(c, [(no_split, c.unmet(no_split))])
     assert "breakdown by sex" in reason and "Dzaleka" in reason
@@ -139,7 +141,7 @@ def test_a_follow_up_must_be_about_the_previous_turn_and_give_the_breakdown():
 
 def test_the_refusal_names_the_years_the_library_has():
     c = read_constraints("How many calls did the hotline answer in 2021?")
-    evidence = Evidence("In 2023, the hotline answered 10,000 calls.")
+    evidence = Context("In 2023, the hotline answered 10,000 calls.")
     reason = gap_reason(c, [(evidence, c.unmet(evidence))])
     assert "2023" in reason and "2021" in reason
 
@@ -160,11 +162,11 @@ def test_a_name_the_evidence_never_gives_is_not_met_and_an_acronym_matches_its_e
     from assistant.answering.constraints import names_met
 
     c = read_constraints("What does the guide recommend about Safe Harbor laws?")
-    assert c.unmet(Evidence("Officers should treat minors as victims.", page="Minors are victims.")) == [Unmet.NAME]
-    assert c.unmet(Evidence("Officers should treat minors as victims.", page="Safe Harbor laws protect minors.")) == []
+    assert c.unmet(Context("Officers should treat minors as victims.", page="Minors are victims.")) == [Unmet.NAME]
+    assert c.unmet(Context("Officers should treat minors as victims.", page="Safe Harbor laws protect minors.")) == []
     assert names_met("ASU", "Arizona State University Office of Sex Trafficking Intervention Research")
     assert names_met("NGOs", "Several NGO shelters took part.")
-    foreign = Evidence("Officers should treat minors as victims.", foreign_names=frozenset({"Safe Harbor"}))
+    foreign = Context("Officers should treat minors as victims.", foreign_names=frozenset({"Safe Harbor"}))
     assert c.unmet(foreign) == []  # the name belongs to another document the question names
 
 

@@ -21,17 +21,20 @@ from assistant.evaluation.gold_set import (
     summarize_by_type,
 )
 from assistant.interfaces.cli import main
-from assistant.types import Answer, Citation, RetrievedPassage
+from assistant.types import Answer, Citation, PageSpan, RetrievedPassage
 from tests.shared_paths import SUBMISSION, require
 
 
 # ----- hand-made answers -----------------------------------------------------------------------------------
 def passage(source: str, page: int, text: str) -> RetrievedPassage:
-    return RetrievedPassage(f"{source}-{page}", source[:8], source, page, 0, len(text), 0.5, text)
+    return RetrievedPassage(
+        source[:8], source, source, page, 0, len(text), text, chunk_id=f"{source}-{page}", score=0.5
+    )
 
 
 def cite(n: int, source: str, page: int) -> Citation:
-    return Citation(n, source[:8], source, source, page, 0, 10, "quote text", f"{source}-{page}", "quote text", 0)
+    span = PageSpan(source[:8], source, source, page, 0, 10, "quote text")
+    return Citation(**vars(span), n=n, chunk_id=f"{source}-{page}", context="quote text")
 
 
 def answer(text: str, retrieved=(), citations=(), refused: bool = False) -> Answer:

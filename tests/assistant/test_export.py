@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from assistant.drafting.drafts import CITATION_NEEDED, CitedText, DraftSentence, Note, Section
+from assistant.drafting.drafts import CITATION_NEEDED, CitedText, DraftSentence, Section
 from assistant.drafting.export import QUOTE_LIMIT, md_escape, shorten, to_docx, to_markdown, write
+from assistant.types import Citation, PageSpan
 
 GLOTIP = ("glotip", "glotip_2022.pdf", "Global Report on Trafficking in Persons 2022")
 # A title that would inject a heading, a link, HTML and emphasis if written out as it is.
@@ -15,9 +16,9 @@ PROTOCOL = ("palermo", "palermo_protocol.pdf", "# Protocol [annex](http://x.test
 LONG_QUOTE = "Victims of trafficking were detected in 141 countries, " * 12  # well over the quote limit
 
 
-def note(n: int, doc: tuple[str, str, str], page: int, start: int, quote: str) -> Note:
+def note(n: int, doc: tuple[str, str, str], page: int, start: int, quote: str) -> Citation:
     doc_id, source, title = doc
-    return Note(n, doc_id, source, title, page, start, start + len(quote), quote)
+    return Citation.of_span(n, PageSpan(doc_id, source, title, page, start, start + len(quote), quote))
 
 
 def sentence(text: str, *notes: int) -> DraftSentence:
@@ -56,8 +57,12 @@ def markdown() -> str:
 
 def test_markdown_headings_in_order(markdown):
     headings = [line for line in markdown.splitlines() if line.startswith("#")]
-    assert headings == ["# Trafficking trends: a summary", "## Findings", r"## Definitions \[scope\] \#",
-                        "## References"]
+    assert headings == [
+        "# Trafficking trends: a summary",
+        "## Findings",
+        r"## Definitions \[scope\] \#",
+        "## References",
+    ]
 
 
 def test_markdown_paragraphs_carry_footnote_refs_after_their_sentences(markdown):
@@ -87,8 +92,10 @@ def test_markdown_every_footnote_ref_has_exactly_one_definition(markdown):
 
 def test_markdown_footnote_definitions(markdown):
     lines = markdown.splitlines()
-    assert "[^1]: Global Report on Trafficking in Persons 2022 (glotip_2022.pdf), p. 12: " \
-           "“Detected victims fell by 11 per cent in 2020.”" in lines
+    assert (
+        "[^1]: Global Report on Trafficking in Persons 2022 (glotip_2022.pdf), p. 12: "
+        "“Detected victims fell by 11 per cent in 2020.”" in lines
+    )
     [long] = [line for line in lines if line.startswith("[^3]: ")]
     quote = long.split(": “", 1)[1]
     assert quote.endswith("…”") and len(quote) <= QUOTE_LIMIT + 1
@@ -118,8 +125,12 @@ def test_markdown_parses_to_only_our_structure(markdown):
     markdown_it = pytest.importorskip("markdown_it")
     tokens = markdown_it.MarkdownIt("commonmark").parse(markdown)
     headings = [(t.tag, tokens[i + 1].content) for i, t in enumerate(tokens) if t.type == "heading_open"]
-    assert headings == [("h1", "Trafficking trends: a summary"), ("h2", "Findings"),
-                        ("h2", r"Definitions \[scope\] \#"), ("h2", "References")]
+    assert headings == [
+        ("h1", "Trafficking trends: a summary"),
+        ("h2", "Findings"),
+        ("h2", r"Definitions \[scope\] \#"),
+        ("h2", "References"),
+    ]
     children = [c for t in tokens if t.type == "inline" for c in t.children]
     kinds = {c.type for c in children}
     assert not kinds & {"html_inline", "link_open", "code_inline", "em_open", "image"}
@@ -168,8 +179,13 @@ def paragraph_texts(document) -> list[str]:
 
 def test_docx_headings_and_styles(word):
     headings = [(p.style.name, p.text) for p in word.paragraphs if p.style.name in ("Title", "Heading 1")]
-    assert headings == [("Title", "Trafficking trends: a summary"), ("Heading 1", "Findings"),
-                        ("Heading 1", "Definitions [scope] #"), ("Heading 1", "Notes"), ("Heading 1", "References")]
+    assert headings == [
+        ("Title", "Trafficking trends: a summary"),
+        ("Heading 1", "Findings"),
+        ("Heading 1", "Definitions [scope] #"),
+        ("Heading 1", "Notes"),
+        ("Heading 1", "References"),
+    ]
     assert word.core_properties.title == "Trafficking trends: a summary"
 
 
@@ -197,18 +213,21 @@ def test_docx_citation_needed_is_bold_and_highlighted(word):
 
 def test_docx_notes_and_references(word):
     texts = paragraph_texts(word)
-    notes = texts[texts.index("Notes") + 1: texts.index("References")]
+    notes = texts[texts.index("Notes") + 1 : texts.index("References")]
     assert [t.split(".", 1)[0] for t in notes] == ["1", "2", "3", "4"]
-    assert notes[0] == ("1. Global Report on Trafficking in Persons 2022 (glotip_2022.pdf), p. 12: "
-                        "“Detected victims fell by 11 per cent in 2020.”")
-    assert notes[1].startswith(f"2. {PROTOCOL[2]} (palermo_protocol.pdf), p. 3: ““Trafficking in persons” shall mean "
-                               "the recruitment")
+    assert notes[0] == (
+        "1. Global Report on Trafficking in Persons 2022 (glotip_2022.pdf), p. 12: "
+        "“Detected victims fell by 11 per cent in 2020.”"
+    )
+    assert notes[1].startswith(
+        f"2. {PROTOCOL[2]} (palermo_protocol.pdf), p. 3: ““Trafficking in persons” shall mean the recruitment"
+    )
     assert notes[2].endswith("…”")
-    notes_paragraphs = word.paragraphs[texts.index("Notes") + 1: texts.index("References")]
+    notes_paragraphs = word.paragraphs[texts.index("Notes") + 1 : texts.index("References")]
     for paragraph in notes_paragraphs:
         italic = [r.text for r in paragraph.runs if r.italic]
         assert len(italic) == 1 and italic[0].startswith("“") and italic[0].endswith("”")  # the quote only
-    assert texts[texts.index("References") + 1:] == [
+    assert texts[texts.index("References") + 1 :] == [
         "Global Report on Trafficking in Persons 2022 — glotip_2022.pdf, pp. 5, 12",
         f"{PROTOCOL[2]} — palermo_protocol.pdf, p. 3",
     ]
@@ -216,8 +235,11 @@ def test_docx_notes_and_references(word):
 
 def test_docx_drops_characters_xml_cannot_hold(tmp_path):
     docx = pytest.importorskip("docx")
-    cited = CitedText("Form\x0cfeed", (Section(None, ((sentence("Page\x0cbreak\x00 text.", 1),),)),),
-                      (note(1, GLOTIP, 2, 0, "quote\x0bwith control"),))
+    cited = CitedText(
+        "Form\x0cfeed",
+        (Section(None, ((sentence("Page\x0cbreak\x00 text.", 1),),)),),
+        (note(1, GLOTIP, 2, 0, "quote\x0bwith control"),),
+    )
     document = docx.Document(str(to_docx(cited, tmp_path / "control.docx")))
     assert paragraph_texts(document)[:2] == ["Form feed", "Page break text.[1]"]
     assert document.core_properties.title == "Form feed"

@@ -8,23 +8,26 @@ import pytest
 
 from assistant.evaluation.support_eval import confusion_table, label_pairs, load_pairs, summarize_pairs
 from assistant.grounding.support import (
-    Evidence,
     SupportChecker,
     entities_in,
     failed_checks,
     missing_numbers,
     with_support,
 )
-from assistant.types import Answer, AnswerSentence, Citation, SupportLabel
+from assistant.types import Answer, AnswerSentence, Citation, PageSpan, SupportLabel
 
 PAGE_OFFSET = 1200
-CAMP = Evidence(
+def evidence(doc_id: str, source: str, title: str, page: int, start: int, text: str) -> PageSpan:
+    return PageSpan(doc_id, source, title, page, start, start + len(text), text)
+
+
+CAMP = evidence(
     "sub", "submission.txt", "UNODC submission", 1, PAGE_OFFSET,
     "UNODC supported Malawi's Ministry of Homeland Security at the Dzaleka Refugee Camp. As a result of this, 87 "
     "victims of trafficking were identified and rescued by law enforcement in January and February 2024. "
     "A total of 160 practitioners, including 40 women, benefited from these training sessions.",
 )  # fmt: skip
-MINES = Evidence(
+MINES = evidence(
     "glotip", "glotip.pdf", "Global Report", 15, 0,
     "In Mali, between April 2020 and April 2022, 21 different armed groups were involved in systematic child "
     "recruitment. It is estimated that 36.7 per cent of the workers were children.",
@@ -45,7 +48,7 @@ def test_a_quoted_sentence_is_supported_at_its_page_offsets(checker):
     support = label(checker, sentence)
     assert support.label is SupportLabel.SUPPORTED and support.score == 1.0
     assert (support.source, support.page, support.quote) == ("submission.txt", 1, sentence)
-    assert support.start == PAGE_OFFSET + CAMP.text.index(sentence) and support.end == support.start + len(sentence)
+    assert support.start == PAGE_OFFSET + CAMP.quote.index(sentence) and support.end == support.start + len(sentence)
 
 
 def test_a_paraphrase_with_the_same_facts_is_supported(checker):
@@ -111,8 +114,8 @@ def test_check_text_splits_sentences_and_finds_each_ones_passage(checker):
 
 def test_answer_sentences_are_checked_against_the_passages_they_cite(checker):
     def cite(n, ev):
-        return Citation(n, ev.doc_id, ev.source, ev.title, ev.page, ev.start, ev.start + 10, ev.text[:10], "c",
-                        ev.text, ev.start)  # fmt: skip
+        return Citation(ev.doc_id, ev.source, ev.title, ev.page, ev.start, ev.start + 10, ev.quote[:10], n=n,
+                        chunk_id="c", context=ev.quote, context_start=ev.start)  # fmt: skip
 
     sentences = (
         AnswerSentence("In Mali, 21 different armed groups were involved in systematic child recruitment.", (2,)),
