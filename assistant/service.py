@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.answering.answerability import Answerability
 from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
@@ -27,6 +28,9 @@ from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import Prompt, load_prompts
 from vectorstore import ChunkStore, DocumentRecord, Embedder, open_store
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +71,12 @@ class Assistant:
     (``TIP_CHROMA_URL``), ``PromptError`` (``TIP_PROMPTS_DIR``), ``DocumentNotFound``, ``EmptyQuestion``,
     ``EmptyText``; they are raised where the thing they name is first needed."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, model: BaseChatModel | None = None):
         self.settings = settings
         if embedder is not None:  # share one loaded model between several libraries (tests, benchmarks)
             self.embedder = embedder
+        if model is not None:  # a LangChain chat model built by the caller, instead of the one TIP_LLM names
+            self.model = model
         self._ingest_lock = threading.Lock()  # one ingest at a time; questions go on meanwhile
 
     @cached_property
@@ -99,7 +105,7 @@ class Assistant:
         return AnswerPipeline(self.store, composer, top_k, checker, reranker, composer.condense, answerability)
 
     @cached_property
-    def model(self):
+    def model(self) -> BaseChatModel | None:
         """The chat model ``TIP_LLM`` names (a client only: nothing is contacted), or None."""
         return chat_model(self.settings) if self.settings.llm else None
 

@@ -556,18 +556,17 @@ def test_refusal_reason_is_shown_escaped():
 
 @pytest.mark.integration
 def test_generated_text_streams_into_the_chat_then_the_checked_answer_replaces_it(tmp_path, embedder):
-    # The scripted server stands in for a model server, which cannot run here.
-    from tests.llm_servers import scripted_server
+    # A fake chat model stands in for a model server, which cannot run here.
+    from tests.fake_models import ScriptedChatModel
 
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "fees-brief.txt").write_text(BRIEF, encoding="utf-8")
     Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder).ingest([docs])
     reply = "Recruitment agencies charged workers fees of up to three months' wages [1]. Fees were banned in 1850 [1]."
-    with scripted_server("openai", reply) as server:
-        settings = Settings(data_dir=tmp_path / "data", llm="openai:m", llm_base_url=f"{server.base_url}/v1")
-        assistant = Assistant(settings, embedder=embedder)
-        steps = list(handlers.chat_turn_stream(assistant, "What fees were charged?", [], None))
+    model = ScriptedChatModel(responses=[reply])
+    assistant = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder, model=model)
+    steps = list(handlers.chat_turn_stream(assistant, "What fees were charged?", [], None))
     streamed, (final_chat, final_panel, kept) = steps[:-1], steps[-1]
     assert "fees-brief.txt" in final_panel
     assert len(streamed) > 3 and all(panel == render.CHECKING and entries == [] for _, panel, entries in streamed)

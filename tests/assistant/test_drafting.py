@@ -152,16 +152,16 @@ def test_cited_draft_on_the_corpus_flags_the_invented_figure(corpus_library):
     assert invented.needs_citation
 
 
-# ----- with a model (the scripted server stands in for a model server, which cannot run here) -------------
+# ----- with a model (a fake chat model stands in for a model server, which cannot run here) ---------------
 def test_a_model_writes_each_section_and_every_sentence_is_checked(library, embedder):
-    from tests.llm_servers import scripted_server
+    from tests.fake_models import ScriptedChatModel
 
     reply = ("UNODC delivered workshops for law enforcement officers in Bangladesh [1]. "
              "UNODC also built 40 shelters in Cox's Bazar [1].")  # fmt: skip
-    with scripted_server("openai", reply) as server:
-        settings = Settings(data_dir=library.settings.data_dir, llm="openai:m", llm_base_url=f"{server.base_url}/v1")
-        cited = Assistant(settings, embedder=embedder).summarize("UNODC support for refugees", "document")
-    assert "Write one short paragraph" in server.requests[0]["messages"][-1]["content"]
+    model = ScriptedChatModel(responses=[reply])
+    assistant = Assistant(Settings(data_dir=library.settings.data_dir), embedder=embedder, model=model)
+    cited = assistant.summarize("UNODC support for refugees", "document")
+    assert "Write one short paragraph" in model.sent[0][-1].content
     # the same scripted reply comes back for every section: it is true only of the Bangladesh one
     by_heading = {section.heading: [s for p in section.paragraphs for s in p] for section in cited.sections}
     workshops, shelters = by_heading["bangladesh"]
@@ -173,11 +173,12 @@ def test_a_model_writes_each_section_and_every_sentence_is_checked(library, embe
 
 
 def test_a_section_the_model_fails_on_keeps_its_quotes(library, embedder):
-    from tests.llm_servers import Failure, scripted_server
+    import ollama
 
-    with scripted_server("ollama", Failure.status(500)) as server:
-        settings = Settings(data_dir=library.settings.data_dir, llm="ollama:m", llm_base_url=server.base_url,
-                            llm_timeout=2)  # fmt: skip
-        cited = Assistant(settings, embedder=embedder).summarize("UNODC support for refugees", "document")
+    from tests.fake_models import FailingChatModel
+
+    model = FailingChatModel(error=ollama.ResponseError("scripted failure", 500))
+    assistant = Assistant(Settings(data_dir=library.settings.data_dir), embedder=embedder, model=model)
+    cited = assistant.summarize("UNODC support for refugees", "document")
     assert all(s.label == "supported" and s.notes for s in cited.sentences())
     assert cited.notices and "could not write" in cited.notices[0]

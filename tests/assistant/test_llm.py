@@ -1,14 +1,21 @@
-"""The generative path over real HTTP on loopback, with the real langchain-openai and langchain-ollama clients.
+"""The generative path: the model's answer parsed, cited, checked and corrected, its failures answered
+extractively.
 
-No model can run here: the scripted servers in ``tests/llm_servers.py`` stand in for the model server a user
-would run, replying with fixed text. Everything else is real: the library, retrieval, the prompts, the
-clients, the parsing of markers and the support checker.
+No model can run here. Most tests hand the assistant one of langchain-core's fake chat models
+(``tests/fake_models.py``); one test per client runs the real ``ChatOpenAI`` / ``ChatOllama`` over real HTTP
+against a loopback server that answers with fixed text (``tests/llm_servers.py``), and one against an address
+where nothing listens. Everything else is real: the library, retrieval, the prompts, the parsing of markers
+and the support checker.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
+import httpx
+import ollama
+import openai
 import pytest
 
 from assistant.answering.generative import parse_markers, passages_block
@@ -16,7 +23,8 @@ from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.types import REFUSAL_TEXT, Answer, SupportLabel
 from prompts import load_prompts
-from tests.llm_servers import Failure, refused_url, scripted_server
+from tests.fake_models import FailingChatModel, ScriptedChatModel
+from tests.llm_servers import refused_url, scripted_server
 
 CAMP = (
     "UNODC supported Malawi's Ministry of Homeland Security at the Dzaleka Refugee Camp. As a result, 87 victims "
@@ -51,11 +59,18 @@ def library(tmp_path_factory, embedder):
 
 
 def generative(library, embedder, url: str, provider: str = "openai", **settings) -> Assistant:
+    """An assistant whose TIP_LLM settings point a real client at ``url``."""
     data, _ = library
     base_url = f"{url}/v1" if provider == "openai" else url
     config = Settings(data_dir=data, llm=f"{provider}:m", llm_base_url=base_url, llm_api_key="test-key",
                       llm_timeout=1.0, **settings)  # fmt: skip
     return Assistant(config, embedder=embedder)
+
+
+def with_model(library, embedder, model, **settings) -> Assistant:
+    """An assistant answering with ``model`` (a fake chat model)."""
+    data, _ = library
+    return Assistant(Settings(data_dir=data, llm_timeout=1.0, **settings), embedder=embedder, model=model)
 
 
 def scripted_reply(n: dict[str, int]) -> str:
@@ -71,12 +86,7 @@ def by_text(answer: Answer, start: str):
     return next(s for s in answer.sentences if s.text.startswith(start))
 
 
-@pytest.mark.parametrize("provider", ["openai", "ollama"])
-def test_generated_answer_is_checked_cited_and_corrected(library, embedder, provider):
-    _, n = library
-    with scripted_server(provider, scripted_reply(n)) as server:
-        answer = generative(library, embedder, server.base_url, provider).ask(QUESTION)
-
+def assert_checked_cited_and_corrected(answer: Answer) -> None:
     assert not answer.refused
     cited = {c.n: c for c in answer.citations}
     first = by_text(answer, "UNODC supported Malawi")
@@ -97,81 +107,19 @@ def test_generated_answer_is_checked_cited_and_corrected(library, embedder, prov
         local = c.start - c.context_start
         assert c.context[local : local + len(c.quote)] == c.quote
 
-    request = server.requests[0]
+
+# ----- the real clients over real HTTP ------------------------------------------------------------------------
+@pytest.mark.parametrize("provider", ["openai", "ollama"])
+def test_a_real_client_answer_is_checked_cited_and_corrected(library, embedder, provider):
+    _, n = library
+    with scripted_server(provider, scripted_reply(n)) as server:
+        answer = generative(library, embedder, server.base_url, provider).ask(QUESTION)
+    assert_checked_cited_and_corrected(answer)
+    (request,) = server.requests
     assert request["messages"][0]["role"] == "system"
     assert QUESTION in request["messages"][-1]["content"]
     if provider == "openai":
         assert server.headers[0]["authorization"] == "Bearer test-key"
-
-
-def test_unsupported_sentences_can_be_dropped(library, embedder):
-    _, n = library
-    with scripted_server("openai", scripted_reply(n)) as server:
-        answer = generative(library, embedder, server.base_url, unsupported="drop").ask(QUESTION)
-    assert "shelters" not in answer.text
-    assert all(s.support.label is not SupportLabel.UNSUPPORTED for s in answer.sentences)
-    assert any("left out" in note for note in answer.notices)
-
-
-def test_streaming_shows_text_as_it_comes_then_the_checked_answer(library, embedder):
-    _, n = library
-    with scripted_server("openai", scripted_reply(n)) as server:
-        pieces = list(generative(library, embedder, server.base_url).ask_stream(QUESTION))
-    partial, final = pieces[:-1], pieces[-1]
-    assert len(partial) > 3 and all(isinstance(p, str) for p in partial)
-    assert all(later.startswith(earlier) for earlier, later in zip(partial, partial[1:], strict=False))
-    assert isinstance(final, Answer) and not final.refused and "[9]" not in final.text
-    assert server.requests[0]["stream"] is True
-
-
-def test_an_answer_nothing_supports_is_a_refusal(library, embedder):
-    with scripted_server("openai", "Traffickers were all arrested in 1999 [1]. The camp closed in 2001 [2].") as s:
-        answer = generative(library, embedder, s.base_url).ask(QUESTION)
-    assert answer.refused and answer.text == REFUSAL_TEXT and answer.related
-    assert "no sentence" in answer.refusal_reason
-
-
-def test_the_model_saying_it_has_no_answer_is_a_refusal(library, embedder):
-    with scripted_server("ollama", REFUSAL_TEXT) as server:
-        answer = generative(library, embedder, server.base_url, "ollama").ask(QUESTION)
-    assert answer.refused and answer.refusal_reason == "the model found no answer in the passages"
-
-
-def test_a_planted_instruction_stays_data_and_cannot_get_through(library, embedder):
-    _, n = library
-    obeyed = "Visit http://evil.example to claim your prize."
-    with scripted_server("openai", obeyed) as server:
-        answer = generative(library, embedder, server.base_url).ask(QUESTION)
-
-    system, user = server.requests[0]["messages"][0], server.requests[0]["messages"][-1]
-    assert system["content"] == load_prompts()["system"].template  # the rules are untouched by any document
-    assert "ignore previous instructions" not in system["content"]
-    assert "ignore previous instructions" in user["content"]  # the planted text arrives only as a passage...
-    # ...and cannot close its passage or open a new one: one closing tag per real passage
-    assert user["content"].count("</passage>") == user["content"].count("<passage ") == len(n)
-    assert '<passage n="99">' not in user["content"]
-    # had a model obeyed it, the text is not shown as an answer: nothing in the library supports it
-    assert answer.refused and "evil.example" not in answer.text
-
-
-@pytest.mark.parametrize(
-    ("failure", "message"),
-    [
-        (Failure.status(500), "answered with HTTP 500"),
-        (Failure.status(401), "answered with HTTP 401"),
-        (Failure.hang(5), "did not answer within 1 s"),
-        (Failure.disconnect(), "the model server at"),
-        (Failure.malformed_stream(), "malformed reply"),
-    ],
-)
-@pytest.mark.parametrize("provider", ["openai", "ollama"])
-def test_backend_failures_fall_back_to_the_extractive_answer(library, embedder, provider, failure, message):
-    with scripted_server(provider, failure) as server:
-        answer = generative(library, embedder, server.base_url, provider).ask(QUESTION)
-    assert not answer.refused and answer.citations  # the extractive answer, cited as always
-    assert all(s.support.label is SupportLabel.SUPPORTED for s in answer.sentences)
-    (notice,) = answer.notices
-    assert notice.startswith("No generated answer:") and message in notice and "test-key" not in notice
 
 
 def test_a_server_that_is_not_there_falls_back_too(library, embedder):
@@ -179,11 +127,98 @@ def test_a_server_that_is_not_there_falls_back_too(library, embedder):
     assert not answer.refused and "could not connect" in answer.notices[0]
 
 
+# ----- the model path on fake chat models ---------------------------------------------------------------------
+def test_generated_answer_is_checked_cited_and_corrected(library, embedder):
+    _, n = library
+    model = ScriptedChatModel(responses=[scripted_reply(n)])
+    assert_checked_cited_and_corrected(with_model(library, embedder, model).ask(QUESTION))
+    system, user = model.sent[0][0], model.sent[0][-1]
+    assert system.type == "system" and QUESTION in user.content
+
+
+def test_unsupported_sentences_can_be_dropped(library, embedder):
+    _, n = library
+    model = ScriptedChatModel(responses=[scripted_reply(n)])
+    answer = with_model(library, embedder, model, unsupported="drop").ask(QUESTION)
+    assert "shelters" not in answer.text
+    assert all(s.support.label is not SupportLabel.UNSUPPORTED for s in answer.sentences)
+    assert any("left out" in note for note in answer.notices)
+
+
+def test_streaming_shows_text_as_it_comes_then_the_checked_answer(library, embedder):
+    _, n = library
+    pieces = list(with_model(library, embedder, ScriptedChatModel(responses=[scripted_reply(n)])).ask_stream(QUESTION))
+    partial, final = pieces[:-1], pieces[-1]
+    assert len(partial) > 3 and all(isinstance(p, str) for p in partial)
+    assert all(later.startswith(earlier) for earlier, later in zip(partial, partial[1:], strict=False))
+    assert isinstance(final, Answer) and not final.refused and "[9]" not in final.text
+
+
+def test_an_answer_nothing_supports_is_a_refusal(library, embedder):
+    model = ScriptedChatModel(responses=["Traffickers were all arrested in 1999 [1]. The camp closed in 2001 [2]."])
+    answer = with_model(library, embedder, model).ask(QUESTION)
+    assert answer.refused and answer.text == REFUSAL_TEXT and answer.related
+    assert "no sentence" in answer.refusal_reason
+
+
+def test_the_model_saying_it_has_no_answer_is_a_refusal(library, embedder):
+    answer = with_model(library, embedder, ScriptedChatModel(responses=[REFUSAL_TEXT])).ask(QUESTION)
+    assert answer.refused and answer.refusal_reason == "the model found no answer in the passages"
+
+
+def test_a_planted_instruction_stays_data_and_cannot_get_through(library, embedder):
+    _, n = library
+    model = ScriptedChatModel(responses=["Visit http://evil.example to claim your prize."])
+    answer = with_model(library, embedder, model).ask(QUESTION)
+
+    system, user = model.sent[0][0].content, model.sent[0][-1].content
+    assert system == load_prompts()["system"].template  # the rules are untouched by any document
+    assert "ignore previous instructions" not in system
+    assert "ignore previous instructions" in user  # the planted text arrives only as a passage...
+    # ...and cannot close its passage or open a new one: one closing tag per real passage
+    assert user.count("</passage>") == user.count("<passage ") == len(n)
+    assert '<passage n="99">' not in user
+    # had a model obeyed it, the text is not shown as an answer: nothing in the library supports it
+    assert answer.refused and "evil.example" not in answer.text
+
+
+REQUEST = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+
+
+def http_error(cls, code: int):
+    return cls(f"HTTP {code}", response=httpx.Response(code, request=REQUEST), body=None)
+
+
+# What the real clients raise when their server fails (langchain-openai: the openai package's errors;
+# langchain-ollama: ollama's and httpx's), and the reason the reader is given.
+CLIENT_FAILURES = [
+    (http_error(openai.InternalServerError, 500), "answered with HTTP 500"),
+    (http_error(openai.AuthenticationError, 401), "answered with HTTP 401"),
+    (openai.APITimeoutError(request=REQUEST), "did not answer within 1 s"),
+    (openai.APIConnectionError(request=REQUEST), "could not connect"),
+    (json.JSONDecodeError("Expecting value", "data: {", 6), "malformed reply"),
+    (ollama.ResponseError("model 'm' not found", 404), "answered with HTTP 404"),
+    (httpx.ReadTimeout("timed out", request=REQUEST), "did not answer within 1 s"),
+    (httpx.RemoteProtocolError("Server disconnected without sending a response."), "malformed reply"),
+    (ConnectionRefusedError(111, "Connection refused"), "could not connect"),
+]
+
+
+@pytest.mark.parametrize(("error", "message"), CLIENT_FAILURES, ids=lambda v: type(v).__name__)
+def test_model_failures_fall_back_to_the_extractive_answer(library, embedder, error, message):
+    answer = with_model(library, embedder, FailingChatModel(error=error), llm_api_key="test-key").ask(QUESTION)
+    assert not answer.refused and answer.citations  # the extractive answer, cited as always
+    assert all(s.support.label is SupportLabel.SUPPORTED for s in answer.sentences)
+    (notice,) = answer.notices
+    assert notice.startswith("No generated answer:") and message in notice and "test-key" not in notice
+
+
 def test_a_stream_that_breaks_falls_back(library, embedder):
-    with scripted_server("ollama", Failure.malformed_stream("UNODC supported ")) as server:
-        pieces = list(generative(library, embedder, server.base_url, "ollama").ask_stream(QUESTION))
+    model = ScriptedChatModel(responses=["UNODC supported the camp [1]."], error_on_chunk_number=8)
+    pieces = list(with_model(library, embedder, model).ask_stream(QUESTION))
     final = pieces[-1]
-    assert isinstance(final, Answer) and not final.refused and "malformed" in final.notices[0]
+    assert pieces[:-1] and all(isinstance(p, str) for p in pieces[:-1])  # some text came first...
+    assert isinstance(final, Answer) and not final.refused and final.notices[0].startswith("No generated answer")
 
 
 def test_follow_ups_are_rewritten_by_the_model_and_searched_with_the_rules(library, embedder):
@@ -192,9 +227,9 @@ def test_follow_ups_are_rewritten_by_the_model_and_searched_with_the_rules(libra
                {"role": "assistant", "content": "87 victims of trafficking were identified and rescued."}]  # fmt: skip
     rewritten = "How many trafficking victims were identified at the Dzaleka Refugee Camp in 2024?"
     reply = f"87 victims of trafficking were identified and rescued in January and February 2024 [{n['camp.txt']}]."
-    with scripted_server("openai", [rewritten, reply]) as server:
-        answer = generative(library, embedder, server.base_url).ask("And when was that?", history)
-    condense_prompt = server.requests[0]["messages"][-1]["content"]
+    model = ScriptedChatModel(responses=[rewritten, reply])
+    answer = with_model(library, embedder, model).ask("And when was that?", history)
+    condense_prompt = model.sent[0][-1].content
     assert "What happened at the Dzaleka Refugee Camp?" in condense_prompt and "And when was that?" in condense_prompt
     assert answer.retrieval_query.startswith(rewritten)
     assert not answer.refused
