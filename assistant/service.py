@@ -18,12 +18,12 @@ from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
 from assistant.answering.generative import GenerativeComposer, chat_model
 from assistant.answering.pipeline import AnswerPipeline
 from assistant.answering.rerank import CrossEncoderScorer
-from assistant.drafting.drafts import CitedText, Grouping, Progress, cite_draft, summarize
+from assistant.drafting.drafts import CitedText, Grouping, cite_draft, summarize
 from assistant.drafting.section_writer import ModelSectionWriter
 from assistant.errors import TipError
 from assistant.grounding.support import CheckedSentence, SupportChecker, from_paragraph_start
 from assistant.settings import Settings
-from assistant.types import Answer, PageSpan
+from assistant.types import Answer, PageSpan, Progress
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import Prompt, load_prompts

@@ -6,11 +6,15 @@ cleaned text, with the quoted text itself (``quote == page_text[start:end]``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 
 from ingest.models import Chunk
+
+# How a long job reports how far it is: ``progress(stage, done, total)``, e.g. ("check", 2, 5) once the second
+# of five paragraphs is checked. Summaries, cited drafts and both evaluations report this way.
+Progress = Callable[[str, int, int], None]
 
 REFUSAL_TEXT = "The library does not appear to contain an answer to this question."
 RELATED_SHOWN = 3

@@ -157,10 +157,6 @@ class DocumentMention:
 
 
 # ----- words ---------------------------------------------------------------------------------------------
-def _stem(word: str) -> str:
-    return stem(word)
-
-
 def _is_year(word: str) -> bool:
     return len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")
 
@@ -172,7 +168,7 @@ def _terms(text: str) -> list[str]:
         word = match.group(0).lower()
         if word.isdigit() or word in STOPWORDS or len(word) < 2:
             continue
-        out.append(_stem(word))
+        out.append(stem(word))
     return out
 
 
@@ -273,9 +269,9 @@ def _keywords(first_pages: str, df: Counter[str], n_docs: int) -> list[str]:
     counts: Counter[str] = Counter()
     forms: dict[str, Counter[str]] = {}
     for word in _content_words(first_pages):
-        stem = _stem(word)
-        counts[stem] += 1
-        forms.setdefault(stem, Counter())[word] += 1
+        key = stem(word)
+        counts[key] += 1
+        forms.setdefault(key, Counter())[word] += 1
     scored = sorted(counts, key=lambda s: (-counts[s] * math.log((n_docs + 1) / max(df[s], 1)), s))
     return [forms[s].most_common(1)[0][0] for s in scored[:KEYWORDS]]
 
@@ -290,7 +286,7 @@ def build_profiles(library: Library) -> list[DocumentProfile]:
         words: set[str] = set()
         for number in range(1, d.page_count + 1):
             words.update(_content_words(library.page_text(d.doc_id, number) or ""))
-        df.update({_stem(w) for w in words})
+        df.update({stem(w) for w in words})
     out: list[DocumentProfile] = []
     for d in docs:
         first = pages[d.doc_id]
@@ -567,7 +563,7 @@ def _token_terms(token: _Token) -> tuple[list[str], list[int]]:
             if _is_year(piece):
                 years.append(int(piece))
             elif not piece.isdigit() and piece not in STOPWORDS and len(piece) > 1:
-                terms.append(_stem(piece))
+                terms.append(stem(piece))
     return terms, years
 
 

@@ -23,7 +23,7 @@ from assistant.answering.extractive import PassageSentence, passage_sentences, s
 from assistant.answering.retrieval import retrieve
 from assistant.grounding.support import CheckedSentence, SupportChecker, entities_in, places
 from assistant.text.references import REFERS_BACK
-from assistant.types import Citation, CitationList, PageSpan, SupportLabel
+from assistant.types import Citation, CitationList, PageSpan, Progress, SupportLabel
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ChunkStore
 
@@ -117,7 +117,6 @@ MIN_PER_COUNTRY = 2  # a country heading needs this many sentences
 MAX_FOLLOWERS = 2  # following sentences that refer back ("these workshops") join a picked one
 OTHER_HEADING = {Grouping.COUNTRY: "Other and general", Grouping.THEME: "Other"}
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from assistant.errors import TipError
 from assistant.settings import Settings
-from assistant.types import Answer, AnswerSentence, RetrievedPassage, SupportLabel
+from assistant.types import Answer, AnswerSentence, Progress, RetrievedPassage, SupportLabel
 
 QUESTION_TYPES = ("factoid", "list", "followup", "multi", "unanswerable")
 
@@ -364,9 +364,10 @@ def run_items(
     assistant: Answerer,
     items: Sequence[GoldItem],
     k: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[ItemResult]:
-    """Ask every item through the assistant's chain, history included; ``k`` defaults to its ``top_k``."""
+    """Ask every item through the assistant's chain, history included; ``k`` defaults to its ``top_k``.
+    ``progress("answer", done, total)`` after each item."""
     k = assistant.settings.top_k if k is None else k
     results = []
     for done, item in enumerate(items, start=1):
@@ -374,7 +375,7 @@ def run_items(
         answer = assistant.ask(item.question, item.history)
         results.append(ItemResult(item, answer, (time.perf_counter() - started) * 1000.0, k))
         if progress is not None:
-            progress(done, len(items))
+            progress("answer", done, len(items))
     return results
 
 

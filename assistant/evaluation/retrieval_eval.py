@@ -35,6 +35,7 @@ from assistant.errors import TipError
 from assistant.evaluation.gold_set import percentile, read_json_lines
 from assistant.evaluation.metrics import ndcg_at_k, recall_at_k, reciprocal_rank
 from assistant.text.terms import lexical_terms
+from assistant.types import Progress
 from ingest.chunking import Chunker
 from ingest.models import LoadedDocument, Page
 from vectorstore import ChunkStore, Embedder, open_store
@@ -49,8 +50,7 @@ INDEX_BATCH = 500
 CHUNKS_PER_DOCUMENT = 3
 REPORTED_CUTOFF = 10  # BEIR's headline cut-off; ``ndcg@10`` etc. are always reported
 
-# ``progress(stage, done, total)`` with stage "index" (corpus entries stored) or "query" (queries run).
-Progress = Callable[[str, int, int], None]
+# Progress stages: "index" (corpus entries stored) and "query" (queries run).
 
 
 class BeirFormatError(TipError, ValueError):

@@ -404,7 +404,7 @@ def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
 
     assistant.warm_up()  # load the model and open the store first, so the first item's latency is not set-up
     with tqdm(total=len(items), unit="question", file=sys.stderr, disable=None) as bar:
-        results = run_items(assistant, items, k=assistant.settings.top_k, progress=lambda done, total: bar.update())
+        results = run_items(assistant, items, assistant.settings.top_k, lambda stage, done, total: bar.update())
     data = evaluation_report(results, gold=args.gold.name, documents=len(docs))
     print(to_json(data) if args.json else format_summary(data))
     if args.report:

@@ -33,6 +33,7 @@ from assistant.interfaces.web.render import (
     render_sources,
 )
 from assistant.service import Assistant, DocumentNotFound
+from assistant.types import Progress
 from ingest.pipeline import FileOutcome, FileStatus, IngestReport
 
 
@@ -88,6 +89,13 @@ def ask_api(assistant: Assistant, question: str, history_json: str) -> dict:
 ProgressFn = Callable[..., Any]  # gr.Progress, or anything with its call signature
 
 
+def progress_bar(progress: ProgressFn | None, desc: str | None = None, unit: str = "steps") -> Progress | None:
+    """The library's ``Progress`` moving a ``gr.Progress`` bar, labelled ``desc`` (else the stage's name)."""
+    if progress is None:
+        return None
+    return lambda stage, done, total: progress((done, total), desc=desc or stage, unit=unit)
+
+
 # ----- check text ---------------------------------------------------------------------------------------
 # A blank line, as ingest.sentences splits paragraphs: no sentence crosses one, so checking a text paragraph
 # by paragraph finds the same sentences as checking it whole, and lets a long text show its progress.
@@ -114,10 +122,11 @@ def verify_text(
     parts = paragraphs(text)
     if not parts:
         return assistant.verify(text, doc_ids)  # raises EmptyText
+    step = progress_bar(progress, "Checking each sentence against the library", "paragraphs")
     checked: list[CheckedSentence] = []
     for done, (offset, paragraph) in enumerate(parts):
-        if progress is not None:
-            progress((done, len(parts)), desc="Checking each sentence against the library", unit="paragraphs")
+        if step is not None:
+            step("check", done, len(parts))
         found = assistant.verify(paragraph, doc_ids)
         checked += [replace(c, start=c.start + offset, end=c.end + offset) for c in found]
     return checked
@@ -176,7 +185,7 @@ def summarize_tab(
     problem = _draft_problem(assistant, doc_ids)
     if problem:
         return problem, []
-    step = (lambda stage, done, total: progress(done / max(total, 1), desc=stage)) if progress else None
+    step = progress_bar(progress)
     cited = assistant.summarize(topic.strip(), grouping, assistant.select_documents(doc_ids), progress=step)
     if not cited.sections:
         return f"*The library holds nothing on “{html.escape(topic.strip())}”.*", []
@@ -196,7 +205,7 @@ def cite_tab(
     problem = _draft_problem(assistant, doc_ids)
     if problem:
         return problem, []
-    step = (lambda stage, done, total: progress(done / max(total, 1), desc="checking paragraphs")) if progress else None
+    step = progress_bar(progress, "checking paragraphs", "paragraphs")
     return draft_outputs(assistant.cite(text, assistant.select_documents(doc_ids), progress=step), folder)
 
 
