@@ -251,6 +251,7 @@ _GLUED_DIGITS = re.compile(
     r"(?P<lead>[(\[“\"‘]*)(?P<word>[^\W\d_]{2,})(?P<mark>[1-9]\d{0,2})(?P<tail>[.,;:!?”\"’)\]]*)"
 )
 _TRAILING_LETTERS = re.compile(r"[^\W\d_]+$")
+_ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 _PLAIN_WORD = re.compile(r"[(\[“\"‘]*[^\W\d_]{2,}(?:-[^\W\d_]+)*")
 _NEXT_CHARACTER = re.compile(r"\s*(\S?)")
 
@@ -269,19 +270,19 @@ def _marker_after_punctuation(token: re.Match[str], parts: re.Match[str], letter
     """Whether the mark of ``parts`` (head, punctuation, mark of ``token``) is a note reference.
 
     The head must end in a word of two letters or more, so single letters with their dots ("U.S.", "a.m.",
-    "Table A.2") stay; numbering words keep their number ("art.225", "No.5"); a number after a number is a
-    decimal or a thousands group ("30.2", "1,416") and stays. A single letter may also follow a number or a
-    bracket ("2023.c", "(35).g", "2016,b") after a comma or at a sentence end (no lower case next), so a
-    subsection such as "Article 3.a of" stays. Two letters need a plain word before them and
-    ``letter_pairs``.
+    "Table A.2") stay; numbering words and Roman numerals keep their number ("art.225", "No.5", "IV.2"); a
+    number after a number is a decimal or a thousands group ("30.2", "1,416") and stays. A single letter may
+    also follow a number or a bracket ("2023.c", "(35).g", "2016,b") after a comma or at a sentence end (no
+    lower case next), so a subsection such as "Article 3.a of" stays. Two letters need a plain word before
+    them and ``letter_pairs``.
     """
     head, punct, mark = parts["head"], parts["punct"], parts["mark"]
     if not head or _is_address(head):
         return False
     letters = _TRAILING_LETTERS.search(head)
     word = letters.group() if letters else ""
-    if mark.isdigit():
-        return len(word) >= 2 and word.casefold() not in _NUMBERING_WORDS
+    if mark.isdigit():  # "IV.2" numbers a section: a Roman numeral is a number, not a word
+        return len(word) >= 2 and word.casefold() not in _NUMBERING_WORDS and not _ROMAN.fullmatch(word)
     if not any(c in punct for c in ".,;!?") or "’" in punct:  # "’" before a letter is an apostrophe
         return False
     if len(mark) == 2:

@@ -318,6 +318,10 @@ def test_note_markers_glued_to_words_are_removed(text, expected):
 REAL_CONTENT = [
     "art.225 of the Penal Code",
     "Table A.2",
+    "section IV.2",
+    "Chapter XII.4",
+    "Annex B.1",
+    "S/RES/2331",
     "COVID-19",
     "G20",
     "G7",
