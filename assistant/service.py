@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from assistant.answering.answerability import Answerability
@@ -38,8 +38,12 @@ log = logging.getLogger(__name__)
 class DocumentNotFound(TipError, LookupError):
     """No library document matches ``ref`` (an id, a file name, a title or a part of one)."""
 
-    def __init__(self, ref: str):
-        super().__init__(f"no document {ref!r} in the library")
+    def __init__(self, ref: str, candidates: Sequence[str] = ()):
+        if candidates:
+            shown = ", ".join(candidates)
+            super().__init__(f"several documents match {ref!r} ({shown}): name one by its path")
+        else:
+            super().__init__(f"no document {ref!r} in the library")
         self.ref = ref
 
 
@@ -191,8 +195,10 @@ class Assistant:
     # ----- the library ---------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:
         """Add the files under ``paths`` (files or folders; PDF, .txt, .md) to the library: new and changed
-        files are stored, unchanged ones skipped. Each file's outcome is in the report, a bad file never
-        stops the others, and ``progress(done, total, outcome)`` is called after each file."""
+        files are stored, unchanged ones skipped. A file in a folder is known by its path relative to that
+        folder, a file named directly by its name. Each file's outcome is in the report (files of other kinds
+        found in a folder as skipped), a bad file never stops the others, and ``progress(done, total,
+        outcome)`` is called after each file."""
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
         with self._ingest_lock:
@@ -203,17 +209,21 @@ class Assistant:
         return self.store.documents()
 
     def find_document(self, ref: str) -> DocumentRecord:
-        """A document by id, file name or title (case-insensitive for names and titles)."""
+        """A document by id, source (its path as ingested), file name or title (case-insensitive for names
+        and titles); raises ``DocumentNotFound`` when none, or several, match at the closest level."""
         docs = self.documents()
         for match in (
             lambda d: d.doc_id == ref,
             lambda d: d.source == ref,
             lambda d: d.source.lower() == ref.lower() or Path(ref).name.lower() == d.source.lower(),
+            lambda d: PurePosixPath(d.source).name.lower() == Path(ref).name.lower(),
             lambda d: d.title.lower() == ref.lower(),
         ):
             found = [d for d in docs if match(d)]
             if len(found) == 1:
                 return found[0]
+            if found:
+                raise DocumentNotFound(ref, [d.source for d in found])
         raise DocumentNotFound(ref)
 
     def select_documents(

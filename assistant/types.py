@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 
-from ingest.models import Chunk
+from ingest.models import Chunk, location_of
 
 # How a long job reports how far it is: ``progress(stage, done, total)``, e.g. ("check", 2, 5) once the second
 # of five paragraphs is checked. Summaries, cited drafts and both evaluations report this way.
@@ -48,6 +48,11 @@ class PageSpan:
         offset = chunk.char_start
         quote = chunk.text[start - offset : end - offset]
         return PageSpan(chunk.doc_id, chunk.source, chunk.title, chunk.page_start, start, end, quote)
+
+    @property
+    def location(self) -> str:
+        """"p. 12" for a page, "section 3" for a section of a Word file or web page (``ingest.models``)."""
+        return location_of(self.source, self.page)
 
     @property
     def where(self) -> tuple[str, int, int, int]:

@@ -2,11 +2,13 @@
 
 A file that cannot be read raises :class:`IngestError` with a reason the user can act on; no parser
 exception escapes for a bad file. PDFs are read with pypdf, one page per physical page (1-based);
-.txt and .md files are one page.
+.txt and .md files are one page; Word files and web pages are cut into sections at their headings, a
+section standing for a page (``ingest.structured``).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import logging
@@ -22,16 +24,19 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, WrongPasswordEr
 
 from ingest.cleaning import clean_pages
 from ingest.errors import IngestError
+from ingest.language import is_language, known_word_share
 from ingest.models import LoadedDocument, Page
+from ingest.structured import markdown_tables_as_rows, read_docx, read_html
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md")
+SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md", ".docx", ".html", ".htm")
 
 NO_TEXT_LAYER = "scanned PDF with no text layer: needs OCR before it can be added"
 ENCRYPTED = "encrypted PDF: remove the password and add it again"
 CORRUPT = "damaged or not a real PDF ({detail}): open it in a PDF reader, save or export it again, and add it again"
 EMPTY = "empty file ({detail}): check that it is the right file"
+NOT_TEXT = "not a text file ({detail}): save it as UTF-8 text, or as PDF, and add it again"
 
 _TITLE_WORDS = (2, 20)
 _FILE_NAME = re.compile(r"\.(?:pdf|docx?|odt|rtf|txt|md|indd|pptx?|xlsx?|qxd|pub)\b", re.IGNORECASE)
@@ -45,44 +50,68 @@ _MARKDOWN_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", re.MULTI
 _PDF_YEAR = re.compile(r"(?:D:)?((?:19|20)\d\d)")
 
 
-def load_file(path: Path) -> LoadedDocument:
-    """Read, clean and describe ``path``; raise :class:`IngestError` if it cannot be ingested."""
+# What to do with a file of a kind no loader reads, by its suffix.
+_UNSUPPORTED = {
+    (".ppt", ".pptx", ".odp", ".key"): "slides are not supported: save them as PDF",
+    (".xls", ".xlsx", ".ods", ".csv", ".tsv"): "spreadsheets are not supported: save the sheet as PDF",
+    (".doc", ".rtf", ".odt", ".pages", ".wpd"): "this word-processor format is not supported: save it as PDF",
+    (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp", ".webp"): "images are not supported: save as PDF",
+    (".zip", ".7z", ".rar", ".gz", ".tar"): "archives are not opened: unpack it and add the folder",
+}
+
+
+def unsupported_reason(path: Path) -> str:
+    """Why ``path`` is not read and what to do instead, for a file whose type no loader reads."""
+    suffix = path.suffix.lower()
+    for suffixes, reason in _UNSUPPORTED.items():
+        if suffix in suffixes:
+            return reason
+    shown = f"{suffix} files are" if suffix else "files without an extension are"
+    return f"{shown} not supported: save it as PDF, .txt or .md"
+
+
+def load_file(path: Path, source: str | None = None) -> LoadedDocument:
+    """Read, clean and describe ``path``, known in the library as ``source`` (its file name by default);
+    raise :class:`IngestError` naming ``source`` if it cannot be ingested."""
     path = Path(path)
+    name = source or path.name
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        shown = suffix or "without extension"
-        raise IngestError(path.name, f"unsupported file type {shown}: convert to PDF, .txt or .md")
+        raise IngestError(name, unsupported_reason(path))
     try:
         data = path.read_bytes()
     except OSError as exc:
         problem = exc.strerror or type(exc).__name__
-        raise IngestError(path.name, f"cannot read the file ({problem}): check its path and permissions") from exc
+        raise IngestError(name, f"cannot read the file ({problem}): check its path and permissions") from exc
     if not data:
-        raise IngestError(path.name, EMPTY.format(detail="0 bytes"))
+        raise IngestError(name, EMPTY.format(detail="0 bytes"))
 
     year: int | None = None
     metadata_title: str | None = None
-    if suffix == ".pdf":
-        raw_pages, metadata_title, year = _read_pdf(path.name, data)
+    if suffix == ".docx":
+        cleaned, metadata_title = read_docx(name, data)
+    elif suffix in (".html", ".htm"):
+        cleaned, metadata_title = read_html(name, data)
+    elif suffix == ".pdf":
+        raw_pages, metadata_title, year = _read_pdf(name, data)
+        cleaned = clean_pages(raw_pages)
     else:
-        text = _decode(path.name, data)
+        text = _decode(name, data)
         if suffix == ".md":
-            # Headings lose their "#" and stand as paragraphs of their own.
-            text = _MARKDOWN_HEADING.sub(lambda m: f"\n{m.group(1)}\n", text)
-        raw_pages = [text]
-
-    cleaned = clean_pages(raw_pages)
+            # Headings lose their "#" and stand as paragraphs of their own; tables become rows with headers.
+            text = markdown_tables_as_rows(_MARKDOWN_HEADING.sub(lambda m: f"\n{m.group(1)}\n", text))
+        cleaned = clean_pages([text])
     if not any(page for page in cleaned):
         # A PDF whose only text is page numbers or stamps is a scan too.
-        raise IngestError(path.name, NO_TEXT_LAYER if suffix == ".pdf" else EMPTY.format(detail="no text in it"))
+        raise IngestError(name, NO_TEXT_LAYER if suffix == ".pdf" else EMPTY.format(detail="no text in it"))
     pages = tuple(Page(number=i, text=text) for i, text in enumerate(cleaned, start=1))
     title = _meaningful_title(metadata_title) or _title_from_text(cleaned) or path.stem
     return LoadedDocument(
-        source=path.name,
+        source=name,
         title=title,
         sha256=hashlib.sha256(data).hexdigest(),
         pages=pages,
-        file_type=suffix.lstrip("."),
+        file_type="html" if suffix == ".htm" else suffix.lstrip("."),
         year=year or _year_from_text(cleaned[0]),
     )
 
@@ -190,19 +219,53 @@ def _describe(exc: Exception) -> str:
 # --- text files ---------------------------------------------------------------------------------------------
 
 
+# A byte-order mark decides the encoding; UTF-32's marks start with UTF-16's, so they are tried first.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Decodings the detector finds as clean as its best (its "chaos" within this much) are told apart by words.
+_CHAOS_TIE = 0.01
+_CONTROL_SHARE = 0.05  # more control characters than this: binary data, not text
+
+
 def _decode(name: str, data: bytes) -> str:
+    """The text of a text file: by its byte-order mark, else UTF-8, else the decoding charset-normalizer
+    finds cleanest whose words are most often real words. Raises ``IngestError`` (``NOT_TEXT``) for binary
+    data or bytes that decode only to nonsense."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise IngestError(name, NOT_TEXT.format(detail=f"starts like {encoding} but is not")) from None
+    if b"\x00" in data:
+        raise IngestError(name, NOT_TEXT.format(detail="binary data"))
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        log.warning("%s is not valid UTF-8; read as %s (save it as UTF-8 to be sure)", name, encoding)
-        return text
-    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+        text = _detected(name, data)
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
+    if controls > _CONTROL_SHARE * len(text) or is_language(text) is False:
+        raise IngestError(name, NOT_TEXT.format(detail="its characters do not read as text"))
+    return text
+
+
+def _detected(name: str, data: bytes) -> str:
+    import charset_normalizer
+
+    found = list(charset_normalizer.from_bytes(data))
+    if not found:
+        raise IngestError(name, NOT_TEXT.format(detail="no text encoding fits its bytes"))
+    cleanest = min(m.chaos for m in found)
+    tied = [m for m in found if m.chaos <= cleanest + _CHAOS_TIE]
+    # More real words wins; on a tie Windows-1252, the commonest legacy encoding of English, French and Spanish.
+    best = max(tied, key=lambda m: (known_word_share(str(m)) or 0.0, m.encoding == "cp1252"))
+    log.warning("%s is not UTF-8; read as %s (save it as UTF-8 to be sure)", name, best.encoding)
+    return str(best)
 
 
 # --- title --------------------------------------------------------------------------------------------------

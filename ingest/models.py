@@ -22,11 +22,11 @@ class Page:
 class LoadedDocument:
     """A file read and cleaned, not yet chunked or stored."""
 
-    source: str  # file name, the document's identity in the library
+    source: str  # path relative to the folder ingested ("2022/report.txt"), or the file name: the identity
     title: str
     sha256: str  # hash of the file's bytes: the document's version
     pages: tuple[Page, ...]
-    file_type: str  # "pdf", "txt" or "md"
+    file_type: str  # "pdf", "txt", "md", "docx" or "html"
     year: int | None = None  # publication year when the file says so (PDF metadata or the text)
 
     @property
@@ -59,8 +59,19 @@ class Chunk:
             object.__setattr__(self, "text_hash", text_hash(self.text))
 
 
+# Files with no fixed pages, cut into sections at their headings: their "page" is a section number.
+SECTIONED_SUFFIXES = (".docx", ".html", ".htm")
+
+
+def location_of(source: str, page: int) -> str:
+    """Where page ``page`` of ``source`` is, for a reader: "p. 12" (a PDF's physical page; a text file is one
+    page) or "section 3" (Word files and web pages, cut into sections at their headings)."""
+    return f"section {page}" if source.lower().endswith(SECTIONED_SUFFIXES) else f"p. {page}"
+
+
 def doc_id_for(source: str) -> str:
-    """Stable id of a document: derived from its file name, so a new version keeps the same id."""
+    """Stable id of a document: derived from its ``source`` (relative path or file name), so a new version
+    keeps the same id."""
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:12]
 
 

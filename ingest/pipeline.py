@@ -1,8 +1,11 @@
 """Incremental ingest of files into any store that follows ``DocumentSink``.
 
-A document is identified by its file name and versioned by the hash of its bytes: unchanged files are
+A document is identified by its path relative to the folder it was found in ("2022/report.txt"), or by its
+file name when the file was named directly, and versioned by the hash of its bytes: unchanged files are
 skipped after hashing (no parsing), a changed file replaces its old version, and the same bytes under
-another name are reported as a duplicate. A file that fails is reported with its reason and the batch goes on;
+another path are reported as a duplicate. Files of a kind no loader reads, found in a folder, are listed as
+skipped with what to do; hidden files (".DS_Store", ".git/…") and Office lock files ("~$draft.docx") are
+passed over without a word. A file that fails is reported with its reason and the batch goes on;
 nothing of a failed file is stored, because the sink stores a document whole or not at all.
 """
 
@@ -19,7 +22,7 @@ from typing import Protocol
 
 from ingest.chunking import Chunker
 from ingest.errors import IngestError
-from ingest.loaders import SUPPORTED_SUFFIXES, load_file
+from ingest.loaders import SUPPORTED_SUFFIXES, load_file, unsupported_reason
 from ingest.models import Chunk, LoadedDocument, doc_id_for
 
 log = logging.getLogger(__name__)
@@ -31,24 +34,44 @@ class FileStatus(Enum):
     UNCHANGED = "unchanged"
     DUPLICATE = "duplicate"
     FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to ingest and the name the library knows it by (``source``): its path relative to the folder
+    it was found in, with "/" separators, or its file name when it was named directly. ``skipped`` says why
+    it is not read, for a file of a kind no loader reads that was found in a folder."""
+
+    path: Path
+    source: str
+    skipped: str = ""
+
+    @classmethod
+    def named(cls, path: str | Path) -> SourceFile:
+        """A file named directly: known by its file name."""
+        return cls(Path(path), Path(path).name)
 
 
 @dataclass(frozen=True)
 class FileOutcome:
+    """What became of one file; ``source`` is the name the library knows it by (the file name by default)."""
+
     path: Path
     status: FileStatus
     message: str = ""
     pages: int = 0
     chunks: int = 0
     seconds: float = 0.0
+    source: str = ""
 
-    @property
-    def source(self) -> str:
-        return self.path.name
+    def __post_init__(self) -> None:
+        if not self.source:
+            object.__setattr__(self, "source", self.path.name)
 
     @property
     def doc_id(self) -> str:
-        return doc_id_for(self.path.name)
+        return doc_id_for(self.source)
 
 
 @dataclass
@@ -84,19 +107,22 @@ class DocumentSink(Protocol):
     def add_document(self, document: LoadedDocument, chunks: Sequence[Chunk]) -> None: ...
 
 
-def collect_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named directly (whatever their type, so an unsupported one gets reported) and, for folders,
-    the supported files inside them, recursively, in a stable order."""
-    files: list[Path] = []
+def collect_files(paths: Iterable[str | Path]) -> list[SourceFile]:
+    """Files named directly (whatever their type, so an unsupported one gets its error) and, for folders,
+    every file inside them, recursively, in a stable order: the ones no loader reads marked ``skipped``."""
+    files: dict[Path, SourceFile] = {}
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
-            )
-        else:
-            files.append(path)
-    return list(dict.fromkeys(files))
+        if not path.is_dir():
+            files.setdefault(path, SourceFile.named(path))
+            continue
+        for found in sorted(p for p in path.rglob("*") if p.is_file()):
+            relative = found.relative_to(path)
+            if any(part.startswith((".", "~$")) for part in relative.parts):
+                continue
+            reason = "" if found.suffix.lower() in SUPPORTED_SUFFIXES else unsupported_reason(found)
+            files.setdefault(found, SourceFile(found, relative.as_posix(), reason))
+    return list(files.values())
 
 
 def file_sha256(path: Path) -> str:
@@ -111,12 +137,12 @@ ProgressCallback = Callable[[int, int, FileOutcome], None]
 
 
 def ingest_files(
-    files: Sequence[Path], sink: DocumentSink, chunker: Chunker, progress: ProgressCallback | None = None
+    files: Sequence[SourceFile], sink: DocumentSink, chunker: Chunker, progress: ProgressCallback | None = None
 ) -> IngestReport:
     """Ingest ``files`` one by one; ``progress(done, total, outcome)`` is called after each."""
     report = IngestReport()
-    for done, path in enumerate(files, start=1):
-        outcome = ingest_one(path, sink, chunker)
+    for done, file in enumerate(files, start=1):
+        outcome = ingest_one(file, sink, chunker)
         log.info("%s: %s %s", outcome.source, outcome.status.value, outcome.message)
         report.outcomes.append(outcome)
         if progress:
@@ -124,12 +150,16 @@ def ingest_files(
     return report
 
 
-def ingest_one(path: Path, sink: DocumentSink, chunker: Chunker) -> FileOutcome:
+def ingest_one(file: SourceFile, sink: DocumentSink, chunker: Chunker) -> FileOutcome:
+    """Store ``file`` as a new document or a new version, or say why not (see the module docstring)."""
     started = time.perf_counter()
+    path, source = file.path, file.source
 
     def outcome(status: FileStatus, message: str = "", pages: int = 0, chunks: int = 0) -> FileOutcome:
-        return FileOutcome(path, status, message, pages, chunks, time.perf_counter() - started)
+        return FileOutcome(path, status, message, pages, chunks, time.perf_counter() - started, source)
 
+    if file.skipped:
+        return outcome(FileStatus.SKIPPED, file.skipped)
     if not path.is_file():
         return outcome(FileStatus.FAILED, "no such file: check the path")
     try:
@@ -137,23 +167,23 @@ def ingest_one(path: Path, sink: DocumentSink, chunker: Chunker) -> FileOutcome:
     except OSError as exc:
         return outcome(FileStatus.FAILED, f"cannot read the file ({exc.strerror}): check its permissions")
 
-    stored = sink.document_by_source(path.name)
+    stored = sink.document_by_source(source)
     if stored is not None and stored.sha256 == sha:
         return outcome(FileStatus.UNCHANGED, "already in the library")
     twin = sink.document_by_sha(sha)
-    if twin is not None and twin.source != path.name:
+    if twin is not None and twin.source != source:
         return outcome(FileStatus.DUPLICATE, f"same content as {twin.source}: not stored twice")
 
     try:
-        document = load_file(path)
+        document = load_file(path, source)
         chunks = chunker.chunk(document)
         if not chunks:
-            raise IngestError(path.name, "no text to index after cleaning")
+            raise IngestError(source, "no text to index after cleaning")
         sink.add_document(document, chunks)
     except IngestError as exc:
         return outcome(FileStatus.FAILED, exc.reason)
     except Exception as exc:  # the batch goes on; the store keeps what it had before this file
-        log.exception("storing %s failed", path.name)
+        log.exception("storing %s failed", source)
         return outcome(FileStatus.FAILED, f"could not be stored ({type(exc).__name__}: {exc})")
     status = FileStatus.UPDATED if stored is not None else FileStatus.ADDED
     message = "new version replaced the old one" if stored is not None else ""

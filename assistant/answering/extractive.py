@@ -21,6 +21,7 @@ from assistant.text.references import LEANS_BACK
 from assistant.text.terms import lexical_terms
 from assistant.types import Answer, AnswerSentence, Citation
 from ingest.sentences import split_sentences
+from ingest.structured import TABLE_ROW
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ScoredChunk
 
@@ -111,7 +112,10 @@ class PassageSentence:
 
     @property
     def is_prose(self) -> bool:
-        """Headings, table rows and figure labels are not answers, though they sit among the sentences."""
+        """Headings, bare table cells and figure labels are not answers, though they sit among the sentences;
+        a table row that carries its headers ("Town: Dodoma | Referrals in 2023: 12") is."""
+        if TABLE_ROW.fullmatch(self.text):
+            return True
         words = len(self.text.split())
         if words < MIN_SENTENCE_WORDS or _REFERENCE.search(self.text):
             return False

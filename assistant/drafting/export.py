@@ -28,6 +28,7 @@ from pathlib import Path
 from assistant.drafting.drafts import CITATION_NEEDED, CitedText, DraftSentence, Reference
 from assistant.text.shorten import shorten as shorten_line
 from assistant.types import Citation
+from ingest.models import SECTIONED_SUFFIXES
 
 QUOTE_LIMIT = 300  # characters of a quote kept in a note; longer quotes are cut at a word and end in "…"
 FORMATS = ("md", "docx")
@@ -65,10 +66,17 @@ def _md_heading(text: str) -> str:
     return re.sub(r"#(?=#*$)", r"\\#", md_escape(text))
 
 
-def format_pages(pages: Iterable[int]) -> str:
-    """``p. 3`` for one page, ``pp. 3, 12, 15`` for several (ascending, each once)."""
+def format_pages(pages: Iterable[int], sections: bool = False) -> str:
+    """``p. 3`` for one page, ``pp. 3, 12, 15`` for several (ascending, each once); ``section 3`` and
+    ``sections 3, 12`` for a document cut into sections (a Word file or a web page)."""
     pages = sorted(set(pages))
+    if sections:
+        return f"section {pages[0]}" if len(pages) == 1 else "sections " + ", ".join(str(p) for p in pages)
     return f"p. {pages[0]}" if len(pages) == 1 else "pp. " + ", ".join(str(p) for p in pages)
+
+
+def _reference_pages(ref: Reference) -> str:
+    return format_pages(ref.pages, sections=ref.source.lower().endswith(SECTIONED_SUFFIXES))
 
 
 def _note_numbers(sentence: DraftSentence) -> list[int]:
@@ -100,13 +108,13 @@ def _md_sentence(sentence: DraftSentence) -> str:
 
 def md_footnote(note: Citation, quote_limit: int = QUOTE_LIMIT) -> str:
     """``[^n]: Title (file.pdf), p. 12: “quote”`` on one line."""
-    source = f"{md_escape(note.title)} ({md_escape(note.source)}), p. {note.page}"
+    source = f"{md_escape(note.title)} ({md_escape(note.source)}), {note.location}"
     return f"[^{note.n}]: {source}: “{md_escape(shorten(note.quote, quote_limit))}”"
 
 
 def md_reference(ref: Reference) -> str:
     """``- Title — file.pdf, pp. 3, 12``."""
-    return f"- {md_escape(ref.title)} — {md_escape(ref.source)}, {format_pages(ref.pages)}"
+    return f"- {md_escape(ref.title)} — {md_escape(ref.source)}, {_reference_pages(ref)}"
 
 
 def to_markdown(cited: CitedText, quote_limit: int = QUOTE_LIMIT) -> str:
@@ -165,13 +173,13 @@ def to_docx(cited: CitedText, path: Path, quote_limit: int = QUOTE_LIMIT) -> Pat
     if notes:
         document.add_heading("Notes", 1)
         for note in notes:
-            para = document.add_paragraph(f"{note.n}. {clean(note.title)} ({clean(note.source)}), p. {note.page}: ")
+            para = document.add_paragraph(f"{note.n}. {clean(note.title)} ({clean(note.source)}), {note.location}: ")
             para.add_run(f"“{shorten(note.quote, quote_limit)}”").italic = True
     references = cited.references()
     if references:
         document.add_heading("References", 1)
         for ref in references:
-            document.add_paragraph(f"{clean(ref.title)} — {clean(ref.source)}, {format_pages(ref.pages)}")
+            document.add_paragraph(f"{clean(ref.title)} — {clean(ref.source)}, {_reference_pages(ref)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))
     return path

@@ -211,7 +211,7 @@ def cmd_verify(assistant: Assistant, args: argparse.Namespace) -> int:
         print(f"{marks[s.label]} {s.label.value} ({s.score:.2f}): {c.text}")
         if s.quote:
             where = "closest" if s.label is SupportLabel.UNSUPPORTED else "source"
-            print(f"      {where}: {s.source}, p. {s.page}, chars {s.start}–{s.end}: \"{shorten(s.quote, 200)}\"")
+            print(f"      {where}: {s.source}, {s.location}, chars {s.start}–{s.end}: \"{shorten(s.quote, 200)}\"")
     unsupported = sum(c.support.label is SupportLabel.UNSUPPORTED for c in checked)
     print(f"\n{len(checked)} sentences: {len(checked) - unsupported} with support in the library, "
           f"{unsupported} without")
@@ -332,7 +332,7 @@ def format_answer(answer: Answer) -> str:
     lines = [f"note: {n}" for n in answer.notices] + [answer.text, ""]
     flagged = [s for s in answer.sentences if s.support and s.support.label is not SupportLabel.SUPPORTED]
     for s in flagged:
-        where = f"closest: {s.support.source}, p. {s.support.page}"
+        where = f"closest: {s.support.source}, {s.support.location}"
         lines.append(f"{s.support.label.value}: \"{shorten(s.text, 160)}\" ({where})")
     if flagged:
         lines.append("")
@@ -341,11 +341,11 @@ def format_answer(answer: Answer) -> str:
             lines[-1:-1] = [f"Why: {answer.refusal_reason}."]
         if answer.related:
             lines.append("Possibly related (not an answer):")
-            lines += [f"  - {c.title} ({c.source}), p. {c.page}: \"{shorten(c.quote, 160)}\"" for c in answer.related]
+            lines += [f"  - {c.title} ({c.source}), {c.location}: \"{shorten(c.quote, 160)}\"" for c in answer.related]
         return "\n".join(lines)
     lines.append("Sources:")
     for c in answer.citations:
-        lines.append(f"  [{c.n}] {c.title} ({c.source}), p. {c.page}, chars {c.start}–{c.end}")
+        lines.append(f"  [{c.n}] {c.title} ({c.source}), {c.location}, chars {c.start}–{c.end}")
         lines.append(f"      \"{shorten(c.quote, 300)}\"")
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import random
@@ -96,13 +97,49 @@ def test_markdown_headings_lose_their_marks(tmp_path):
     assert doc.file_type == "md"
 
 
-def test_text_that_is_not_utf8_is_read_as_windows_1252_with_a_warning(tmp_path, caplog):
+def test_text_that_is_not_utf8_is_decoded_with_a_warning(tmp_path, caplog):
     path = tmp_path / "old.txt"
     path.write_bytes("Caf\u00e9 \u201cquoted\u201d text.".encode("cp1252"))
     with caplog.at_level(logging.WARNING, logger="ingest.loaders"):
         doc = load_file(path)
     assert doc.pages[0].text == "Café “quoted” text."
-    assert "not valid UTF-8" in caplog.text
+    assert "not UTF-8; read as" in caplog.text
+
+
+FRENCH = "Note d’information sur la main-d’œuvre : les victimes ont été identifiées par la police à Lyon en 2023."
+RUSSIAN = "Доклад о торговле людьми в 2023 году. Жертвы были выявлены в нескольких регионах страны."
+SPANISH = "Informe sobre la trata de personas: víctimas identificadas en Madrid y en Sevilla en 2023."
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        (FRENCH, "utf-16"),  # Python writes the byte-order mark
+        (FRENCH, "utf-8-sig"),
+        (SPANISH, "utf-32"),
+        (FRENCH, "cp1252"),  # no mark: the detector's cleanest decodings, told apart by their words
+        (RUSSIAN, "cp1251"),
+    ],
+)
+def test_a_text_file_is_read_in_its_own_encoding(tmp_path, text, encoding):
+    path = tmp_path / "note.txt"
+    path.write_bytes(text.encode(encoding))
+    assert load_file(path).pages[0].text == text
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        (bytes(range(256)) * 8, "binary data"),  # NUL bytes
+        (bytes((i * 37 + 11) % 255 + 1 for i in range(4000)), "not a text file"),  # no NUL, still not text
+        (codecs.BOM_UTF16_LE + b"\x00\xd8", "starts like utf-16 but is not"),  # a lone surrogate
+    ],
+)
+def test_binary_data_is_not_a_text_file(tmp_path, data, detail):
+    path = tmp_path / "data.txt"
+    path.write_bytes(data)
+    reason = reason_for(path)
+    assert reason.startswith("not a text file") and detail in reason and "save it as UTF-8" in reason
 
 
 def test_pypdf_warnings_are_silenced_while_loading_and_the_level_restored(tmp_path, caplog):
@@ -169,13 +206,23 @@ def test_encrypted_pdf_needs_its_password_removed(tmp_path):
     assert reason_for(path) == "encrypted PDF: remove the password and add it again"
 
 
-def test_pdf_encrypted_with_an_empty_password_opens(tmp_path):
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_pdf_encrypted_with_an_empty_password_opens(tmp_path, algorithm):
     source = make_text_pdf(tmp_path / "plain.pdf", ["Readable text."])
     writer = PdfWriter(clone_from=PdfReader(source))
-    writer.encrypt("", owner_password="owner", algorithm="RC4-128")
+    writer.encrypt("", owner_password="owner", algorithm=algorithm)  # copy-protected, opens without a password
     path = tmp_path / "restricted.pdf"
     writer.write(path)
     assert load_file(path).pages[0].text == "Readable text."
+
+
+def test_pdf_with_a_real_aes_password_says_so(tmp_path):
+    source = make_text_pdf(tmp_path / "plain.pdf", ["Confidential text."])
+    writer = PdfWriter(clone_from=PdfReader(source))
+    writer.encrypt("secret", algorithm="AES-256")
+    path = tmp_path / "locked.pdf"
+    writer.write(path)
+    assert reason_for(path) == "encrypted PDF: remove the password and add it again"
 
 
 def test_pdf_without_a_text_layer_needs_ocr(tmp_path):
