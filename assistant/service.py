@@ -194,8 +194,8 @@ class Assistant:
 
     # ----- the library ---------------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:
-        """Add the files under ``paths`` (files or folders; PDF, .txt, .md) to the library: new and changed
-        files are stored, unchanged ones skipped. A file in a folder is known by its path relative to that
+        """Add the files under ``paths`` (files or folders; PDF, .docx, .html, .txt, .md) to the library: new
+        and changed files are stored, unchanged ones skipped. A file in a folder is known by its path relative to that
         folder, a file named directly by its name. Each file's outcome is in the report (files of other kinds
         found in a folder as skipped), a bad file never stops the others, and ``progress(done, total,
         outcome)`` is called after each file."""

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, parents=[common])  # every command takes the library options too
 
-    ingest = command("ingest", "add files or folders (PDF, .txt, .md) to the library")
+    ingest = command("ingest", "add files or folders (PDF, .docx, .html, .txt, .md) to the library")
     ingest.add_argument("paths", nargs="+", type=Path)
     _question_commands(command)
     _drafting_commands(command)

@@ -54,6 +54,20 @@ def test_ingest_ask_docs_remove_round_trip(capsys):
     assert "library is empty" in out
 
 
+def test_ingest_of_a_folder_names_files_by_path_and_lists_what_it_skips(capsys, tmp_path):
+    docs = tmp_path / "submission"
+    (docs / "2023").mkdir(parents=True)
+    (docs / "2023" / "brief.txt").write_text("In 2023 the Mwanza office received 96 referrals.", encoding="utf-8")
+    (docs / "slides.pptx").write_bytes(b"PK not really slides")
+    code, out, _ = run(capsys, "ingest", str(docs))
+    assert code == 0  # a skipped file is not a failure
+    assert "✅ 2023/brief.txt: added (1 page, 1 chunk)" in out
+    assert "– slides.pptx: skipped (slides are not supported: save them as PDF)" in out
+    assert "1 added, 1 skipped" in out
+    code, out, _ = run(capsys, "remove", "2023/brief.txt")
+    assert code == 0 and "removed" in out
+
+
 def test_followup_with_history_file(capsys, tmp_path):
     require(SUBMISSION)
     run(capsys, "ingest", str(SUBMISSION))

@@ -242,7 +242,7 @@ def stage_uploads(uploads: Sequence[str | Path], folder: Path) -> tuple[list[Pat
 def add_uploads(assistant: Assistant, uploads: Sequence[str | Path] | None, progress: ProgressFn | None = None) -> str:
     """Ingest uploaded files; one status line per file and a final count."""
     if not uploads:
-        return "Choose PDF, .txt or .md files to add first."
+        return "Choose PDF, Word (.docx), web page (.html), .txt or .md files to add first."
 
     def on_file(done: int, total: int, outcome: FileOutcome) -> None:
         if progress is not None:

@@ -15,10 +15,11 @@ from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.text import format_outcome
 from assistant.text.markers import MARKER_RUN
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
+from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import IngestReport
 from vectorstore import DocumentRecord
 
-UPLOAD_TYPES = [".pdf", ".txt", ".md"]
+UPLOAD_TYPES = list(SUPPORTED_SUFFIXES)
 TABLE_HEADERS = ["Title", "File", "Pages", "Chunks", "Ingested (UTC)"]
 EMPTY_SOURCES = '<p class="tip-empty">The sources of the latest answer appear here.</p>'
 CHECKING = '<p class="tip-empty">Generating… each sentence is checked against its sources when done.</p>'

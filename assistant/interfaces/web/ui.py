@@ -182,7 +182,8 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
 
     with gr.Row():
         with gr.Column():
-            uploads = gr.File(label="Add documents (PDF, .txt, .md)", file_count="multiple", file_types=UPLOAD_TYPES)
+            label = "Add documents (PDF, Word, web page, .txt, .md)"
+            uploads = gr.File(label=label, file_count="multiple", file_types=UPLOAD_TYPES)
             add_button = gr.Button("Add to library", variant="primary")
         ingest_status = gr.Textbox(label="Ingest report", lines=8, interactive=False)
     table = gr.Dataframe(
