@@ -10,31 +10,24 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import io
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-
-from pypdf import PasswordType, PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError, WrongPasswordError
 
 from ingest.cleaning import clean_pages
 from ingest.errors import IngestError
 from ingest.language import is_language, known_word_share
 from ingest.models import LoadedDocument, Page
+from ingest.ocr import tesseract_languages
+from ingest.pdf import NO_TEXT_LAYER, read_pdf
 from ingest.structured import markdown_tables_as_rows, read_docx, read_html
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md", ".docx", ".html", ".htm")
 
-NO_TEXT_LAYER = "scanned PDF with no text layer: needs OCR before it can be added"
-ENCRYPTED = "encrypted PDF: remove the password and add it again"
-CORRUPT = "damaged or not a real PDF ({detail}): open it in a PDF reader, save or export it again, and add it again"
 EMPTY = "empty file ({detail}): check that it is the right file"
 NOT_TEXT = "not a text file ({detail}): save it as UTF-8 text, or as PDF, and add it again"
 
@@ -47,7 +40,6 @@ _PLACEHOLDER_TITLE = re.compile(
 _PAGE_NUMBER = re.compile(r"(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
 _ALPHA_WORD = re.compile(r"[^\W\d_]{2,}")
 _MARKDOWN_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", re.MULTILINE)
-_PDF_YEAR = re.compile(r"(?:D:)?((?:19|20)\d\d)")
 
 
 # What to do with a file of a kind no loader reads, by its suffix.
@@ -88,13 +80,14 @@ def load_file(path: Path, source: str | None = None) -> LoadedDocument:
 
     year: int | None = None
     metadata_title: str | None = None
+    ocr_pages: tuple[int, ...] = ()
     if suffix == ".docx":
         cleaned, metadata_title = read_docx(name, data)
     elif suffix in (".html", ".htm"):
         cleaned, metadata_title = read_html(name, data)
     elif suffix == ".pdf":
-        raw_pages, metadata_title, year = _read_pdf(name, data)
-        cleaned = clean_pages(raw_pages)
+        pdf = read_pdf(name, data)
+        cleaned, metadata_title, year, ocr_pages = clean_pages(pdf.pages), pdf.title, pdf.year, pdf.ocr_pages
     else:
         text = _decode(name, data)
         if suffix == ".md":
@@ -102,8 +95,9 @@ def load_file(path: Path, source: str | None = None) -> LoadedDocument:
             text = markdown_tables_as_rows(_MARKDOWN_HEADING.sub(lambda m: f"\n{m.group(1)}\n", text))
         cleaned = clean_pages([text])
     if not any(page for page in cleaned):
-        # A PDF whose only text is page numbers or stamps is a scan too.
-        raise IngestError(name, NO_TEXT_LAYER if suffix == ".pdf" else EMPTY.format(detail="no text in it"))
+        if suffix == ".pdf" and tesseract_languages() is None:  # only page numbers or stamps: a scan
+            raise IngestError(name, NO_TEXT_LAYER)
+        raise IngestError(name, EMPTY.format(detail="no text in it"))
     pages = tuple(Page(number=i, text=text) for i, text in enumerate(cleaned, start=1))
     title = _meaningful_title(metadata_title) or _title_from_text(cleaned) or path.stem
     return LoadedDocument(
@@ -113,6 +107,7 @@ def load_file(path: Path, source: str | None = None) -> LoadedDocument:
         pages=pages,
         file_type="html" if suffix == ".htm" else suffix.lstrip("."),
         year=year or _year_from_text(cleaned[0]),
+        ocr_pages=ocr_pages,
     )
 
 
@@ -126,94 +121,6 @@ def _year_from_text(first_page: str) -> int | None:
     if match and int(match.group(1)) <= date.today().year + 1:
         return int(match.group(1))
     return None
-
-
-# --- PDF ----------------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    """pypdf logs a warning for every oddity of real-world files; keep only its errors meanwhile."""
-    logger = logging.getLogger("pypdf")
-    previous = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
-
-
-def _read_pdf(name: str, data: bytes) -> tuple[list[str], str | None, int | None]:
-    """Raw page texts, metadata title and year of a PDF."""
-    with _quiet_pypdf():
-        try:
-            reader = PdfReader(io.BytesIO(data))
-            encrypted = reader.is_encrypted
-        except Exception as exc:  # pypdf raises many types on broken files; all mean the same to the user
-            raise IngestError(name, ENCRYPTED if _is_encryption_problem(exc) else _corrupt(exc)) from exc
-        if encrypted:
-            try:
-                opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
-            except Exception:  # an algorithm pypdf cannot handle is, to the user, a lock all the same
-                opened = False
-            if not opened:
-                raise IngestError(name, ENCRYPTED)
-        try:
-            page_count = len(reader.pages)
-        except Exception as exc:
-            raise IngestError(name, ENCRYPTED if _is_encryption_problem(exc) else _corrupt(exc)) from exc
-        if page_count == 0:
-            raise IngestError(name, EMPTY.format(detail="a PDF with no pages"))
-
-        pages: list[str] = []
-        failures = 0
-        for number in range(page_count):
-            try:
-                pages.append(reader.pages[number].extract_text() or "")
-            except Exception as exc:  # one unreadable page should not cost the rest of the document
-                failures += 1
-                log.warning("%s: page %d could not be read (%s); it is kept empty", name, number + 1, _describe(exc))
-                pages.append("")
-        if failures == page_count:
-            raise IngestError(name, CORRUPT.format(detail="no page could be read"))
-        title, year = _pdf_metadata(name, reader)
-    blank = sum(1 for page in pages if not page.strip())
-    if blank and blank * 2 >= page_count:
-        log.warning(
-            "%s: %d of %d pages have no text layer (scanned?); only the others are indexed", name, blank, page_count
-        )
-    return pages, title, year
-
-
-def _pdf_metadata(name: str, reader: PdfReader) -> tuple[str | None, int | None]:
-    try:
-        metadata = reader.metadata
-        if metadata is None:
-            return None, None
-        title = metadata.title
-        created = metadata.get("/CreationDate")
-        created = created.get_object() if hasattr(created, "get_object") else created
-    except Exception as exc:  # broken metadata must not cost the text
-        log.warning("%s: metadata unreadable (%s)", name, _describe(exc))
-        return None, None
-    year = None
-    match = _PDF_YEAR.match(str(created).strip()) if created else None
-    if match and 1900 <= int(match.group(1)) <= date.today().year + 1:
-        year = int(match.group(1))
-    return (str(title) if title else None), year
-
-
-def _is_encryption_problem(exc: Exception) -> bool:
-    return isinstance(exc, FileNotDecryptedError | WrongPasswordError | DependencyError) or "crypt" in str(exc).lower()
-
-
-def _corrupt(exc: Exception) -> str:
-    return CORRUPT.format(detail=_describe(exc))
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # --- text files ---------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ class LoadedDocument:
     pages: tuple[Page, ...]
     file_type: str  # "pdf", "txt", "md", "docx" or "html"
     year: int | None = None  # publication year when the file says so (PDF metadata or the text)
+    ocr_pages: tuple[int, ...] = ()  # pages whose text was read by OCR (scans, unreadable text layers)
 
     @property
     def page_count(self) -> int:

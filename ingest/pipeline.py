@@ -125,6 +125,18 @@ def collect_files(paths: Iterable[str | Path]) -> list[SourceFile]:
     return list(files.values())
 
 
+def _page_list(pages: Sequence[int]) -> str:
+    """ "page 3", or "pages 1-3, 7": runs of consecutive pages joined."""
+    runs: list[list[int]] = []
+    for page in sorted(pages):
+        if runs and page == runs[-1][-1] + 1:
+            runs[-1].append(page)
+        else:
+            runs.append([page])
+    shown = ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+    return f"page {shown}" if len(pages) == 1 else f"pages {shown}"
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -186,5 +198,8 @@ def ingest_one(file: SourceFile, sink: DocumentSink, chunker: Chunker) -> FileOu
         log.exception("storing %s failed", source)
         return outcome(FileStatus.FAILED, f"could not be stored ({type(exc).__name__}: {exc})")
     status = FileStatus.UPDATED if stored is not None else FileStatus.ADDED
-    message = "new version replaced the old one" if stored is not None else ""
+    notes = ["new version replaced the old one"] if stored is not None else []
+    if document.ocr_pages:
+        notes.append(f"read by OCR: {_page_list(document.ocr_pages)}")
+    message = "; ".join(notes)
     return outcome(status, message, document.page_count, len(chunks))

@@ -158,16 +158,31 @@ def test_pypdf_warnings_are_silenced_while_loading_and_the_level_restored(tmp_pa
 
 
 def test_supported_suffixes():
-    assert SUPPORTED_SUFFIXES == (".pdf", ".txt", ".md")
+    assert set(SUPPORTED_SUFFIXES) == {".pdf", ".txt", ".md", ".docx", ".html", ".htm"}
 
 
 # --- bad files --------------------------------------------------------------------------------------------
 
 
-def test_unsupported_file_type(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("slides.pptx", "slides are not supported: save them as PDF"),
+        ("draft.doc", "this word-processor format is not supported: save it as PDF"),
+        ("notes.xyz", ".xyz files are not supported: save it as PDF, .txt or .md"),
+        ("README", "files without an extension are not supported: save it as PDF, .txt or .md"),
+    ],
+)
+def test_unsupported_file_type(tmp_path, name, reason):
+    path = tmp_path / name
+    path.write_bytes(b"PK\x03\x04 something")
+    assert reason_for(path) == reason
+
+
+def test_a_docx_that_is_not_a_word_file_is_named_damaged(tmp_path):
     path = tmp_path / "draft.docx"
     path.write_bytes(b"PK\x03\x04 not really a docx")
-    assert reason_for(path) == "unsupported file type .docx: convert to PDF, .txt or .md"
+    assert reason_for(path).startswith("damaged or not a real Word file")
 
 
 @pytest.mark.parametrize("name", ["empty.pdf", "empty.txt", "empty.md"])
@@ -223,14 +238,6 @@ def test_pdf_with_a_real_aes_password_says_so(tmp_path):
     path = tmp_path / "locked.pdf"
     writer.write(path)
     assert reason_for(path) == "encrypted PDF: remove the password and add it again"
-
-
-def test_pdf_without_a_text_layer_needs_ocr(tmp_path):
-    writer = PdfWriter()
-    writer.add_blank_page(width=612, height=792)
-    path = tmp_path / "scan.pdf"
-    writer.write(path)
-    assert reason_for(path) == "scanned PDF with no text layer: needs OCR before it can be added"
 
 
 def test_missing_file_is_reported(tmp_path):

@@ -1,0 +1,73 @@
+"""Reading PDF pages that have no usable text layer: rendered with pypdfium2, read with Tesseract.
+
+A page is read by OCR when its text layer is empty but it shows an image (a scan; a blank page or a page of
+drawn lines is left alone), or when its text layer is not language (a font without a Unicode map extracts
+"7UDIILFNLQJ" for "Trafficking", while the rendered glyphs are right). Tesseract is a system program
+(Debian: ``apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-spa``); without it
+those pages stay empty and the loader says what to install. Pages are rendered at ``OCR_DPI`` and read in
+the installed ones of English, French and Spanish together (about 1.3 s a page here; ``bench/ocr_bench.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from functools import lru_cache
+
+log = logging.getLogger(__name__)
+
+OCR_DPI = 300
+OCR_LANGUAGES = ("eng", "fra", "spa")
+INSTALL_HINT = (
+    "install Tesseract to read it (Debian/Ubuntu: apt-get install tesseract-ocr tesseract-ocr-eng "
+    "tesseract-ocr-fra tesseract-ocr-spa), or add a PDF with a text layer"
+)
+_IMAGE_OBJECT = 3  # pypdfium2's FPDF_PAGEOBJ_IMAGE
+_FORM_OBJECT = 5  # FPDF_PAGEOBJ_FORM: a form XObject, which may hold the image
+
+
+@lru_cache(maxsize=1)
+def tesseract_languages() -> str | None:
+    """The Tesseract language argument ("eng+fra+spa", those installed), or None without Tesseract."""
+    if shutil.which("tesseract") is None:
+        return None
+    import pytesseract
+
+    try:
+        installed = set(pytesseract.get_languages(config=""))
+    except Exception as exc:  # a broken install is, to the user, no install
+        log.warning("Tesseract is installed but does not answer (%s): no OCR", exc)
+        return None
+    chosen = [language for language in OCR_LANGUAGES if language in installed]
+    return "+".join(chosen) or None
+
+
+def pages_with_images(data: bytes, indexes: Sequence[int]) -> list[int]:
+    """Those of the 0-based page ``indexes`` that show an image: the pages worth reading by OCR."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    try:
+        return [i for i in indexes if any(o.type in (_IMAGE_OBJECT, _FORM_OBJECT) for o in document[i].get_objects())]
+    finally:
+        document.close()
+
+
+def read_pages(data: bytes, indexes: Sequence[int]) -> dict[int, str]:
+    """The text Tesseract reads on each of the 0-based page ``indexes``; requires ``tesseract_languages()``."""
+    import pypdfium2 as pdfium
+    import pytesseract
+
+    languages = tesseract_languages()
+    if languages is None:
+        raise RuntimeError("Tesseract is not installed")
+    document = pdfium.PdfDocument(data)
+    try:
+        read = {}
+        for i in indexes:
+            image = document[i].render(scale=OCR_DPI / 72).to_pil()
+            read[i] = pytesseract.image_to_string(image, lang=languages)
+        return read
+    finally:
+        document.close()
