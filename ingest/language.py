@@ -1,4 +1,5 @@
-"""Is a text language at all? The share of its words found in wordfreq's word lists.
+"""Which language a document is in (py3langid), and is a text language at all (the share of its words found
+in wordfreq's word lists).
 
 Two uses: choosing between the ways a text file's bytes can be decoded (cp1250 gives "ętres" where cp1252
 gives "êtres", and only one of them is a word), and telling a PDF text layer that is gibberish (a font with no
@@ -22,6 +23,21 @@ MIN_WORDS = 8  # fewer words than this: no judgement (a table of figures, a cove
 LANGUAGE_SHARE = 0.5  # at least this share of known words makes a text language
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
+DETECTION_SAMPLE = 5000  # characters read to tell a document's language, spread over its pages
+
+
+def detect_language(pages: list[str]) -> str | None:
+    """The ISO 639-1 code of the language ``pages`` are written in ("en", "fr", "es"…), by py3langid on a
+    sample of up to ``DETECTION_SAMPLE`` characters taken evenly from the pages; None for a text of fewer
+    than ``MIN_WORDS`` words."""
+    texts = [page for page in pages if page.strip()]
+    if not texts or len(_WORD.findall(" ".join(texts)[:DETECTION_SAMPLE])) < MIN_WORDS:
+        return None
+    import py3langid
+
+    share = max(1, DETECTION_SAMPLE // len(texts))
+    language, _ = py3langid.classify(" ".join(text[:share] for text in texts))
+    return language
 
 
 def known_word_share(text: str, languages: tuple[str, ...] = FIRST_LANGUAGES + OTHER_LANGUAGES) -> float | None:

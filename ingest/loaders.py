@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ingest.cleaning import clean_pages
 from ingest.errors import IngestError
-from ingest.language import is_language, known_word_share
+from ingest.language import detect_language, is_language, known_word_share
 from ingest.models import LoadedDocument, Page
 from ingest.ocr import tesseract_languages
 from ingest.pdf import NO_TEXT_LAYER, read_pdf
@@ -108,6 +108,7 @@ def load_file(path: Path, source: str | None = None) -> LoadedDocument:
         file_type="html" if suffix == ".htm" else suffix.lstrip("."),
         year=year or _year_from_text(cleaned[0]),
         ocr_pages=ocr_pages,
+        language=detect_language(cleaned),
     )
 
 

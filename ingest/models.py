@@ -29,6 +29,7 @@ class LoadedDocument:
     file_type: str  # "pdf", "txt", "md", "docx" or "html"
     year: int | None = None  # publication year when the file says so (PDF metadata or the text)
     ocr_pages: tuple[int, ...] = ()  # pages whose text was read by OCR (scans, unreadable text layers)
+    language: str | None = None  # ISO 639-1 code ("en", "fr", "es"), detected from the text
 
     @property
     def page_count(self) -> int:
@@ -64,10 +65,12 @@ class Chunk:
 SECTIONED_SUFFIXES = (".docx", ".html", ".htm")
 
 
-def location_of(source: str, page: int) -> str:
-    """Where page ``page`` of ``source`` is, for a reader: "p. 12" (a PDF's physical page; a text file is one
-    page) or "section 3" (Word files and web pages, cut into sections at their headings)."""
-    return f"section {page}" if source.lower().endswith(SECTIONED_SUFFIXES) else f"p. {page}"
+def location_of(source: str, page: int, short: bool = True) -> str:
+    """Where page ``page`` of ``source`` is, for a reader: "p. 12" ("page 12" unless ``short``: a PDF's
+    physical page; a text file is one page) or "section 3" (Word files and web pages, cut at their headings)."""
+    if source.lower().endswith(SECTIONED_SUFFIXES):
+        return f"section {page}"
+    return f"p. {page}" if short else f"page {page}"
 
 
 def doc_id_for(source: str) -> str:

@@ -217,8 +217,9 @@ def test_support_summary_counts():
 def test_document_rows_and_choices():
     from vectorstore import DocumentRecord
 
-    doc = DocumentRecord("d1", "report.pdf", "Annual report", "sha", "pdf", 12, 40, 2024, "2024-05-01T09:30:12+00:00")
-    assert render.document_rows([doc]) == [["Annual report", "report.pdf", 12, 40, "2024-05-01 09:30"]]
+    doc = DocumentRecord("d1", "report.pdf", "Annual report", "sha", "pdf", 12, 40, 2024, "2024-05-01T09:30:12+00:00",
+                         "fr")  # fmt: skip
+    assert render.document_rows([doc]) == [["Annual report", "report.pdf", "fr", 12, 40, "2024-05-01 09:30"]]
     assert render.document_choices([doc]) == [("Annual report (report.pdf)", "d1")]
 
 

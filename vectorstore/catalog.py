@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assistant.text.lexicon import stem
 from assistant.text.terms import surface_words
+from ingest.language import detect_language
 from ingest.models import Chunk, LoadedDocument
 
 SCHEMA = """
@@ -28,7 +30,9 @@ CREATE TABLE IF NOT EXISTS documents (
     page_count INTEGER NOT NULL,
     chunk_count INTEGER NOT NULL,
     year INTEGER,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    language TEXT,
+    ocr_pages TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_sha ON documents(sha256);
 CREATE TABLE IF NOT EXISTS pages (
@@ -52,27 +56,29 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 """
 
+# Columns added to ``documents`` after libraries were first written: added on open, empty for old rows.
+ADDED_DOCUMENT_COLUMNS = {"language": "TEXT", "ocr_pages": "TEXT NOT NULL DEFAULT ''"}
+
 # The lexical index, versioned on its own so an older library gets it rebuilt from its chunks on open.
 # Each chunk is indexed with its document's title as a second column, weighted above the text: questions
 # name their documents ("the ASU study", "the Global Report's Africa chapter"). Porter stemming over
-# unicode61 words: "trafficked"/"trafficking" meet, accents fold, case folds.
-LEXICAL_INDEX_VERSION = 2
+# unicode61 words: "trafficked"/"trafficking" meet, accents fold, case folds. Porter is English; a French
+# or Spanish chunk also gets its words' Snowball stems in its own language in a third column, ``stems``
+# ("identifiées" and "identifié" both "identifi"), which questions search with their words stemmed in
+# those languages (``lexical_search(..., stems=...)``); for an English chunk it stays empty.
+LEXICAL_INDEX_VERSION = 3
 TITLE_WEIGHT = 2.0
-LEXICAL_SCHEMA = """
-DROP TRIGGER IF EXISTS chunks_ai;
-DROP TRIGGER IF EXISTS chunks_ad;
-DROP TABLE IF EXISTS chunks_fts;
-CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, tokenize='porter unicode61 remove_diacritics 2');
-CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, title, text)
-    VALUES (new.rowid, (SELECT title FROM documents WHERE doc_id = new.doc_id), new.text);
-END;
-CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
-    DELETE FROM chunks_fts WHERE rowid = old.rowid;
-END;
-INSERT INTO chunks_fts(rowid, title, text)
-    SELECT c.rowid, d.title, c.text FROM chunks c JOIN documents d USING (doc_id);
-"""
+STEMS_WEIGHT = 1.0
+STEMMED_LANGUAGES = ("fr", "es")
+# Statements one by one: ``executescript`` would commit the transaction the rebuild runs in.
+LEXICAL_SCHEMA = (
+    "DROP TRIGGER IF EXISTS chunks_ai",
+    "DROP TRIGGER IF EXISTS chunks_ad",
+    "DROP TABLE IF EXISTS chunks_fts",
+    "CREATE VIRTUAL TABLE chunks_fts USING fts5(title, text, stems, tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN DELETE FROM chunks_fts WHERE rowid = old.rowid; END",
+)
+_BM25 = f"bm25(chunks_fts, {TITLE_WEIGHT}, 1.0, {STEMS_WEIGHT})"
 
 # The library's surface vocabulary: every word of the chunk texts and document titles with its count of
 # occurrences, kept in step with the chunks inside the transaction that writes them, so that answering can tell
@@ -85,6 +91,7 @@ CREATE TABLE IF NOT EXISTS vocabulary (word TEXT PRIMARY KEY, count INTEGER NOT 
 CREATE TABLE IF NOT EXISTS library_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
+
 @dataclass(frozen=True)
 class DocumentRecord:
     doc_id: str
@@ -96,11 +103,25 @@ class DocumentRecord:
     chunk_count: int
     year: int | None
     ingested_at: str
+    language: str | None = None  # ISO 639-1 code, detected at ingest
+    ocr_pages: str = ""  # the pages read by OCR, "1,2,7"; empty when none
 
 
 def fts_query(terms: Iterable[str]) -> str:
-    """An FTS5 OR-query; each term is quoted so punctuation in it can never be read as query syntax."""
-    return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+    """An FTS5 OR-query of ``terms`` in any column, and of their French and Spanish stems in the ``stems``
+    column; each term is quoted so punctuation in it can never be read as query syntax."""
+    terms = list(terms)
+    stems = dict.fromkeys(s for t in terms if t.isalpha() for lang in STEMMED_LANGUAGES if (s := stem(t, lang)) != t)
+    quoted = ['"' + t.replace('"', "") + '"' for t in terms]
+    return " OR ".join([*quoted, *(f'stems : "{s}"' for s in stems)])
+
+
+def chunk_stems(text: str, language: str | None) -> str:
+    """The words of ``text`` as Snowball stems of ``language`` when it is one of ``STEMMED_LANGUAGES``, else
+    empty: what the ``stems`` column of the lexical index holds."""
+    if language not in STEMMED_LANGUAGES:
+        return ""
+    return " ".join(stem(word, language) for word in surface_words(text))
 
 
 def _locked(method):
@@ -126,8 +147,13 @@ class Catalog:
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(documents)")}
+        for name, kind in ADDED_DOCUMENT_COLUMNS.items():
+            if name not in columns:
+                self._db.execute(f"ALTER TABLE documents ADD COLUMN {name} {kind}")
         if self._db.execute("PRAGMA user_version").fetchone()[0] < LEXICAL_INDEX_VERSION:
-            self._db.executescript(f"BEGIN; {LEXICAL_SCHEMA} PRAGMA user_version = {LEXICAL_INDEX_VERSION}; COMMIT;")
+            with self._transaction():
+                self._rebuild_lexical_index()
         self._db.executescript(VOCABULARY_SCHEMA)
         if self._state("vocabulary_rules") != VOCABULARY_RULES:
             with self._transaction():
@@ -161,9 +187,7 @@ class Catalog:
 
     @_locked
     def page_text(self, doc_id: str, number: int) -> str | None:
-        row = self._db.execute(
-            "SELECT text FROM pages WHERE doc_id = ? AND number = ?", (doc_id, number)
-        ).fetchone()
+        row = self._db.execute("SELECT text FROM pages WHERE doc_id = ? AND number = ?", (doc_id, number)).fetchone()
         return row["text"] if row else None
 
     @_locked
@@ -218,14 +242,14 @@ class Catalog:
         if not terms:
             return []
         sql = (
-            f"SELECT c.chunk_id, -bm25(chunks_fts, {TITLE_WEIGHT}, 1.0) AS score FROM chunks_fts "
+            f"SELECT c.chunk_id, -{_BM25} AS score FROM chunks_fts "
             "JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?"
         )
         params: list = [fts_query(terms)]
         if doc_ids is not None:
             sql += f" AND c.doc_id IN ({','.join('?' * len(doc_ids))})"
             params.extend(doc_ids)
-        sql += f" ORDER BY bm25(chunks_fts, {TITLE_WEIGHT}, 1.0) LIMIT ?"
+        sql += f" ORDER BY {_BM25} LIMIT ?"
         params.append(limit)
         return [(r["chunk_id"], float(r["score"])) for r in self._db.execute(sql, params)]
 
@@ -246,7 +270,7 @@ class Catalog:
             return {}
         marks = ",".join("?" * len(chunk_ids))
         rows = self._db.execute(
-            f"SELECT c.chunk_id, -bm25(chunks_fts, {TITLE_WEIGHT}, 1.0) AS score FROM chunks_fts "
+            f"SELECT c.chunk_id, -{_BM25} AS score FROM chunks_fts "
             f"JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ? AND c.chunk_id IN ({marks})",
             [fts_query(terms), *chunk_ids],
         ).fetchall()
@@ -262,7 +286,8 @@ class Catalog:
             self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (document.doc_id,))
             self._db.execute("DELETE FROM documents WHERE doc_id = ?", (document.doc_id,))
             self._db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents(doc_id, source, title, sha256, file_type, page_count, chunk_count, year, "
+                "ingested_at, language, ocr_pages) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     document.doc_id,
                     document.source,
@@ -273,6 +298,8 @@ class Catalog:
                     len(chunks),
                     document.year,
                     now,
+                    document.language,
+                    ",".join(map(str, document.ocr_pages)),
                 ),
             )
             self._db.executemany(
@@ -283,10 +310,24 @@ class Catalog:
                 "INSERT INTO chunks(chunk_id, doc_id, idx, page_start, page_end, char_start, char_end, text, "
                 "text_hash) VALUES (?,?,?,?,?,?,?,?,?)",
                 [
-                    (c.chunk_id, c.doc_id, c.index, c.page_start, c.page_end, c.char_start, c.char_end, c.text,
-                     c.text_hash)
+                    (
+                        c.chunk_id,
+                        c.doc_id,
+                        c.index,
+                        c.page_start,
+                        c.page_end,
+                        c.char_start,
+                        c.char_end,
+                        c.text,
+                        c.text_hash,
+                    )
                     for c in chunks
                 ],
+            )
+            self._db.executemany(
+                "INSERT INTO chunks_fts(rowid, title, text, stems) "
+                "SELECT rowid, ?, text, ? FROM chunks WHERE chunk_id = ?",
+                [(document.title, chunk_stems(c.text, document.language), c.chunk_id) for c in chunks],
             )
             new_words = _words_of([document.title, *(c.text for c in chunks)])
             self._update_vocabulary(old_words, new_words)
@@ -331,6 +372,28 @@ class Catalog:
             "DELETE FROM vocabulary WHERE word = ? AND count <= 0", [(word,) for word, change in changes if change < 0]
         )
         self._set_state("vocabulary_version", (self._state("vocabulary_version") or 0) + 1)
+
+    def _rebuild_lexical_index(self) -> None:
+        """The lexical index built anew from the chunks (an older library); documents stored before languages
+        were detected get theirs from their pages."""
+        for statement in LEXICAL_SCHEMA:
+            self._db.execute(statement)
+        for doc in self._db.execute("SELECT doc_id, title, language FROM documents").fetchall():
+            language = doc["language"]
+            if language is None:
+                pages = [
+                    r["text"] for r in self._db.execute("SELECT text FROM pages WHERE doc_id = ?", (doc["doc_id"],))
+                ]
+                language = detect_language(pages)
+                self._db.execute("UPDATE documents SET language = ? WHERE doc_id = ?", (language, doc["doc_id"]))
+            self._db.executemany(
+                "INSERT INTO chunks_fts(rowid, title, text, stems) VALUES (?,?,?,?)",
+                [
+                    (r["rowid"], doc["title"], r["text"], chunk_stems(r["text"], language))
+                    for r in self._db.execute("SELECT rowid, text FROM chunks WHERE doc_id = ?", (doc["doc_id"],))
+                ],
+            )
+        self._db.execute(f"PRAGMA user_version = {LEXICAL_INDEX_VERSION}")
 
     def _rebuild_vocabulary(self) -> None:
         """Count the vocabulary from scratch over every stored title and chunk (a library from before the table)."""

@@ -361,8 +361,10 @@ def cmd_docs(assistant: Assistant, args: argparse.Namespace) -> int:
         print("the library is empty: add files with `tip-assistant ingest PATH`")
         return EXIT_OK
     for d in docs:
-        print(f"{d.doc_id}  {d.page_count:4d} pages  {d.chunk_count:5d} chunks  {d.ingested_at[:10]}  {d.source}")
-        print(f"              {d.title}")
+        print(f"{d.doc_id}  {d.language or '??'}  {d.page_count:4d} pages  {d.chunk_count:5d} chunks  "
+              f"{d.ingested_at[:10]}  {d.source}")  # fmt: skip
+        ocr = f" (pages read by OCR: {d.ocr_pages})" if d.ocr_pages else ""
+        print(f"              {d.title}{ocr}")
     return EXIT_OK
 
 

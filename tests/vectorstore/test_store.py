@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -326,3 +328,50 @@ def test_library_from_before_the_vocabulary_gets_it_on_open(tmp_path, embedder):
     version = again.vocabulary_version()
     again.add_document(*make_document("mines.txt", [MINING]))
     assert again.vocabulary_version() != version and again.vocabulary()["sahel"] == 1
+
+
+# ----- documents in French and Spanish --------------------------------------------------------------------
+FRENCH = "La police de Lyon a constaté l'exploitation de travailleuses agricoles recrutées par des intermédiaires."
+
+
+def test_a_french_passage_is_found_by_another_inflection_of_its_words(store):
+    doc, chunks = make_document("note.txt", [FRENCH])
+    store.add_document(replace(doc, language="fr"), chunks)
+    store.add_document(*make_document("camps.txt", [MALAWI]))
+    # "exploitées"/"recrutés": Porter (English) stems them apart from "exploitation"/"recrutées"; French
+    # Snowball stems meet ("exploit", "recrut")
+    hits = store.catalog.lexical_search(["exploitées", "recrutés"], limit=5)
+    assert [chunk_id for chunk_id, _ in hits] == [chunks[0].chunk_id]
+    assert store.catalog.document(doc.doc_id).language == "fr"
+
+
+def test_an_english_library_scores_as_without_the_stems_column(store):
+    store.add_document(*make_document("camps.txt", [MALAWI]))
+    store.add_document(*make_document("bazar.txt", [BANGLADESH]))
+    terms = ["trafficking", "victims", "identified"]
+    plain = " OR ".join(f'"{t}"' for t in terms)
+    rows = store.catalog._db.execute(
+        "SELECT rowid, bm25(chunks_fts, 2.0, 1.0, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid", [plain]
+    ).fetchall()
+    with_stems = dict(store.catalog.lexical_search(terms, limit=5))
+    assert len(with_stems) == len(rows) == 2  # the French stems of English words add no match and no score
+    assert sorted(-score for _, score in rows) == sorted(with_stems.values())
+
+
+def test_an_older_library_gets_languages_and_the_stems_column_on_open(tmp_path, embedder):
+    first = open_store(tmp_path / "data", embedder)
+    first.add_document(*make_document("note.txt", [FRENCH]))
+    first.add_document(*make_document("camps.txt", [MALAWI]))
+    db = first.catalog._db
+    # as a library written before: no language column, a two-column lexical index
+    db.executescript(
+        "DROP TRIGGER chunks_ad; DROP TABLE chunks_fts; ALTER TABLE documents DROP COLUMN language; "
+        "ALTER TABLE documents DROP COLUMN ocr_pages; PRAGMA user_version = 2;"
+    )
+    first.catalog.close()
+
+    again = open_store(tmp_path / "data", embedder)
+    languages = {d.source: d.language for d in again.catalog.documents()}
+    assert languages == {"note.txt": "fr", "camps.txt": "en"}
+    assert again.catalog.lexical_search(["exploitées"], limit=5)  # found through the French stems
+    assert again.search("Dzaleka", k=1)[0].lexical > 0  # and nothing already stored was lost

@@ -16,11 +16,12 @@ from assistant.interfaces.text import format_outcome
 from assistant.text.markers import MARKER_RUN
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.models import location_of
 from ingest.pipeline import IngestReport
 from vectorstore import DocumentRecord
 
 UPLOAD_TYPES = list(SUPPORTED_SUFFIXES)
-TABLE_HEADERS = ["Title", "File", "Pages", "Chunks", "Ingested (UTC)"]
+TABLE_HEADERS = ["Title", "File", "Language", "Pages", "Chunks", "Ingested (UTC)"]
 EMPTY_SOURCES = '<p class="tip-empty">The sources of the latest answer appear here.</p>'
 CHECKING = '<p class="tip-empty">Generating… each sentence is checked against its sources when done.</p>'
 EMPTY_CHECK = '<p class="tip-empty">Each sentence of the text appears here with the passage that backs it.</p>'
@@ -71,7 +72,8 @@ def _templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(quoted=_quoted, cited_numbers=lambda s: cited_numbers(s), sentence_case=_sentence_case)
+    env.globals.update(quoted=_quoted, cited_numbers=lambda s: cited_numbers(s), sentence_case=_sentence_case,
+                       where=lambda span: location_of(span.source, span.page, short=False))  # fmt: skip
     return env
 
 
@@ -154,7 +156,10 @@ def check_message(message: str) -> str:
 
 
 def document_rows(docs: Sequence[DocumentRecord]) -> list[list[Any]]:
-    return [[d.title, d.source, d.page_count, d.chunk_count, d.ingested_at[:16].replace("T", " ")] for d in docs]
+    return [
+        [d.title, d.source, d.language or "", d.page_count, d.chunk_count, d.ingested_at[:16].replace("T", " ")]
+        for d in docs
+    ]
 
 
 def document_choices(docs: Sequence[DocumentRecord]) -> list[tuple[str, str]]:
