@@ -18,7 +18,7 @@ from assistant.answering.answerability import Answerability
 from assistant.answering.constraints import AnswerKind, SentenceContext, Unmet, gap_reason
 from assistant.answering.conversation import RetrievalQuery, question_parts
 from assistant.text.references import LEANS_BACK
-from assistant.text.terms import lexical_terms
+from assistant.text.terms import prefix_stems
 from assistant.types import Answer, AnswerSentence, Citation
 from ingest.sentences import split_sentences
 from ingest.structured import TABLE_ROW
@@ -536,22 +536,18 @@ def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence])
     return [s for s in unit if s is sentence or s in readable]
 
 
-def _stem(word: str) -> str:
-    # Crude but fast: "trafficked" and "trafficking" share their first five letters.
-    return word[:5] if word.isalpha() else word
-
-
 class _TermWeights:
     """The question's content terms, rarer ones (among the candidate sentences) weighing more."""
 
+    STEM_LENGTH = 5  # "trafficked" and "trafficking" count as one term
     COVERED_FACTOR = 0.25  # a term already answered still counts a little: it ties the answer together
 
     def __init__(self, question: str, texts: Sequence[str]):
-        self.stems = [{_stem(t) for t in lexical_terms(text)} for text in texts]
+        self.stems = [prefix_stems(text, self.STEM_LENGTH) for text in texts]
         n = len(texts)
         self.weight = {
             t: math.log((n + 1) / (0.5 + sum(t in s for s in self.stems))) + 1.0
-            for t in {_stem(t) for t in lexical_terms(question)}
+            for t in prefix_stems(question, self.STEM_LENGTH)
         }
 
     def coverage(self, i: int) -> float:
@@ -561,7 +557,7 @@ class _TermWeights:
         return sum(w for t, w in self.weight.items() if t in self.stems[i]) / total
 
     def cover(self, text: str) -> None:
-        for t in {_stem(t) for t in lexical_terms(text)} & self.weight.keys():
+        for t in prefix_stems(text, self.STEM_LENGTH) & self.weight.keys():
             self.weight[t] *= self.COVERED_FACTOR
 
 

@@ -26,12 +26,13 @@ from functools import cache
 import numpy as np
 
 from assistant.text.places import country_names
-from assistant.text.terms import lexical_terms
+from assistant.text.terms import prefix_stems
 from assistant.types import Answer, Citation, PageSpan, SentenceSupport, SupportLabel
 from ingest.models import Chunk
 from ingest.sentences import split_sentences
 from vectorstore.embeddings import Embedder
 
+WORDING_STEM_LENGTH = 6  # the wording score compares words by their first six characters (calibrated so)
 MAX_SPANS_CHECKED = 20  # the best-scoring spans tried against the hard checks, in order
 
 
@@ -259,10 +260,10 @@ class SupportChecker:
 
     def _best(self, sentence: str, spans: Sequence[_Span], meaning: np.ndarray) -> SentenceSupport:
         cfg = self.config
-        terms = _content_stems(sentence)
+        terms = prefix_stems(sentence, WORDING_STEM_LENGTH)
         scored = []
         for span, cosine in zip(spans, meaning, strict=True):
-            wording = len(terms & _content_stems(span.text)) / len(terms) if terms else 1.0
+            wording = len(terms & prefix_stems(span.text, WORDING_STEM_LENGTH)) / len(terms) if terms else 1.0
             score = cfg.w_meaning * float(cosine) + cfg.w_wording * wording
             scored.append((score, span))
         scored.sort(key=lambda pair: pair[0], reverse=True)
@@ -299,10 +300,6 @@ def _passes_checks(sentence: str, span: _Span) -> bool:
         and not missing_entities(sentence, f"{span.paragraph_before} {span.text}")
         and negated(sentence) == negated(span.text)
     )
-
-
-def _content_stems(text: str) -> set[str]:
-    return {t[:6] for t in lexical_terms(text)}
 
 
 def _support(label: SupportLabel, score: float, span: _Span, reasons: tuple[str, ...] = ()) -> SentenceSupport:

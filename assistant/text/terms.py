@@ -42,6 +42,14 @@ def lexical_terms(text: str) -> list[str]:
     return list(seen)
 
 
+def prefix_stems(text: str, length: int) -> set[str]:
+    """The lexical terms of ``text``, each word cut to its first ``length`` characters: a crude stem, fast and
+    language-blind, that "trafficked" and "trafficking" share at 5 or 6. Numbers are kept whole. (The
+    Snowball stems of ``assistant.text.lexicon`` serve question reading; these serve scoring, where each
+    caller's length was calibrated.)"""
+    return {term if term[0].isdigit() else term[:length] for term in lexical_terms(text)}
+
+
 def _word_span(token: str) -> tuple[int, int]:
     """Where the word is inside a ``_SURFACE_WORD`` match: without a possessive "'s" (as ``lexical_terms``) and
     without a French elided article ("l'exploitation", "d'Ivoire", "qu'il")."""
