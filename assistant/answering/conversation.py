@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 Turn = Mapping[str, str]  # {"role": "user" | "assistant", "content": "..."}
 
 _CONTINUATIONS = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what of|and what|why)\b", re.I)
-# A question with this few content words rarely names its own subject.
+# A question with this few content words may lean on the one before (see ``is_followup``).
 SHORT_QUESTION_TERMS = 5
+OWN_TERMS = 2
+# A name (a capitalised word after the first) or a year.
+_NAME_OR_YEAR = re.compile(r"(?<=\S\s)(?!I\b)[A-Z][\w'’-]*|\b(?:19|20)\d\d\b")
 ANSWER_WORDS_KEPT = 60
 # Where a compound question starts its next part: "...in MINUSMA, and what does the report say about Mali?"
 _NEXT_PART = re.compile(
@@ -67,12 +70,18 @@ class RetrievalQuery:
 
 def is_followup(question: str, history: Sequence[Turn]) -> bool:
     """Whether ``question`` leans on the conversation: it points back, opens with "and …", or is too short
-    to stand alone (and there is a previous question)."""
+    to stand alone (and there is a previous question). Short means few content words, and besides its names
+    and years at most ``OWN_TERMS`` words saying what is asked: "Is there an estimate for Burkina Faso?"
+    leans on what came before, "How many survivors did the Arusha shelter network host?" does not."""
     if not any(t.get("role") == "user" for t in history):
         return False
     if FOLLOWUP_REFERENCE.search(question) or _CONTINUATIONS.search(question):
         return True
-    return len(lexical_terms(question)) <= SHORT_QUESTION_TERMS
+    terms = lexical_terms(question)
+    if len(terms) > SHORT_QUESTION_TERMS:
+        return False
+    named = {word.lower() for match in _NAME_OR_YEAR.findall(question) for word in match.split()}
+    return len([t for t in terms if t not in named]) <= OWN_TERMS
 
 
 def condense(question: str, history: Sequence[Turn]) -> RetrievalQuery:

@@ -19,7 +19,7 @@ from assistant.drafting.drafts import CITATION_NEEDED, CitedText, Grouping
 from assistant.drafting.export import FORMATS, to_markdown, write
 from assistant.errors import TipError
 from assistant.grounding.support import CheckedSentence
-from assistant.interfaces.text import format_outcome
+from assistant.interfaces.text import counted, format_outcome
 from assistant.service import Assistant, DocumentNotFound
 from assistant.settings import Settings, use_offline_mode
 from assistant.text.shorten import shorten
@@ -213,7 +213,7 @@ def cmd_verify(assistant: Assistant, args: argparse.Namespace) -> int:
             where = "closest" if s.label is SupportLabel.UNSUPPORTED else "source"
             print(f"      {where}: {s.source}, {s.location}, chars {s.start}–{s.end}: \"{shorten(s.quote, 200)}\"")
     unsupported = sum(c.support.label is SupportLabel.UNSUPPORTED for c in checked)
-    print(f"\n{len(checked)} sentences: {len(checked) - unsupported} with support in the library, "
+    print(f"\n{counted(len(checked), 'sentence')}: {len(checked) - unsupported} with support in the library, "
           f"{unsupported} without")
     return EXIT_OK
 
@@ -280,7 +280,8 @@ def _deliver(cited: CitedText, args: argparse.Namespace) -> int:
         print(f"written: {args.output}", file=sys.stderr)
     needed = sum(s.needs_citation for s in cited.sentences())
     total = len(cited.sentences())
-    print(f"{total} sentences, {len(cited.references())} documents cited, {needed} marked {CITATION_NEEDED}",
+    documents = counted(len(cited.references()), "document")
+    print(f"{counted(total, 'sentence')}, {documents} cited, {needed} marked {CITATION_NEEDED}",
           file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
@@ -361,8 +362,8 @@ def cmd_docs(assistant: Assistant, args: argparse.Namespace) -> int:
         print("the library is empty: add files with `tip-assistant ingest PATH`")
         return EXIT_OK
     for d in docs:
-        print(f"{d.doc_id}  {d.language or '??'}  {d.page_count:4d} pages  {d.chunk_count:5d} chunks  "
-              f"{d.ingested_at[:10]}  {d.source}")  # fmt: skip
+        pages, chunks = counted(d.page_count, "page"), counted(d.chunk_count, "chunk")
+        print(f"{d.doc_id}  {d.language or '??'}  {pages:>10}  {chunks:>11}  {d.ingested_at[:10]}  {d.source}")
         ocr = f" (pages read by OCR: {d.ocr_pages})" if d.ocr_pages else ""
         print(f"              {d.title}{ocr}")
     return EXIT_OK
@@ -370,7 +371,7 @@ def cmd_docs(assistant: Assistant, args: argparse.Namespace) -> int:
 
 def cmd_remove(assistant: Assistant, args: argparse.Namespace) -> int:
     doc = assistant.remove(args.doc)
-    print(f"removed {doc.source} ({doc.chunk_count} chunks)")
+    print(f"removed {doc.source} ({counted(doc.chunk_count, 'chunk')})")
     return EXIT_OK
 
 

@@ -27,6 +27,12 @@ def test_short_ellipsis_is_a_followup():
     assert is_followup("Is there an estimate for Burkina Faso?", HISTORY)
 
 
+def test_a_short_question_that_says_what_it_asks_about_a_place_stands_alone():
+    # five content words, four of them its own besides the place: not a follow-up of the Rohingya question
+    assert not is_followup("How many survivors did the Arusha shelter network host?", HISTORY)
+    assert is_followup("How many were women?", HISTORY)
+
+
 def test_self_contained_question_after_history_stands_alone():
     question = "What prison sentence did the defendant called Dawn receive after pleading guilty in federal court?"
     query = condense(question, HISTORY)

@@ -18,6 +18,7 @@ from assistant.answering.conversation import HistoryError, checked_history
 from assistant.drafting.drafts import CITATION_NEEDED, CitedText
 from assistant.drafting.export import md_escape, to_markdown, write
 from assistant.grounding.support import CheckedSentence
+from assistant.interfaces.text import counted
 from assistant.interfaces.web.render import (
     CHECKING,
     ChatEntry,
@@ -165,7 +166,7 @@ def draft_outputs(cited: CitedText, folder: Path) -> tuple[str, list[str]]:
     md_path.write_text(markdown, encoding="utf-8")
     docx_path = write(cited, folder / f"{stem}.docx", "docx")
     needed = sum(s.needs_citation for s in cited.sentences())
-    summary = f"*{len(cited.sentences())} sentences, {len(cited.references())} documents cited"
+    summary = f"*{counted(len(cited.sentences()), 'sentence')}, {counted(len(cited.references()), 'document')} cited"
     summary += f", {needed} marked {CITATION_NEEDED}*" if needed else "*"
     notices = "".join(f"> ⚠️ {md_escape(n)}\n\n" for n in cited.notices)
     return f"{notices}{summary}\n\n{markdown}", [str(md_path), str(docx_path)]
@@ -262,7 +263,7 @@ def remove_document(assistant: Assistant, doc_id: str | None) -> str:
         doc = assistant.remove(doc_id)
     except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
         return "That document is no longer in the library."
-    return f"Removed {doc.source} ({doc.chunk_count} chunks)."
+    return f"Removed {doc.source} ({counted(doc.chunk_count, 'chunk')})."
 
 
 def library_state(
