@@ -70,9 +70,10 @@ class RetrievalQuery:
 
 def is_followup(question: str, history: Sequence[Turn]) -> bool:
     """Whether ``question`` leans on the conversation: it points back, opens with "and …", or is too short
-    to stand alone (and there is a previous question). Short means few content words, and besides its names
-    and years at most ``OWN_TERMS`` words saying what is asked: "Is there an estimate for Burkina Faso?"
-    leans on what came before, "How many survivors did the Arusha shelter network host?" does not."""
+    to stand alone (and there is a previous question). Short means few content words; a short question that
+    names a place, a body or a year stands alone when it also has more than ``OWN_TERMS`` words of its own
+    saying what it asks: "Is there an estimate for Burkina Faso?" leans on what came before, "How many
+    survivors did the Arusha shelter network host?" does not."""
     if not any(t.get("role") == "user" for t in history):
         return False
     if FOLLOWUP_REFERENCE.search(question) or _CONTINUATIONS.search(question):
@@ -81,7 +82,7 @@ def is_followup(question: str, history: Sequence[Turn]) -> bool:
     if len(terms) > SHORT_QUESTION_TERMS:
         return False
     named = {word.lower() for match in _NAME_OR_YEAR.findall(question) for word in match.split()}
-    return len([t for t in terms if t not in named]) <= OWN_TERMS
+    return not named or len([t for t in terms if t not in named]) <= OWN_TERMS
 
 
 def condense(question: str, history: Sequence[Turn]) -> RetrievalQuery:
