@@ -24,6 +24,7 @@ from ingest.cleaning import normalize_characters
 from ingest.errors import IngestError
 
 DAMAGED_DOCX = "damaged or not a real Word file ({detail}): open it in Word, save it again and add it again"
+SAVE_AS_PDF = "save the page as PDF in a browser and add that"
 SECTION_LEVELS = 2  # headings of this level or above start a new section
 PATH_SEPARATOR = " › "
 ROW_SEPARATOR = " | "
@@ -155,13 +156,16 @@ def read_html(name: str, data: bytes) -> tuple[list[str], str | None]:
     import trafilatura
     from lxml import etree
 
-    # trafilatura decodes the bytes itself, by the page's declared charset or detection
-    extracted = trafilatura.extract(data, output_format="xml", include_tables=True, favor_recall=True)
-    if not extracted:
-        raise IngestError(name, "no main text found in this web page: save the page as PDF and add that")
-    root = etree.fromstring(extracted.encode("utf-8"))
-    metadata = trafilatura.extract_metadata(trafilatura.load_html(data))
-    return sections(_html_blocks(root)), (metadata.title if metadata is not None else None)
+    try:  # trafilatura decodes the bytes itself, by the page's declared charset or by detection
+        extracted = trafilatura.extract(data, output_format="xml", include_tables=True, favor_recall=True)
+        root = etree.fromstring(extracted.encode("utf-8")) if extracted else None
+        metadata = trafilatura.extract_metadata(trafilatura.load_html(data)) if root is not None else None
+    except Exception as exc:  # a page the parsers choke on is, to the user, a page with no text to read
+        raise IngestError(name, f"this web page could not be read ({type(exc).__name__}): {SAVE_AS_PDF}") from exc
+    found = sections(_html_blocks(root)) if root is not None else []
+    if not found:
+        raise IngestError(name, f"no main text found in this web page: {SAVE_AS_PDF}")
+    return found, (metadata.title if metadata is not None else None)
 
 
 def _html_blocks(root) -> Iterator[Block]:

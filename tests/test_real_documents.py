@@ -187,3 +187,14 @@ def test_a_table_row_is_answered_with_its_header_and_cited_by_section(library, t
     page = library.store.page_text(cited.doc_id, cited.page)
     assert page[cited.start : cited.end] == cited.quote
     assert cited.location == ("p. 1" if kind == "md" else f"section {cited.page}")
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01 not a page", b"<html><body><nav>Home | About</nav></body></html>"])
+def test_a_web_page_without_main_text_is_refused_with_what_to_do(tmp_path, content):
+    from ingest.errors import IngestError
+    from ingest.loaders import load_file
+
+    page = tmp_path / "page.html"
+    page.write_bytes(content)
+    with pytest.raises(IngestError, match="no main text found in this web page: save the page as PDF"):
+        load_file(page)
