@@ -104,15 +104,20 @@ def _page_text(page: PageObject) -> str:
 
     has_fields = any(a.get("/Subtype") == "/Widget" for a in annotations)
     text = page.extract_text(visitor_text=collect if has_fields else None) or ""
-    extra = [*_field_values(annotations, runs), *_comments(annotations)]
+    try:
+        extra = [*_field_values(annotations, runs), *_comments(annotations)]
+    except Exception as exc:  # odd form or comment objects cost themselves, never the page's text
+        log.warning("form fields or comments unreadable (%s); the page keeps its text", _describe(exc))
+        extra = []
     return "\n\n".join([text, *extra]) if extra else text
 
 
 def _annotations(page: PageObject) -> list:
     try:
-        return [a.get_object() for a in page.get("/Annots") or []]
+        found = [a.get_object() for a in page.get("/Annots") or []]
     except Exception:  # a broken annotation array costs the annotations, not the page
         return []
+    return [a for a in found if isinstance(a, dict)]
 
 
 def _field_values(annotations: list, runs: list[tuple[float, float, str]]) -> list[str]:
