@@ -5,14 +5,17 @@ drawn lines is left alone), or when its text layer is not language (a font witho
 "7UDIILFNLQJ" for "Trafficking", while the rendered glyphs are right). Tesseract is a system program
 (Debian: ``apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-spa``); without it
 those pages stay empty and the loader says what to install. Pages are rendered at ``OCR_DPI`` and read in
-the installed ones of English, French and Spanish together (about 1.3 s a page here; ``bench/ocr_bench.py``).
+the installed ones of English, French and Spanish together, one Tesseract thread (about 3 s for a dense page
+here; ``bench/ocr_bench.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 log = logging.getLogger(__name__)
@@ -65,9 +68,25 @@ def read_pages(data: bytes, indexes: Sequence[int]) -> dict[int, str]:
     document = pdfium.PdfDocument(data)
     try:
         read = {}
-        for i in indexes:
-            image = document[i].render(scale=OCR_DPI / 72).to_pil()
-            read[i] = pytesseract.image_to_string(image, lang=languages)
+        with _one_thread():
+            for i in indexes:
+                image = document[i].render(scale=OCR_DPI / 72).to_pil()
+                read[i] = pytesseract.image_to_string(image, lang=languages)
         return read
     finally:
         document.close()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Tesseract's OpenMP threads fight over a small CPU: one thread read a page 4x faster here (3.1 s
+    against 13.3 s on 2 cores, ``bench/ocr_bench.py``). Only the Tesseract process sees the setting; a
+    value the user set is kept."""
+    if "OMP_THREAD_LIMIT" in os.environ:
+        yield
+        return
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("OMP_THREAD_LIMIT", None)
