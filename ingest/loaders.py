@@ -46,7 +46,7 @@ _MARKDOWN_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", re.MULTI
 _UNSUPPORTED = {
     (".ppt", ".pptx", ".odp", ".key"): "slides are not supported: save them as PDF",
     (".xls", ".xlsx", ".ods", ".csv", ".tsv"): "spreadsheets are not supported: save the sheet as PDF",
-    (".doc", ".rtf", ".odt", ".pages", ".wpd"): "this word-processor format is not supported: save it as PDF",
+    (".doc", ".rtf", ".odt", ".pages", ".wpd"): "this word-processor format is not supported: save it as .docx or PDF",
     (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp", ".webp"): "images are not supported: save as PDF",
     (".zip", ".7z", ".rar", ".gz", ".tar"): "archives are not opened: unpack it and add the folder",
 }

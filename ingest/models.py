@@ -65,10 +65,15 @@ class Chunk:
 SECTIONED_SUFFIXES = (".docx", ".html", ".htm")
 
 
+def is_sectioned(source: str) -> bool:
+    """Whether ``source`` is cut into sections (a Word file or a web page) rather than pages."""
+    return source.lower().endswith(SECTIONED_SUFFIXES)
+
+
 def location_of(source: str, page: int, short: bool = True) -> str:
     """Where page ``page`` of ``source`` is, for a reader: "p. 12" ("page 12" unless ``short``: a PDF's
     physical page; a text file is one page) or "section 3" (Word files and web pages, cut at their headings)."""
-    if source.lower().endswith(SECTIONED_SUFFIXES):
+    if is_sectioned(source):
         return f"section {page}"
     return f"p. {page}" if short else f"page {page}"
 

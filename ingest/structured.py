@@ -169,7 +169,8 @@ def read_html(name: str, data: bytes) -> tuple[list[str], str | None]:
 
 
 def _html_blocks(root) -> Iterator[Block]:
-    for element in root.find("main") if root.find("main") is not None else root:
+    main = root.find("main")
+    for element in main if main is not None else root:
         text = " ".join("".join(element.itertext()).split())
         if element.tag == "head":
             level = int((element.get("rend") or "h2").lstrip("h") or 2)

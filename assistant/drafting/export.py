@@ -28,7 +28,7 @@ from pathlib import Path
 from assistant.drafting.drafts import CITATION_NEEDED, CitedText, DraftSentence, Reference
 from assistant.text.shorten import shorten as shorten_line
 from assistant.types import Citation
-from ingest.models import SECTIONED_SUFFIXES
+from ingest.models import is_sectioned
 
 QUOTE_LIMIT = 300  # characters of a quote kept in a note; longer quotes are cut at a word and end in "…"
 FORMATS = ("md", "docx")
@@ -76,7 +76,7 @@ def format_pages(pages: Iterable[int], sections: bool = False) -> str:
 
 
 def _reference_pages(ref: Reference) -> str:
-    return format_pages(ref.pages, sections=ref.source.lower().endswith(SECTIONED_SUFFIXES))
+    return format_pages(ref.pages, sections=is_sectioned(ref.source))
 
 
 def _note_numbers(sentence: DraftSentence) -> list[int]:

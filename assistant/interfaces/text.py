@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.models import SECTIONED_SUFFIXES
+from ingest.models import is_sectioned
 from ingest.pipeline import FileOutcome, FileStatus
 
 _STATUS_MARK = {
@@ -16,7 +16,7 @@ _STATUS_MARK = {
 
 
 def format_outcome(outcome: FileOutcome) -> str:
-    part = "section" if outcome.source.lower().endswith(SECTIONED_SUFFIXES) else "page"
+    part = "section" if is_sectioned(outcome.source) else "page"
     detail = f"{counted(outcome.pages, part)}, {counted(outcome.chunks, 'chunk')}" if outcome.chunks else ""
     message = "; ".join(p for p in (detail, outcome.message) if p)
     line = f"{_STATUS_MARK[outcome.status]} {outcome.source}: {outcome.status.value}"

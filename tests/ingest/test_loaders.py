@@ -168,7 +168,7 @@ def test_supported_suffixes():
     ("name", "reason"),
     [
         ("slides.pptx", "slides are not supported: save them as PDF"),
-        ("draft.doc", "this word-processor format is not supported: save it as PDF"),
+        ("draft.doc", "this word-processor format is not supported: save it as .docx or PDF"),
         ("notes.xyz", ".xyz files are not supported: save it as PDF, .txt or .md"),
         ("README", "files without an extension are not supported: save it as PDF, .txt or .md"),
     ],
