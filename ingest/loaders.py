@@ -22,7 +22,7 @@ from ingest.language import detect_language, is_language, known_word_share
 from ingest.models import LoadedDocument, Page
 from ingest.ocr import tesseract_languages
 from ingest.pdf import NO_TEXT_LAYER, read_pdf
-from ingest.structured import markdown_tables_as_rows, read_docx, read_html
+from ingest.structured import TABLE_ROW, markdown_tables_as_rows, read_docx, read_html
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +196,7 @@ def _looks_like_title(text: str) -> bool:
         and len(_ALPHA_WORD.findall(text)) >= 2
         and not _PAGE_NUMBER.fullmatch(text)
         and not text.endswith((",", ";", "."))  # a sentence, not a heading
+        and not TABLE_ROW.fullmatch(text)  # a table row, not a heading
     )
 
 

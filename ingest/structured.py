@@ -99,7 +99,12 @@ def read_docx(name: str, data: bytes) -> tuple[list[str], str | None]:
     except Exception as exc:  # python-docx, zipfile and lxml raise many types on broken packages
         raise IngestError(name, DAMAGED_DOCX.format(detail=type(exc).__name__)) from exc
     blocks = [*_docx_blocks(document), *_docx_notes(document)]
-    return sections(blocks), (document.core_properties.title or None)
+    return sections(blocks), (document.core_properties.title or _first_heading(blocks))
+
+
+def _first_heading(blocks: Sequence[Block]) -> str | None:
+    """The first heading's text: a Word file's title when its properties give none."""
+    return next((" ".join(b.text.split()) for b in blocks if b.kind == "heading" and b.text.strip()), None)
 
 
 def _docx_blocks(document) -> Iterator[Block]:

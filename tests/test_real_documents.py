@@ -113,6 +113,11 @@ def test_a_word_file_is_read_by_section_with_lists_tables_and_footnotes(tmp_path
     from ingest.loaders import load_file
     from tests.docx_factory import make_docx
 
+    # no title in its properties: the first heading, and never a table row
+    untitled = load_file(make_docx(tmp_path / "untitled.docx", [("h1", "Referral report"), *SUBMISSION_BLOCKS[5:]]))
+    assert untitled.title == "Referral report"
+    one_word = load_file(make_docx(tmp_path / "referrals.docx", [("h1", "Referrals"), *SUBMISSION_BLOCKS[5:]]))
+    assert one_word.title == "referrals"  # too short to be taken for a title: the file name
     path = make_docx(tmp_path / "submission.docx", SUBMISSION_BLOCKS, title="Fishing sector submission",
                      footnotes=["Source: records of the Mwanza labour office, 2023."])  # fmt: skip
     document = load_file(path)

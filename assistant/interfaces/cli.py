@@ -24,6 +24,7 @@ from assistant.service import Assistant, DocumentNotFound
 from assistant.settings import Settings, use_offline_mode
 from assistant.text.shorten import shorten
 from assistant.types import Answer, SupportLabel
+from ingest.models import is_sectioned
 from ingest.pipeline import FileOutcome
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
@@ -362,7 +363,8 @@ def cmd_docs(assistant: Assistant, args: argparse.Namespace) -> int:
         print("the library is empty: add files with `tip-assistant ingest PATH`")
         return EXIT_OK
     for d in docs:
-        pages, chunks = counted(d.page_count, "page"), counted(d.chunk_count, "chunk")
+        part = "section" if is_sectioned(d.source) else "page"
+        pages, chunks = counted(d.page_count, part), counted(d.chunk_count, "chunk")
         print(f"{d.doc_id}  {d.language or '??'}  {pages:>10}  {chunks:>11}  {d.ingested_at[:10]}  {d.source}")
         ocr = f" (pages read by OCR: {d.ocr_pages})" if d.ocr_pages else ""
         print(f"              {d.title}{ocr}")
