@@ -67,6 +67,9 @@ MAX_DATA_SHARE = 0.2
 AXIS_RUN = 4  # "2018 2019 2020 2021": fewer could be a sentence's own figures
 MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
+MIN_UNMARKED_ITEMS = 2  # lines after an unpunctuated title that make it a list's title
+MIN_ITEM_WORDS = 3
+_NEXT_TITLE = re.compile(r"^(?:table|figure|fig\.|chart|box|map)\s+[\dA-Z][\w.]*\b", re.I)  # "TABLE 10"
 # Sentences (each with what it needs to be read) picked from each document a question about several names.
 MAX_PER_DOCUMENT = 2
 # A refusal names what the closest few candidates lacked, among those scoring nearly as an answer would.
@@ -146,33 +149,36 @@ class _Scored:
 
 class _Selection:
     """The sentences chosen so far, each taken with what it needs to be read (``sentence_unit``, or for a
-    list question ``list_unit``), reading on into the passage after its own when that was retrieved too."""
+    list question ``list_unit``) from its passage read on (``read_on``)."""
 
-    def __init__(
-        self, passages: dict[str, list[PassageSentence]], retrieved: Sequence[ScoredChunk], terms: _TermWeights,
-        wants_list: bool,
-    ):  # fmt: skip
-        self.passages = passages
+    def __init__(self, read_on: dict[str, list[PassageSentence]], terms: _TermWeights, wants_list: bool):
+        self.read_on = read_on
         self.terms = terms
         self.wants_list = wants_list
         self.chosen: dict[tuple[str, int], PassageSentence] = {}
-        self._by_position = {(r.chunk.doc_id, r.chunk.index): r.chunk.chunk_id for r in retrieved}
 
     def take(self, sentence: PassageSentence) -> None:
-        unit = (list_unit if self.wants_list else sentence_unit)(sentence, self._read_on(sentence.key[0]))
+        unit = (list_unit if self.wants_list else sentence_unit)(sentence, self.read_on[sentence.key[0]])
         for part in unit:
             self.chosen.setdefault(part.key, part)
         self.terms.cover(sentence.context)
 
-    def _read_on(self, chunk_id: str) -> list[PassageSentence]:
-        """A passage's sentences, then those of the passage after it when that was read too (a list, or the
-        sentence that leans back on the last one, often runs on past the end of a passage)."""
-        own = self.passages[chunk_id]
+
+def read_on(
+    passages: dict[str, list[PassageSentence]], retrieved: Sequence[ScoredChunk]
+) -> dict[str, list[PassageSentence]]:
+    """Each passage's sentences, then those of the passage after it when that was retrieved too (a list, or
+    the sentence that leans back on the last one, often runs on past the end of a passage)."""
+    by_position = {(r.chunk.doc_id, r.chunk.index): r.chunk.chunk_id for r in retrieved}
+    out = {}
+    for chunk_id, own in passages.items():
         if not own:
-            return own
+            out[chunk_id] = own
+            continue
         chunk = own[0].retrieved.chunk
-        following = self._by_position.get((chunk.doc_id, chunk.index + 1))
-        return own + (self.passages.get(following, []) if following else [])
+        following = by_position.get((chunk.doc_id, chunk.index + 1))
+        out[chunk_id] = own + (passages.get(following, []) if following else [])
+    return out
 
 
 class ExtractiveComposer:
@@ -192,7 +198,12 @@ class ExtractiveComposer:
         cfg = self.config
         asked = (query.reading.subject or query.reading.question) if query.reading else question
         passages = passage_sentences(retrieved)
-        candidates = [s for sentences in passages.values() for s in sentences if s.is_prose]
+        readable = read_on(passages, retrieved)
+        # The title of a list without bullets is not prose, but it answers with its items (``unmarked_list``).
+        candidates = [
+            s for chunk_id, own in passages.items() for s in own
+            if s.is_prose or unmarked_list(readable[chunk_id], s.position)
+        ]  # fmt: skip
         if not candidates or max(r.dense for r in retrieved) < cfg.min_passage_dense:
             return _refusal(question, query, retrieved)
         vectors = self.embedder.encode([query.text, *(c.context for c in candidates)])
@@ -210,7 +221,7 @@ class ExtractiveComposer:
             return _refusal(question, query, retrieved, reason)
         wants_list = bool(query.reading) and any(c.kind is AnswerKind.LIST for c in query.reading.constraints)
         scored = _Scored(query, asked, candidates, retrieved, vectors, fixed, terms, scores, unmet, admissible)
-        picked = _Selection(passages, retrieved, terms, wants_list)
+        picked = _Selection(readable, terms, wants_list)
         if len(named) > 1:
             return self._answer_each_document(question, scored, picked)
         return self._answer_greedily(question, scored, picked)
@@ -515,9 +526,47 @@ def list_unit(sentence: PassageSentence, passage: Sequence[PassageSentence]) -> 
     return unit
 
 
+def _list_opened_by(passage: Sequence[PassageSentence], j: int) -> list[PassageSentence]:
+    """The bulleted or numbered items after sentence ``j`` when it ends its paragraph's text with a colon
+    ("…, they can be:"), up to ``MAX_LIST_ITEMS``; none otherwise."""
+    if j >= len(passage) or passage[j].opens_paragraph or not passage[j].text.rstrip().endswith(":"):
+        return []
+    items = []
+    for s in passage[j + 1 : j + 1 + MAX_LIST_ITEMS]:
+        if not s.item:
+            break
+        items.append(s)
+    return items
+
+
+def unmarked_list(passage: Sequence[PassageSentence], i: int) -> list[PassageSentence]:
+    """The items under sentence ``i`` when it is the title of a list printed without bullets (a figure's
+    title with no closing punctuation, then "Presence of NGOs/independent actors while reporting…" line by
+    line), up to ``MAX_LIST_ITEMS``; none when it is not. Items are the lines after the title that do not
+    close like a statement and have ``MIN_ITEM_WORDS`` words or more (a run of one-word lines is a chart's
+    labels); a source or note line among them is passed over; prose, a bulleted item or the next table's
+    title ends the list. It takes ``MIN_UNMARKED_ITEMS`` such lines to make a list."""
+    title = passage[i]
+    if title.item or _ENDS_LIKE_PROSE.search(title.text) or len(title.text.split()) < MIN_SENTENCE_WORDS:
+        return []
+    items: list[PassageSentence] = []
+    for s in passage[i + 1 :]:
+        if len(items) >= MAX_LIST_ITEMS:
+            break
+        if _REFERENCE.search(s.text):
+            continue
+        if s.item or _CLOSES_STATEMENT.search(s.text) or _NEXT_TITLE.match(s.text) or _has_axis_run(s.text):
+            break
+        if len(s.text.split()) < MIN_ITEM_WORDS:
+            break
+        items.append(s)
+    return items if len(items) >= MIN_UNMARKED_ITEMS else []
+
+
 def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence]) -> list[PassageSentence]:
     """A chosen sentence with what it needs to be read on its own: the sentence it leans back on, the
-    sentence that leans back on it, or, when it introduces a list ("...included:"), the list items."""
+    sentence that leans back on it, or, when it introduces a list ("...included:", or a title over lines
+    without bullets), the list items."""
     i = sentence.position
     unit = [sentence]
     if i > 0 and LEANS_BACK.search(sentence.text):
@@ -530,9 +579,17 @@ def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence])
             unit.insert(0, passage[j])
     if sentence.text.rstrip().endswith(":"):
         unit.extend(passage[i + 1 : i + 1 + MAX_LIST_ITEMS])
+    elif items := unmarked_list(passage, i):
+        return [*unit, *items]  # a list's title: its items are the answer
     elif i + 1 < len(passage) and LEANS_BACK.search(passage[i + 1].text):
         unit.append(passage[i + 1])
-    readable = [s for s in unit if len(s.text.split()) >= MIN_SENTENCE_WORDS and not _REFERENCE.search(s.text)]
+    elif len(items := _list_opened_by(passage, i + 1)) >= MIN_UNMARKED_ITEMS:
+        # The paragraph goes on into a list ("There is no single face of traffickers. … they can be: »
+        # Family members » …"): the list is what the chosen sentence is saying.
+        unit.extend([passage[i + 1], *items])
+    readable = [
+        s for s in unit if (s.item or len(s.text.split()) >= MIN_SENTENCE_WORDS) and not _REFERENCE.search(s.text)
+    ]  # a list's items may be a word or two ("Strangers")
     return [s for s in unit if s is sentence or s in readable]
 
 
@@ -570,7 +627,15 @@ def _answer(
         cid = s.retrieved.chunk.chunk_id
         best_in_passage[cid] = max(best_in_passage.get(cid, -1.0), scores.get(s.key, -1.0))
     passage_rank = {cid: rank for rank, cid in enumerate(sorted(best_in_passage, key=lambda c: -best_in_passage[c]))}
-    ordered = sorted(chosen, key=lambda s: (passage_rank[s.retrieved.chunk.chunk_id], s.position))
+    # A passage read on from the one before it (a list or a sentence running on) stays right after that one.
+    by_position = {(s.retrieved.chunk.doc_id, s.retrieved.chunk.index): s.retrieved.chunk.chunk_id for s in chosen}
+    for doc_id, index in sorted(by_position):
+        before = by_position.get((doc_id, index - 1))
+        if before is not None:
+            cid = by_position[(doc_id, index)]
+            passage_rank[cid] = min(passage_rank[cid], passage_rank[before])
+    ordered = sorted(chosen, key=lambda s: (passage_rank[s.retrieved.chunk.chunk_id], s.retrieved.chunk.index,
+                                            s.position))  # fmt: skip
 
     # One citation per run of consecutive sentences of one passage, so a quote is exactly what is cited.
     runs: list[list[PassageSentence]] = []

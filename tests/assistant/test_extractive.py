@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -193,3 +194,62 @@ def test_a_bulleted_item_without_a_full_stop_can_answer(composer):
     )
     answer = ask(composer, "How many FBI Child Exploitation Task Forces are there?", [passage(text, 11, 0, 0.9)])
     assert not answer.refused and "71 FBI" in answer.text
+
+
+SHELTER_FIGURE = (
+    "Figure 4 Measures shelter staff said would help survivors testify against their exploiters\n\n"
+    "Source: shelter survey 2023.\n\n"
+    "Free legal counsel from the first interview onwards\n\n"
+    "Protection orders for family members still in the home country\n\n"
+    "Residence permits that do not depend on testifying\n\n"
+    "Table 5\n\n"
+    "Shelter places per region available to adult survivors\n\n"
+    "Staff also reported long waiting times for interpreters."
+)
+
+
+def test_a_list_printed_without_bullets_is_answered_with_its_items(composer):
+    answer = ask(composer, "What measures would help survivors testify, according to shelter staff?",
+                 [passage(SHELTER_FIGURE, 12, 0, 0.9)])  # fmt: skip
+    texts = [s.text for s in answer.sentences]
+    assert not answer.refused
+    assert texts[0].startswith("Figure 4 Measures shelter staff said")
+    for item in ("Free legal counsel", "Protection orders", "Residence permits"):
+        assert any(t.startswith(item) for t in texts), item
+    assert "Source: shelter survey 2023." not in texts  # a source line is passed over, not an item
+    assert not any(t.startswith("Shelter places per region") for t in texts)  # the next table's, not this list's
+
+
+def test_a_run_of_one_word_labels_is_not_a_list():
+    from assistant.answering.extractive import passage_sentences, unmarked_list
+
+    text = "Number of children working in mines by country in 2019\n\nGhana\n\nNiger\n\nChad\n\nKenya"
+    sentences = passage_sentences([passage(text, 3, 0, 0.9)])["report.pdf-3-0"]
+    assert unmarked_list(sentences, 0) == []
+
+
+def test_a_paragraph_that_goes_on_into_a_list_brings_its_items(composer):
+    text = (
+        "Recruiters do not fit one profile. They may be of any age or gender. Among those reported, they were:\n\n"
+        "» Neighbours\n\n» Family members\n\n» Former employers of the victim\n\n"
+        "Most recruiters were paid per person recruited."
+    )
+    answer = ask(composer, "Who can a recruiter be?", [passage(text, 8, 0, 0.9)])
+    texts = [s.text for s in answer.sentences]
+    assert "Family members" in texts and "Neighbours" in texts  # short items come along with their list
+    assert texts.index("Family members") > texts.index("Among those reported, they were:")
+
+
+def test_a_list_that_runs_into_the_next_passage_is_read_in_order(composer):
+    first = passage(
+        "Table 7 Least helpful services named by survivors in the follow-up interviews N\n\n"
+        "Immigration hotlines 31% 210", 20, 0, 0.6)  # fmt: skip
+    rest = "Emergency housing agencies 22% 208\n\nCourt-appointed guardians 19% 209\n\nMost survivors relied on peers."
+    second = passage(rest, 20, 200, 0.9)
+    second = ScoredChunk(replace(second.chunk, chunk_id="report.pdf-20-200", index=first.chunk.index + 1),
+                         0.9, 0.9, 0.9)  # fmt: skip
+    answer = ask(composer, "Which services did survivors find least helpful?", [second, first])
+    texts = [s.text for s in answer.sentences]
+    assert texts[0].startswith("Table 7 Least helpful services")  # the title, then its items in page order
+    assert texts[1:4] == ["Immigration hotlines 31% 210", "Emergency housing agencies 22% 208",
+                          "Court-appointed guardians 19% 209"]  # fmt: skip
