@@ -69,6 +69,7 @@ MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
 MIN_UNMARKED_ITEMS = 2  # lines after an unpunctuated title that make it a list's title
 MIN_ITEM_WORDS = 3
+_CONTENTS_ENTRY = re.compile(r"(?:\.{3,}|…)\s*\d+\s*$")  # "METHODS ... 3": a table of contents line
 _NEXT_TITLE = re.compile(r"^(?:table|figure|fig\.|chart|box|map)\s+[\dA-Z][\w.]*\b", re.I)  # "TABLE 10"
 # Sentences (each with what it needs to be read) picked from each document a question about several names.
 MAX_PER_DOCUMENT = 2
@@ -549,6 +550,8 @@ def unmarked_list(passage: Sequence[PassageSentence], i: int) -> list[PassageSen
     title = passage[i]
     if title.item or _ENDS_LIKE_PROSE.search(title.text) or len(title.text.split()) < MIN_SENTENCE_WORDS:
         return []
+    if _REFERENCE.search(title.text) or _CONTENTS_ENTRY.search(title.text):
+        return []
     items: list[PassageSentence] = []
     for s in passage[i + 1 :]:
         if len(items) >= MAX_LIST_ITEMS:
@@ -556,6 +559,8 @@ def unmarked_list(passage: Sequence[PassageSentence], i: int) -> list[PassageSen
         if _REFERENCE.search(s.text):
             continue
         if s.item or _CLOSES_STATEMENT.search(s.text) or _NEXT_TITLE.match(s.text) or _has_axis_run(s.text):
+            break
+        if _CONTENTS_ENTRY.search(s.text):
             break
         if len(s.text.split()) < MIN_ITEM_WORDS:
             break

@@ -253,3 +253,11 @@ def test_a_list_that_runs_into_the_next_passage_is_read_in_order(composer):
     assert texts[0].startswith("Table 7 Least helpful services")  # the title, then its items in page order
     assert texts[1:4] == ["Immigration hotlines 31% 210", "Emergency housing agencies 22% 208",
                           "Court-appointed guardians 19% 209"]  # fmt: skip
+
+
+def test_a_table_of_contents_is_not_a_list():
+    from assistant.answering.extractive import passage_sentences, unmarked_list
+
+    text = "Background of the shelter programme ... 2 Scope ... 2\n\nMETHODS ... 3\n\nRESULTS ... 5\n\nANNEXES ... 9"
+    sentences = passage_sentences([passage(text, 2, 0, 0.9)])["report.pdf-2-0"]
+    assert not any(unmarked_list(sentences, i) for i in range(len(sentences)))
