@@ -22,7 +22,7 @@ from ingest.language import detect_language, is_language, known_word_share
 from ingest.models import LoadedDocument, Page
 from ingest.ocr import tesseract_languages
 from ingest.pdf import NO_TEXT_LAYER, read_pdf
-from ingest.structured import TABLE_ROW, markdown_tables_as_rows, read_docx, read_html
+from ingest.structured import ROW_SEPARATOR, TABLE_ROW, markdown_tables_as_rows, read_docx, read_html
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +204,6 @@ def _title_from_text(pages: list[str], paragraphs: int = 5) -> str | None:
     """The first short paragraph among the first ones of the first page with text."""
     first = next((page for page in pages if page), "")
     for paragraph in first.split("\n\n")[:paragraphs]:
-        if _looks_like_title(paragraph):
+        if _looks_like_title(paragraph) and ROW_SEPARATOR not in paragraph:  # not a table's header row
             return paragraph
     return None

@@ -1,6 +1,7 @@
 """Reading a PDF: the text of each physical page (1-based), with what a reader sees beyond the text layer.
 
-pypdf extracts each page's text layer. Added to it, as paragraphs at the end of the page: the values typed
+pypdf extracts each page's text layer; a table of figures in it is rewritten as rows with their headers
+(``ingest.pdf_tables``). Added to it, as paragraphs at the end of the page: the values typed
 into form fields, each with its printed label ("Number of victims referred: 14"; the label is the text just
 left of the field on its line, else the field's tooltip or name), and the text of comment annotations
 ("Comment: …"). A page whose text layer is empty but shows an image, or whose text layer is not language,
@@ -24,6 +25,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError, WrongPasswordEr
 from ingest import ocr
 from ingest.errors import IngestError
 from ingest.language import is_language
+from ingest.pdf_tables import looks_like_a_table, with_table_rows
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,11 @@ def _page_text(page: PageObject) -> str:
 
     has_fields = any(a.get("/Subtype") == "/Widget" for a in annotations)
     text = page.extract_text(visitor_text=collect if has_fields else None) or ""
+    if looks_like_a_table(text):
+        try:
+            text = with_table_rows(text, page.extract_text(extraction_mode="layout"))
+        except Exception as exc:  # the layout pass is an extra: without it the page keeps its plain text
+            log.debug("layout extraction failed (%s); the page keeps its plain text", _describe(exc))
     try:
         extra = [*_field_values(annotations, runs), *_comments(annotations)]
     except Exception as exc:  # odd form or comment objects cost themselves, never the page's text

@@ -28,8 +28,22 @@ SAVE_AS_PDF = "save the page as PDF in a browser and add that"
 SECTION_LEVELS = 2  # headings of this level or above start a new section
 PATH_SEPARATOR = " › "
 ROW_SEPARATOR = " | "
-# A table row as ``table_rows`` writes it: two or more "header: value" cells joined by " | ".
-TABLE_ROW = re.compile(r"[^|\n:]{1,80}: [^|\n]+(?: \| [^|\n:]{1,80}: [^|\n]+)+")
+# A table row as ``table_rows`` (and ``ingest.pdf_tables``) write it: "header: value" cells joined by " | ",
+# the first (the row's label) possibly without a header.
+TABLE_ROW = re.compile(r"(?:[^|\n:]{1,80}: )?[^|\n]+(?: \| [^|\n:]{1,80}: [^|\n]+)+")
+
+_HEADED_CELL = re.compile(r"([^|\n:]{1,80}): ([^|\n]+)")
+
+
+def searchable_text(text: str) -> str:
+    """``text`` as it is searched and embedded: a table row without the column names it carries for the
+    reader ("Town: Dodoma | Referrals in 2023: 12" is searched as "Dodoma | 12"). The names stand once in
+    the table's header; repeated in every row they would make any passage of rows look like the question."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if TABLE_ROW.fullmatch(line):
+            lines[i] = ROW_SEPARATOR.join(_HEADED_CELL.sub(r"\2", c, count=1) for c in line.split(ROW_SEPARATOR))
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -42,15 +56,17 @@ class Block:
 
 
 def table_rows(rows: Sequence[Sequence[str]]) -> list[Block]:
-    """A table as one row block per body row, each cell prefixed with its column's header (the first row).
-    A table of one row, or one without a header, gives its rows with cells joined by " | "."""
+    """A table as its header row as printed, then one row block per body row, each cell prefixed with its
+    column's header (the first row): a row read alone, in an answer or a chunk without the header, still
+    says what its figures are. A table of one row, or one without a header, gives its rows with cells joined
+    by " | "."""
     cleaned = [[" ".join(cell.split()) for cell in row] for row in rows if any(c.strip() for c in row)]
     if not cleaned:
         return []
     header, body = cleaned[0], cleaned[1:]
     if not body or not any(header):
         return [Block("row", ROW_SEPARATOR.join(c for c in row if c)) for row in cleaned]
-    blocks = []
+    blocks = [Block("row", ROW_SEPARATOR.join(c for c in header if c))]
     for row in body:
         pairs = zip(header, row, strict=False)
         cells = [f"{head}: {value}" if head and head != value else value for head, value in pairs if value]

@@ -129,6 +129,7 @@ def test_a_word_file_is_read_by_section_with_lists_tables_and_footnotes(tmp_path
         "Labour inspectors referred most of the victims to the Mwanza office.",
         "• Victims were recruited through brokers in Dodoma.",
         "• Wages were withheld for up to eight months.",
+        "Town | Referrals in 2023",  # the header row as printed, then each row with its headers
         "Town: Mwanza | Referrals in 2023: 96",
         "Town: Dodoma | Referrals in 2023: 12",
     ]
@@ -170,28 +171,33 @@ The table below lists the referrals each office received in 2023.
 """
 
 
-@pytest.mark.parametrize("kind", ["docx", "html", "md"])
+@pytest.mark.parametrize("kind", ["docx", "html", "md", "pdf"])
 def test_a_table_row_is_answered_with_its_header_and_cited_by_section(library, tmp_path, kind):
     from tests.docx_factory import make_docx
+    from tests.ingest.test_pdf import make_table_pdf
 
     docs = tmp_path / "docs"
     docs.mkdir()
+    row = "Town: Dodoma | Referrals in 2023: 12"
     if kind == "docx":
         make_docx(docs / "submission.docx", SUBMISSION_BLOCKS)
     elif kind == "html":
         (docs / "report.html").write_text(WEB_PAGE, encoding="utf-8")
-    else:
+    elif kind == "md":
         (docs / "referrals.md").write_text(MARKDOWN_TABLE, encoding="utf-8")
+    else:
+        make_table_pdf(docs / "referrals.pdf")
+        row = "Town: Dodoma | Referrals in 2022: 113 | Referrals in 2023: 107"
     assert library.ingest([docs]).summary() == "1 added"
 
     answer = library.ask("How many referrals did Dodoma receive in 2023?")
     assert not answer.refused
     cited = answer.citations[0]
-    assert "Town: Dodoma | Referrals in 2023: 12" in cited.quote  # the row, with its headers
+    assert row in cited.quote  # the row, with its headers
     assert "|---" not in answer.text and "Mwanza" not in cited.quote
     page = library.store.page_text(cited.doc_id, cited.page)
     assert page[cited.start : cited.end] == cited.quote
-    assert cited.location == ("p. 1" if kind == "md" else f"section {cited.page}")
+    assert cited.location == ("p. 1" if kind in ("md", "pdf") else f"section {cited.page}")
 
 
 @pytest.mark.parametrize("content", [b"\x00\x01 not a page", b"<html><body><nav>Home | About</nav></body></html>"])
@@ -203,3 +209,27 @@ def test_a_web_page_without_main_text_is_refused_with_what_to_do(tmp_path, conte
     page.write_bytes(content)
     with pytest.raises(IngestError, match="no main text found in this web page: save the page as PDF"):
         load_file(page)
+
+
+
+def test_a_table_is_searched_by_its_cells_and_its_column_names_count_once(library, tmp_path):
+    from ingest.structured import searchable_text
+
+    row = "Town: Dodoma | Referrals in 2023: 12"
+    assert searchable_text(f"Referrals by town\n\nTown | Referrals in 2023\n\n{row}") == (
+        "Referrals by town\n\nTown | Referrals in 2023\n\nDodoma | 12"
+    )
+    assert searchable_text("Note: figures are provisional.") == "Note: figures are provisional."  # prose as is
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    towns = ["Mwanza", "Dodoma", "Arusha", "Mbeya", "Morogoro", "Tanga", "Kigoma", "Tabora", "Iringa", "Singida",
+             "Musoma", "Songea", "Shinyanga", "Bukoba", "Lindi", "Mtwara"]  # fmt: skip
+    header = "| Town | Child victims of labour trafficking identified in 2023 | Adult victims identified in 2023 |"
+    rows = "\n".join(f"| {town} | {n * 3} | {n * 7} |" for n, town in enumerate(towns, 1))
+    (docs / "annex.md").write_text(f"# Annex tables\n\n{header}\n|---|---:|---:|\n{rows}\n", encoding="utf-8")
+    assert library.ingest([docs]).summary() == "1 added"
+    answer = library.ask("How many child victims of labour trafficking were identified in Kigoma in 2023?")
+    assert answer.sentences[0].text == (
+        "Town: Kigoma | Child victims of labour trafficking identified in 2023: 21 | Adult victims identified in 2023: 49"
+    )  # the row with its headers; the header row alone is never an answer

@@ -19,6 +19,7 @@ from assistant.text.lexicon import stem
 from assistant.text.terms import surface_words
 from ingest.language import detect_language
 from ingest.models import Chunk, LoadedDocument
+from ingest.structured import searchable_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -66,7 +67,7 @@ ADDED_DOCUMENT_COLUMNS = {"language": "TEXT", "ocr_pages": "TEXT NOT NULL DEFAUL
 # or Spanish chunk also gets its words' Snowball stems in its own language in a third column, ``stems``
 # ("identifiées" and "identifié" both "identifi"), which questions search with their words stemmed in
 # those languages (``lexical_search(..., stems=...)``); for an English chunk it stays empty.
-LEXICAL_INDEX_VERSION = 3
+LEXICAL_INDEX_VERSION = 4
 TITLE_WEIGHT = 2.0
 STEMS_WEIGHT = 1.0
 STEMMED_LANGUAGES = ("fr", "es")
@@ -325,9 +326,11 @@ class Catalog:
                 ],
             )
             self._db.executemany(
-                "INSERT INTO chunks_fts(rowid, title, text, stems) "
-                "SELECT rowid, ?, text, ? FROM chunks WHERE chunk_id = ?",
-                [(document.title, chunk_stems(c.text, document.language), c.chunk_id) for c in chunks],
+                "INSERT INTO chunks_fts(rowid, title, text, stems) SELECT rowid, ?, ?, ? FROM chunks WHERE chunk_id = ?",
+                [
+                    (document.title, searchable_text(c.text), chunk_stems(c.text, document.language), c.chunk_id)
+                    for c in chunks
+                ],
             )
             new_words = _words_of([document.title, *(c.text for c in chunks)])
             self._update_vocabulary(old_words, new_words)
@@ -389,7 +392,7 @@ class Catalog:
             self._db.executemany(
                 "INSERT INTO chunks_fts(rowid, title, text, stems) VALUES (?,?,?,?)",
                 [
-                    (r["rowid"], doc["title"], r["text"], chunk_stems(r["text"], language))
+                    (r["rowid"], doc["title"], searchable_text(r["text"]), chunk_stems(r["text"], language))
                     for r in self._db.execute("SELECT rowid, text FROM chunks WHERE doc_id = ?", (doc["doc_id"],))
                 ],
             )

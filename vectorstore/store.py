@@ -17,6 +17,7 @@ import numpy as np
 from assistant.text.terms import lexical_terms
 from ingest.models import Chunk, LoadedDocument
 from vectorstore.catalog import Catalog, DocumentRecord
+from ingest.structured import searchable_text
 from vectorstore.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class ChunkStore:
     def add_documents(self, items: Sequence[tuple[LoadedDocument, Sequence[Chunk]]]) -> None:
         """Store several documents, embedding all their chunks in one batched pass (much faster for many
         small documents). Each document is committed on its own, so a failure keeps the ones before it."""
-        vectors = self.embedder.encode([c.text for _, chunks in items for c in chunks])
+        vectors = self.embedder.encode([searchable_text(c.text) for _, chunks in items for c in chunks])
         offset = 0
         for document, chunks in items:
             self._store_version(document, chunks, vectors[offset : offset + len(chunks)])

@@ -21,7 +21,7 @@ from assistant.text.references import LEANS_BACK
 from assistant.text.terms import prefix_stems
 from assistant.types import Answer, AnswerSentence, Citation
 from ingest.sentences import split_sentences
-from ingest.structured import TABLE_ROW
+from ingest.structured import ROW_SEPARATOR, TABLE_ROW
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ScoredChunk
 
@@ -120,6 +120,8 @@ class PassageSentence:
         a table row that carries its headers ("Town: Dodoma | Referrals in 2023: 12") is."""
         if TABLE_ROW.fullmatch(self.text):
             return True
+        if ROW_SEPARATOR in self.text:
+            return False  # a table's header row ("Town | Referrals in 2023"): names, not a statement
         words = len(self.text.split())
         if words < MIN_SENTENCE_WORDS or _REFERENCE.search(self.text):
             return False
@@ -550,8 +552,8 @@ def unmarked_list(passage: Sequence[PassageSentence], i: int) -> list[PassageSen
     title = passage[i]
     if title.item or _ENDS_LIKE_PROSE.search(title.text) or len(title.text.split()) < MIN_SENTENCE_WORDS:
         return []
-    if _REFERENCE.search(title.text) or _CONTENTS_ENTRY.search(title.text):
-        return []
+    if _REFERENCE.search(title.text) or _CONTENTS_ENTRY.search(title.text) or ROW_SEPARATOR in title.text:
+        return []  # a table is answered row by row, each row with its headers
     items: list[PassageSentence] = []
     for s in passage[i + 1 :]:
         if len(items) >= MAX_LIST_ITEMS:
@@ -560,8 +562,8 @@ def unmarked_list(passage: Sequence[PassageSentence], i: int) -> list[PassageSen
             continue
         if s.item or _CLOSES_STATEMENT.search(s.text) or _NEXT_TITLE.match(s.text) or _has_axis_run(s.text):
             break
-        if _CONTENTS_ENTRY.search(s.text):
-            break
+        if _CONTENTS_ENTRY.search(s.text) or TABLE_ROW.fullmatch(s.text):
+            break  # a table of contents; a table's rows, each answering with its headers
         if len(s.text.split()) < MIN_ITEM_WORDS:
             break
         items.append(s)

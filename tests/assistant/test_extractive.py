@@ -261,3 +261,16 @@ def test_a_table_of_contents_is_not_a_list():
     text = "Background of the shelter programme ... 2 Scope ... 2\n\nMETHODS ... 3\n\nRESULTS ... 5\n\nANNEXES ... 9"
     sentences = passage_sentences([passage(text, 2, 0, 0.9)])["report.pdf-2-0"]
     assert not any(unmarked_list(sentences, i) for i in range(len(sentences)))
+
+
+def test_a_tables_header_row_is_not_an_answer_and_its_rows_are_not_a_list():
+    from assistant.answering.extractive import passage_sentences, unmarked_list
+
+    text = (
+        "Town | Child victims of labour trafficking identified in 2023 | Adult victims identified in 2023\n\n"
+        "Town: Kigoma | Child victims of labour trafficking identified in 2023: 21 | Adult victims identified in 2023: 49\n\n"
+        "Town: Tabora | Child victims of labour trafficking identified in 2023: 24 | Adult victims identified in 2023: 56"
+    )
+    header, *rows = passage_sentences([passage(text, 5, 0, 0.9)])["report.pdf-5-0"]
+    assert not header.is_prose and unmarked_list([header, *rows], 0) == []
+    assert all(r.is_prose for r in rows)  # each row, with its headers, can answer

@@ -157,3 +157,36 @@ def test_typed_form_values_are_read_with_their_printed_labels_and_comments(tmp_p
 def test_an_empty_field_adds_nothing(tmp_path):
     path = make_filled_form(tmp_path / "form.pdf", {"q7_victims": ("", 1)})
     assert load_file(path).pages[0].text.split("\n\n")[-1] != "Number of victims referred:"
+
+
+# ----- tables of figures ----------------------------------------------------------------------------------
+TOWNS = [
+    ("Mwanza", 22, 77), ("Dodoma", 113, 107), ("Arusha", 102, 13), ("Mbeya", 37, 20), ("Morogoro", 68, 102),
+    ("Tanga", 62, 65), ("Kigoma", 88, 53), ("Tabora", 105, 31), ("Iringa", 17, 67), ("Singida", 8, 119),
+]  # fmt: skip
+
+
+def make_table_pdf(path: Path) -> Path:
+    """A page with a title, a header line and ten rows of figures in columns, then a source line."""
+    header = f"{'Town':<24}Referrals in 2022    Referrals in 2023"
+    lines = ["Referrals of trafficking victims by town", "", header]
+    lines += [f"{town:<24}{a:>17}    {b:>17}" for town, a, b in TOWNS]
+    lines += ["", "Source: ministry case records, 2024. Figures are provisional and may be revised."]
+    return make_text_pdf(path, ["\n".join(lines)])
+
+
+def test_a_table_of_figures_becomes_rows_with_their_headers(tmp_path):
+    text = load_file(make_table_pdf(tmp_path / "referrals.pdf")).pages[0].text
+    paragraphs = text.split("\n\n")
+    assert "Town: Dodoma | Referrals in 2022: 113 | Referrals in 2023: 107" in paragraphs
+    assert sum(p.startswith("Town: ") for p in paragraphs) == len(TOWNS)  # every row, once
+    assert paragraphs[0].startswith("Referrals of trafficking victims by town")  # the title, with the header line
+    assert paragraphs[-1].startswith("Source: ministry case records")
+
+
+def test_prose_with_a_few_figures_is_left_as_it_is(tmp_path):
+    prose = (
+        "In 2023 the Mwanza office received 96 referrals, 41 more than in 2022, and the Dodoma office 12.\n"
+        "Most victims were recruited by brokers who promised work on fishing boats and withheld wages."
+    )
+    assert load_file(make_text_pdf(tmp_path / "note.pdf", [prose])).pages[0].text == " ".join(prose.split("\n"))
