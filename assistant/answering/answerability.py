@@ -26,9 +26,11 @@ from assistant.answering.constraints import (
     PageContext,
     Referent,
     SentenceContext,
+    YearSpan,
     names_met,
     read_constraints,
     referent_of,
+    year_spans,
 )
 from assistant.answering.conversation import RetrievalQuery, question_parts
 from assistant.answering.documents_named import KIND_NOUNS, DocumentMention, named_doc_ids, named_documents, profiles
@@ -41,6 +43,7 @@ from vectorstore.store import ChunkStore
 # A document is "about" a place when that place is named on at least this share of its pages.
 SCOPE_PAGE_SHARE = 0.4
 SCOPE_MIN_PAGES = 3
+SCOPE_YEAR_PAGES = 2  # a report says what period its data covers at its start
 # The previous turn's answer is read this far for the follow-up's referent.
 REFERENT_ANSWER_CHARS = 300
 
@@ -93,6 +96,7 @@ class Answerability:
         self._lock = threading.Lock()
         self._lexicon: tuple[object, Lexicon] | None = None
         self._scopes: dict[tuple[str, str], tuple[Place, ...]] = {}
+        self._scope_years: dict[tuple[str, str], tuple[YearSpan, ...]] = {}
         self._texts: dict[tuple[str, str], str] = {}
 
     # ----- the library's words ----------------------------------------------------------------------------
@@ -165,6 +169,7 @@ class Answerability:
             heading=heading,
             title=chunk.title,
             scope_places=self.scope_places(chunk.doc_id),
+            scope_years=self.scope_years(chunk.doc_id),
             page=pages.page(chunk.doc_id, chunk.page_start),
         )
 
@@ -178,6 +183,20 @@ class Answerability:
             pages = (self.store.page_text(doc_id, n) or "" for n in range(1, record.page_count + 1))
             self._texts[key] = "\n".join(pages)
         return frozenset(n for n in names if not names_met(n, self._texts[key]))
+
+    def scope_years(self, doc_id: str) -> tuple[YearSpan, ...]:
+        """The periods a document says its data covers: those of several years stated on its first
+        ``SCOPE_YEAR_PAGES`` pages, where a report says what it covers ("data from January 2020 through
+        August 2022"). Kept per document version."""
+        record = self.store.document(doc_id)
+        if record is None:
+            return ()
+        key = (doc_id, record.sha256)
+        if key not in self._scope_years:
+            first = "\n".join(self.store.page_text(doc_id, n) or "" for n in range(1, SCOPE_YEAR_PAGES + 1))
+            periods = (span for span in year_spans(first) if span.first != span.last and not span.open_end)
+            self._scope_years[key] = tuple(dict.fromkeys(periods))
+        return self._scope_years[key]
 
     def scope_places(self, doc_id: str) -> tuple[Place, ...]:
         """The places a document is mostly about: named on at least ``SCOPE_PAGE_SHARE`` of its pages

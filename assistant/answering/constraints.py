@@ -61,12 +61,17 @@ class Unmet(Enum):
 # ----- years ---------------------------------------------------------------------------------------------
 _YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
 _URL = re.compile(r"(?:https?://|www\.)\S+(?:\s[\w./-]*/\S*)?")  # a line-broken path too: "…/wp-content/ uploads/…"
-_PART_OF = r"(?:(?:early|mid|late|end)[- ](?:of\s+)?)?"  # "mid-2019", "end of 2020"
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+"
+)
+# "mid-2019", "end of 2020", "August 2022"
+_PART_OF = rf"(?:(?:early|mid|late|end)[- ](?:of\s+)?|{_MONTH})?"
 _YEAR_SPAN = re.compile(
     rf"(?:\b(?P<since>since|after)\s+(?P<y0>{_YEAR})\b)"
     rf"|(?:\b(?:between|from)\s+{_PART_OF}(?P<a>{_YEAR})\s*(?:and|to|-|–|—|until|through)"
     rf"\s*{_PART_OF}(?P<b>{_YEAR})\b)"
-    rf"|(?:(?<![\d/.,])(?P<c>{_YEAR})\s*(?:-|–|—|to|through)\s*{_PART_OF}(?P<d>{_YEAR}|\d\d)\b"
+    rf"|(?:(?<![\d/.,])(?P<c>{_YEAR})\s*(?:-|–|—|to|through|until)\s*{_PART_OF}(?P<d>{_YEAR}|\d\d)\b"
     rf"(?!\d|,\d))"
     rf"|(?:(?<![\d,.$])(?P<y>{_YEAR})(?!\d|[,.]\d))",  # not "12,2023" or "2023.5"
     re.I,
@@ -354,13 +359,14 @@ class Referent:
 @dataclass(frozen=True)
 class SentenceContext:
     """Where a candidate answer sentence sits, from narrow to wide. ``scope`` is the document's own: its
-    title and the places it is mostly about."""
+    title, the places it is mostly about and the periods its data covers."""
 
     sentence: str
     paragraph: str = ""
     heading: str = ""
     title: str = ""
     scope_places: tuple[Place, ...] = ()
+    scope_years: tuple[YearSpan, ...] = ()  # the periods the document says its data covers
     page: str = ""  # the whole page: where the names that identify a case or programme may stand
     # Names the question gives for another document it names ("'Adele' in the case studies" when this is the
     # ASU study): not asked of this one.
@@ -425,7 +431,10 @@ class Constraints:
             if stated:
                 return years_agree(self.years, stated)
         # Nothing dates the fact: a figure of unknown year is not a figure for the year asked (a study's
-        # whole-sample share does not answer "in 2012").
+        # whole-sample share does not answer "in 2012"). A period asked ("from 2020 to mid-2022") is met by
+        # an undated fact of a document whose data covers that period ("January 2020-August 2022").
+        if evidence.scope_years and all(a.first != a.last and not a.open_end for a in self.years):
+            return years_agree(self.years, evidence.scope_years)
         return False
 
     def _places_met(self, evidence: SentenceContext) -> bool:

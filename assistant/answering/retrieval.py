@@ -3,7 +3,8 @@
 "Where did it mostly take place in the ASU cases, and which types were reported most to the hotline?"
 searched whole finds passages for whichever part dominates. Each part is searched on its own as well and
 the result lists are interleaved rank by rank (the whole question's first), so every part is represented
-among the first k. Documents the question names are each searched alone the same way.
+among the first k (a part that points back at the one before is searched with it). Documents the question
+names are each searched alone the same way.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assistant.answering.conversation import RetrievalQuery
+from assistant.text.references import POINTS_BACK
 from vectorstore.store import ChunkStore, ScoredChunk
 
 
@@ -26,7 +28,7 @@ def retrieve(
     # Documents the question names come first, each searched alone: "Do the school resource officer guide
     # and the IACP guide agree…" must find both, whichever dominates the search of the whole question.
     per_document = [store.search(query.reading.asked_of(d), k=k, doc_ids=[d]) for d in named]
-    rankings = [*per_document, whole, *(store.search(part, k=k, doc_ids=doc_ids) for part in query.parts)]
+    rankings = [*per_document, whole, *(store.search(part, k=k, doc_ids=doc_ids) for part in _searched(query.parts))]
     merged: dict[str, ScoredChunk] = {}
     texts: set[str] = set()
     for rank in range(k):
@@ -37,3 +39,11 @@ def retrieve(
                     merged[hit.chunk.chunk_id] = hit
                     texts.add(hit.chunk.text_hash)
     return list(merged.values())[:k]
+
+
+def _searched(parts: Sequence[str]) -> list[str]:
+    """Each part of a compound question as it is searched: a part that points back at the one before it
+    ("…, and how did that compare with labour trafficking?") means little alone, so it is searched together
+    with that part."""
+    return [f"{parts[n - 1]} {part}" if n and POINTS_BACK.search(part) else part for n, part in enumerate(parts)]
+

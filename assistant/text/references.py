@@ -21,7 +21,11 @@ FOLLOWUP_REFERENCE = re.compile(
     r"the same|the former|the latter|above|previous|earlier|before)\b",
     re.IGNORECASE,
 )
-POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|these|those|there|the same)\b", re.I)
+POINTS_BACK = re.compile(
+    r"\b(?:it|its|they|them|their|these|those|there|the same)\b"
+    r"|\b(?:did|does|do|is|was|were|are|has|have|had)\s+(?:that|this)\b(?!\s+(?:year|month|week|period)\b)",
+    re.I,
+)  # "…, and how did that compare with …?": "that" as the subject of a verb, not a conjunction
 LEANS_BACK = re.compile(
     r"^[\W_]*(as a result|consequently|because of this|therefore|thus|hence|in turn|subsequently|"
     r"this|these|those|they|their|she|he|her|his|it|its|such|the same|both|of these|of them)\b",

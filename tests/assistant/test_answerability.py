@@ -129,3 +129,31 @@ def test_a_part_that_points_back_is_held_to_the_place_and_year_of_the_part_befor
     assert [p.name for p in parts[1].places] == ["Ghana"]
     parts = _carried_over([first, read_constraints("which agencies fund screening?")])
     assert parts[1].places == () and parts[1].years == ()
+
+
+def test_a_part_asking_how_that_compares_is_held_to_the_period_of_the_part_before():
+    from assistant.answering.answerability import _carried_over
+    from assistant.answering.constraints import read_constraints
+
+    first = read_constraints("In hotline cases from 2020 to mid-2022, what share of sex trafficking victims were minors")
+    parts = _carried_over([first, read_constraints("how did that compare with labor trafficking?")])
+    assert parts[1].years == first.years
+    # "that year" names its own time, and "that" as a conjunction points nowhere.
+    assert _carried_over([first, read_constraints("was the rate higher than that year?")])[1].years == ()
+
+
+def test_a_period_question_is_answered_from_a_report_whose_data_covers_that_period(tmp_path, embedder):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "pandemic-report.txt").write_text(
+        "Shelter referrals during the pandemic\n\nThis report covers shelter data from January 2020 through "
+        "August 2022.\n\nMost referred survivors were women; 41% of referred survivors were minors.\n",
+        encoding="utf-8",
+    )
+    library = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
+    assert library.ingest([folder]).ok
+    answer = library.ask("What share of referred survivors were minors between 2020 and 2022?")
+    assert not answer.refused, answer.refusal_reason
+    assert "41%" in answer.text
+    assert library.ask("What share of referred survivors were minors in 2021?").refused
+
