@@ -54,6 +54,13 @@ class EmptyQuestion(TipError, ValueError):
         super().__init__("the question is empty: type a question")
 
 
+class EmptyLibrary(TipError, LookupError):
+    """A question, a text to check or a summary asked of a library with no documents."""
+
+    def __init__(self) -> None:
+        super().__init__("the library is empty: add files with `tip-assistant ingest PATH` or in the Library tab")
+
+
 class EmptyText(TipError, ValueError):
     """A blank text to check or to cite."""
 
@@ -142,9 +149,11 @@ class Assistant:
         doc_ids: Sequence[str] | None = None,
     ) -> Answer:
         """The checked, cited answer to ``question`` in the context of ``history``, from the documents
-        ``doc_ids`` only when given (all otherwise). Raises ``EmptyQuestion`` for a blank question."""
+        ``doc_ids`` only when given (all otherwise). Raises ``EmptyQuestion`` for a blank question and
+        ``EmptyLibrary`` when the library holds no document."""
         if not question or not question.strip():
             raise EmptyQuestion()
+        self._require_documents()
         return self.pipeline.answer(question, history, doc_ids)
 
     def ask_stream(
@@ -156,6 +165,7 @@ class Assistant:
         """The answer's text as it is generated (with a model configured), then the checked ``Answer``."""
         if not question or not question.strip():
             raise EmptyQuestion()
+        self._require_documents()
         yield from self.pipeline.stream(self.pipeline.prepare(question, history, doc_ids))
 
     def verify(self, text: str, doc_ids: Sequence[str] | None = None) -> list[CheckedSentence]:
@@ -163,6 +173,7 @@ class Assistant:
         supports it, labelled: the passages retrieved for that sentence are its candidates."""
         if not text or not text.strip():
             raise EmptyText()
+        self._require_documents()
 
         pages = functools.lru_cache(maxsize=None)(self.page_text)
 
@@ -183,6 +194,7 @@ class Assistant:
         """A cited summary of what the library says on ``topic`` (see ``assistant.drafting.drafts``)."""
         if not topic or not topic.strip():
             raise EmptyQuestion()
+        self._require_documents()
         writer = ModelSectionWriter(self.model, self.prompts, self.checker, self.settings) if self.model else None
         return summarize(self.store, self.embedder, self.checker, topic, Grouping(grouping), doc_ids, progress, writer)
 
@@ -203,6 +215,10 @@ class Assistant:
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
         with self._ingest_lock:
             return ingest_files(files, self.store, chunker, progress)
+
+    def _require_documents(self) -> None:
+        if not self.store.documents():
+            raise EmptyLibrary()
 
     def documents(self) -> list[DocumentRecord]:
         """Every document in the library, in the order they were added."""

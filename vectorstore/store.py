@@ -215,6 +215,8 @@ class ChunkStore:
 
     def _vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those of ``chunk_ids`` that have one."""
+        if not chunk_ids:
+            return {}  # Chroma refuses an empty id list
         got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
         if got["embeddings"] is None:
             return {}

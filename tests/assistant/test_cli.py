@@ -211,3 +211,15 @@ def test_export_format_problems_are_one_line(capsys, tmp_path):
     assert code == 2 and "add -o FILE.docx" in err
     code, _, err = run(capsys, "summarize", "refugees", "-o", str(tmp_path / "summary.pdf"))
     assert code == 2 and "name it .md or .docx" in err
+
+
+@pytest.mark.parametrize(
+    "argv", [("ask", "How many victims were identified?"), ("verify", "-"), ("summarize", "forced labour")]
+)
+def test_an_empty_library_says_so_in_one_line(capsys, monkeypatch, argv):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("87 victims were identified at the camp."))
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.strip() == "error: the library is empty: add files with `tip-assistant ingest PATH` or in the Library tab"
