@@ -42,6 +42,10 @@ class Settings(BaseModel):
     max_sentences: int = Field(5, ge=1, le=20, json_schema_extra=_fix("use 1 to 20"))
     host: str = "127.0.0.1"  # TIP_HOST: the web UI binds loopback unless told otherwise
     port: int = Field(7860, ge=1, le=65535, json_schema_extra=_fix("use 1 to 65535"))  # TIP_PORT
+    # TIP_MAX_UPLOAD_MB: the largest file the web UI and the API accept, in megabytes
+    max_upload_mb: int = Field(100, ge=1, le=10_000, json_schema_extra=_fix("use 1 to 10000 megabytes"))
+    # TIP_API_TOKEN: the bearer token the API asks of every request when set; required off loopback
+    api_token: SecretStr | None = None
     # Generative answers (optional; the extractive composer is the default and the fallback):
     llm: str | None = None  # TIP_LLM: "ollama:MODEL" or "openai:MODEL" (any OpenAI-compatible server)
     llm_base_url: str | None = None  # TIP_LLM_BASE_URL: e.g. http://127.0.0.1:11434 or http://host:8000/v1

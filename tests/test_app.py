@@ -12,6 +12,7 @@ import pytest
 import app
 import assistant.service as assistant_service
 from assistant.grounding.support import CheckedSentence
+from assistant.interfaces import server
 from assistant.interfaces.web import handlers, render, ui
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -475,19 +476,19 @@ def test_docs_given_at_start_are_ingested_and_reported_before_the_ui_opens(tmp_p
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "notes.txt").write_text(NOTES, encoding="utf-8")
     served = {}
-    monkeypatch.setattr(ui, "serve", lambda assistant: served.update(documents=len(assistant.documents())))
+    monkeypatch.setattr(server, "serve", lambda assistant: served.update(documents=len(assistant.documents())))
     with pytest.raises(SystemExit) as exited:
         app.main(["--docs", str(tmp_path / "docs"), "--data-dir", str(tmp_path / "data"), "--port", "7999"])
 
     assert exited.value.code == 0 and served == {"documents": 1}  # ingested before serving
     out = capsys.readouterr().out
-    assert "✅ notes.txt: added" in out and "1 added; 1 documents in the library" in out
+    assert "✅ notes.txt: added" in out and "1 added; 1 document in the library" in out
 
 
 def test_main_builds_settings_from_flags_and_serves(tmp_path, monkeypatch):
     monkeypatch.delenv("TIP_HOST", raising=False)
     served = {}
-    monkeypatch.setattr(ui, "serve", lambda assistant: served.update(settings=assistant.settings))
+    monkeypatch.setattr(server, "serve", lambda assistant: served.update(settings=assistant.settings))
     with pytest.raises(SystemExit) as exited:
         app.main(["--data-dir", str(tmp_path), "--port", "7999"])
     assert exited.value.code == 0
@@ -523,10 +524,10 @@ def test_ask_endpoint_over_http(tmp_path, monkeypatch, embedder):
     assistant = Assistant(settings, embedder=embedder)
 
     assert assistant.ingest([submission]).ok
-    demo = ui.serve(assistant, prevent_thread_lock=True)
+    running = server.serve(assistant, background=True)
     try:
-        assert demo.local_url.startswith(f"http://127.0.0.1:{settings.port}")
-        client = Client(demo.local_url, verbose=False, analytics_enabled=False, download_files=False)
+        assert running.url == f"http://127.0.0.1:{settings.port}"
+        client = Client(f"{running.url}/", verbose=False, analytics_enabled=False, download_files=False)
 
         answer = client.predict(
             "How many trafficking victims were identified at the Dzaleka Refugee Camp?", "", api_name="/ask"
@@ -546,7 +547,7 @@ def test_ask_endpoint_over_http(tmp_path, monkeypatch, embedder):
         with pytest.raises(AppError, match='"role" must be'):
             client.predict("Anything?", '[{"role": "robot", "content": "hi"}]', api_name="/ask")
     finally:
-        demo.close()
+        running.close()
 
 
 def test_refusal_reason_is_shown_escaped():
@@ -624,3 +625,12 @@ def test_a_refusal_in_the_chat_says_why():
     refused = Answer("q", REFUSAL_TEXT, (), (), True, "q", refusal_reason=reason)
     assert render.marked_answer_text(refused) == f"{REFUSAL_TEXT} Why: {reason}."
     assert render.marked_answer_text(Answer("q", REFUSAL_TEXT, (), (), True, "q")) == REFUSAL_TEXT
+
+
+def test_serving_off_loopback_without_a_token_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TIP_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(SystemExit) as exited:
+        app.main(["--host", "0.0.0.0"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "TIP_HOST=0.0.0.0" in err and "set TIP_API_TOKEN" in err

@@ -231,5 +231,6 @@ def test_a_table_is_searched_by_its_cells_and_its_column_names_count_once(librar
     assert library.ingest([docs]).summary() == "1 added"
     answer = library.ask("How many child victims of labour trafficking were identified in Kigoma in 2023?")
     assert answer.sentences[0].text == (
-        "Town: Kigoma | Child victims of labour trafficking identified in 2023: 21 | Adult victims identified in 2023: 49"
+        "Town: Kigoma | Child victims of labour trafficking identified in 2023: 21 | "
+        "Adult victims identified in 2023: 49"
     )  # the row with its headers; the header row alone is never an answer

@@ -76,6 +76,11 @@ class Embedder(Embeddings):
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory (``warm_up`` has run, or a first ``encode``)."""
+        return self._model is not None
+
     def warm_up(self) -> None:
         with self._lock:
             if self._model is not None:

@@ -18,7 +18,7 @@ from assistant.answering.conversation import HistoryError, checked_history
 from assistant.drafting.drafts import CITATION_NEEDED, CitedText, Grouping
 from assistant.drafting.export import FORMATS, to_markdown, write
 from assistant.errors import TipError
-from assistant.grounding.support import CheckedSentence
+from assistant.interfaces.payloads import checked_dict, document_dict
 from assistant.interfaces.text import counted, format_outcome
 from assistant.service import Assistant, DocumentNotFound
 from assistant.settings import Settings, use_offline_mode
@@ -168,7 +168,7 @@ def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
 def ingest_and_report(assistant: Assistant, paths: Sequence[Path]):
     """Ingest ``paths`` with a line per file and a progress bar, then the totals."""
     report = ingest_with_progress(assistant, paths)
-    print(f"{report.summary()}; {len(assistant.documents())} documents in the library")
+    print(f"{report.summary()}; {counted(len(assistant.documents()), 'document')} in the library")
     return report
 
 
@@ -204,7 +204,7 @@ def cmd_verify(assistant: Assistant, args: argparse.Namespace) -> int:
     text = read_text(args.file)
     checked = assistant.verify(text, assistant.select_documents(args.docs))
     if args.json:
-        print(json.dumps({"sentences": [verified_dict(c) for c in checked]}, ensure_ascii=False, indent=2))
+        print(json.dumps({"sentences": [checked_dict(c) for c in checked]}, ensure_ascii=False, indent=2))
         return EXIT_OK
     marks = {SupportLabel.SUPPORTED: "✅", SupportLabel.PARTIAL: "⚠️", SupportLabel.UNSUPPORTED: "❌"}
     for c in checked:
@@ -217,20 +217,6 @@ def cmd_verify(assistant: Assistant, args: argparse.Namespace) -> int:
     print(f"\n{counted(len(checked), 'sentence')}: {len(checked) - unsupported} with support in the library, "
           f"{unsupported} without")
     return EXIT_OK
-
-
-def verified_dict(checked: CheckedSentence) -> dict:
-    s = checked.support
-    return {
-        "text": checked.text,
-        "label": s.label.value,
-        "score": s.score,
-        "source": s.source or None,
-        "page": s.page or None,
-        "start": s.start if s.quote else None,
-        "end": s.end if s.quote else None,
-        "quote": s.quote or None,
-    }
 
 
 def read_text(name: str) -> str:
@@ -357,7 +343,7 @@ def format_answer(answer: Answer) -> str:
 def cmd_docs(assistant: Assistant, args: argparse.Namespace) -> int:
     docs = assistant.documents()
     if args.json:
-        print(json.dumps([d.__dict__ for d in docs], ensure_ascii=False, indent=2))
+        print(json.dumps([document_dict(d) for d in docs], ensure_ascii=False, indent=2))
         return EXIT_OK
     if not docs:
         print("the library is empty: add files with `tip-assistant ingest PATH`")
@@ -378,7 +364,7 @@ def cmd_remove(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(assistant: Assistant, args: argparse.Namespace) -> int:
-    from assistant.interfaces.web.ui import serve  # gradio loads only for this command
+    from assistant.interfaces.server import serve  # fastapi, uvicorn and gradio load only for this command
 
     if args.docs:  # ingested before the UI opens, reported as `ingest` reports
         ingest_and_report(assistant, args.docs)

@@ -135,7 +135,7 @@ def test_a_part_asking_how_that_compares_is_held_to_the_period_of_the_part_befor
     from assistant.answering.answerability import _carried_over
     from assistant.answering.constraints import read_constraints
 
-    first = read_constraints("In hotline cases from 2020 to mid-2022, what share of sex trafficking victims were minors")
+    first = read_constraints("In hotline cases from 2020 to mid-2022, what share of victims were minors")
     parts = _carried_over([first, read_constraints("how did that compare with labor trafficking?")])
     assert parts[1].years == first.years
     # "that year" names its own time, and "that" as a conjunction points nowhere.

@@ -222,4 +222,6 @@ def test_an_empty_library_says_so_in_one_line(capsys, monkeypatch, argv):
     monkeypatch.setattr("sys.stdin", io.StringIO("87 victims were identified at the camp."))
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
-    assert err.strip() == "error: the library is empty: add files with `tip-assistant ingest PATH` or in the Library tab"
+    assert err.strip() == (
+        "error: the library is empty: add files with `tip-assistant ingest PATH` or in the Library tab"
+    )

@@ -268,8 +268,10 @@ def test_a_tables_header_row_is_not_an_answer_and_its_rows_are_not_a_list():
 
     text = (
         "Town | Child victims of labour trafficking identified in 2023 | Adult victims identified in 2023\n\n"
-        "Town: Kigoma | Child victims of labour trafficking identified in 2023: 21 | Adult victims identified in 2023: 49\n\n"
-        "Town: Tabora | Child victims of labour trafficking identified in 2023: 24 | Adult victims identified in 2023: 56"
+        "Town: Kigoma | Child victims of labour trafficking identified in 2023: 21 | "
+        "Adult victims identified in 2023: 49\n\n"
+        "Town: Tabora | Child victims of labour trafficking identified in 2023: 24 | "
+        "Adult victims identified in 2023: 56"
     )
     header, *rows = passage_sentences([passage(text, 5, 0, 0.9)])["report.pdf-5-0"]
     assert not header.is_prose and unmarked_list([header, *rows], 0) == []

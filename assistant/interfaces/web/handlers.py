@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -18,6 +17,7 @@ from assistant.answering.conversation import HistoryError, checked_history
 from assistant.drafting.drafts import CITATION_NEEDED, CitedText
 from assistant.drafting.export import md_escape, to_markdown, write
 from assistant.grounding.support import CheckedSentence
+from assistant.interfaces.payloads import stage_uploads
 from assistant.interfaces.text import counted
 from assistant.interfaces.web.render import (
     CHECKING,
@@ -35,7 +35,7 @@ from assistant.interfaces.web.render import (
 )
 from assistant.service import Assistant, DocumentNotFound
 from assistant.types import Progress
-from ingest.pipeline import FileOutcome, FileStatus, IngestReport
+from ingest.pipeline import FileOutcome, IngestReport
 
 
 def chat_turn(
@@ -224,22 +224,6 @@ def _draft_problem(assistant: Assistant, doc_ids: Sequence[str] | None) -> str |
 # ----- library ------------------------------------------------------------------------------------------
 
 
-def stage_uploads(uploads: Sequence[str | Path], folder: Path) -> tuple[list[Path], list[FileOutcome]]:
-    """Copy uploads into ``folder`` under their original names (the library identifies a document by its
-    file name); a second upload with a name already taken in this batch is reported instead of overwriting."""
-    staged: list[Path] = []
-    refused: list[FileOutcome] = []
-    for upload in uploads:
-        target = folder / Path(upload).name
-        if target.exists():
-            message = "another file in this upload has the same name: rename one and add it again"
-            refused.append(FileOutcome(Path(upload), FileStatus.FAILED, message))
-            continue
-        shutil.copyfile(upload, target)
-        staged.append(target)
-    return staged, refused
-
-
 def add_uploads(assistant: Assistant, uploads: Sequence[str | Path] | None, progress: ProgressFn | None = None) -> str:
     """Ingest uploaded files; one status line per file and a final count."""
     if not uploads:
@@ -250,7 +234,7 @@ def add_uploads(assistant: Assistant, uploads: Sequence[str | Path] | None, prog
             progress((done, total), desc=f"{outcome.source}: {outcome.status.value}", unit="files")
 
     with tempfile.TemporaryDirectory(prefix="tip-upload-") as folder:
-        staged, refused = stage_uploads(uploads, Path(folder))
+        staged, refused = stage_uploads([(Path(u).name, Path(u)) for u in uploads], Path(folder))
         report = assistant.ingest(staged, on_file)
     report = IngestReport([*report.outcomes, *refused])
     return format_report(report, len(assistant.documents()))

@@ -1,4 +1,4 @@
-"""The web UI: Gradio Blocks over the handlers, and ``serve``, which launches it on loopback."""
+"""The web UI: Gradio Blocks over the handlers (served by ``assistant.interfaces.server``)."""
 
 from __future__ import annotations
 
@@ -223,18 +223,3 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
     add_button.click(ingest, [uploads, *filters], [ingest_status, uploads, *outputs], **PRIVATE)
     remove_button.click(remove, [to_remove, *filters], [remove_status, *outputs], **PRIVATE)
     demo.load(library_updates, filters, outputs, **PRIVATE)  # a new page sees the current library
-
-
-def serve(assistant: Assistant, prevent_thread_lock: bool = False) -> gr.Blocks:
-    """Serve the UI on ``settings.host:settings.port``; returns the launched Blocks (with
-    ``prevent_thread_lock`` the call returns at once, and ``.close()`` stops the server)."""
-    assistant.warm_up()  # load the model now rather than on the first question
-    demo = build_ui(assistant)
-    demo.queue().launch(
-        server_name=assistant.settings.host,
-        server_port=assistant.settings.port,
-        share=False,
-        inbrowser=False,
-        prevent_thread_lock=prevent_thread_lock,
-    )
-    return demo

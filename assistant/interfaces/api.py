@@ -1,0 +1,219 @@
+"""The JSON API, version 1, under ``/api/v1``: what the command line does, for other tools (a drafting
+template, a case-management system, a notebook). FastAPI serves it with its OpenAPI description at ``/docs``
+and ``/openapi.json``.
+
+=========================  ==================================================================================
+``GET /health``             ``{"status", "model_loaded", "store", "documents"}``; 503 when the store is down
+``POST /ask``               ``{question, history?, documents?, years?}`` → the ``ask --json`` object
+``POST /verify``            ``{text, documents?}`` → ``{"sentences": [...]}`` as ``verify --json``
+``POST /summarize``         ``{topic, grouping?, documents?, years?, format?}`` → a cited text (JSON), or
+                            the Markdown (``format: "md"``) or Word file (``"docx"``)
+``POST /cite``              ``{text, documents?, format?}`` → the text with its sources, as ``/summarize``
+``GET /documents``          the library's documents, as ``docs --json``
+``POST /documents``         multipart ``files`` → each file's outcome, as ``ingest`` reports it
+``DELETE /documents/{ref}`` remove a document (id, path or file name) → what was removed
+=========================  ==================================================================================
+
+Errors are JSON, ``{"error": "what went wrong and what to do"}``, with the status that says whose move it is:
+400 bad input (an empty question, a malformed field), 401 a missing or wrong token, 404 an unknown document,
+409 an empty library, 413 a file over ``TIP_MAX_UPLOAD_MB``, 503 the store not answering. With
+``TIP_API_TOKEN`` set, every request needs ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from assistant.drafting.drafts import CitedText, Grouping
+from assistant.drafting.export import to_markdown, write
+from assistant.errors import StoreUnavailable, TipError
+from assistant.interfaces.payloads import checked_dict, cited_dict, document_dict, outcome_dict, stage_uploads
+from assistant.service import Assistant, DocumentNotFound, EmptyLibrary
+from ingest.pipeline import IngestReport
+
+PREFIX = "/api/v1"
+UPLOAD_CHUNK = 1 << 20  # bytes read at a time while saving an upload, so an oversize one stops early
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class UploadTooLarge(TipError):
+    """A file over ``TIP_MAX_UPLOAD_MB``."""
+
+    def __init__(self, name: str, limit_mb: int):
+        super().__init__(f"{name} is larger than {limit_mb} MB (TIP_MAX_UPLOAD_MB): split it, or raise the limit")
+
+
+class Unauthorized(TipError):
+    """A request without the bearer token ``TIP_API_TOKEN`` asks for."""
+
+    def __init__(self) -> None:
+        super().__init__("this server needs a token: send the header 'Authorization: Bearer <TIP_API_TOKEN>'")
+
+
+STATUS = {DocumentNotFound: 404, EmptyLibrary: 409, UploadTooLarge: 413, StoreUnavailable: 503, Unauthorized: 401}
+
+
+def status_of(error: TipError) -> int:
+    """The HTTP status of an error a user can fix: 400 unless it is one of ``STATUS``."""
+    return next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
+
+
+# ----- request bodies --------------------------------------------------------------------------------------
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="the question, in any words")
+    history: list[Turn] = Field(default=[], description="earlier turns, oldest first, for a follow-up")
+    documents: list[str] | None = Field(default=None, description="answer from these documents only (id, path, "
+                                        "or part of a file name or title)")  # fmt: skip
+    years: list[int] | None = Field(default=None, description="answer from documents published in these years")
+
+
+class VerifyRequest(BaseModel):
+    text: str = Field(description="sentences to check against the library")
+    documents: list[str] | None = None
+
+
+class SummarizeRequest(BaseModel):
+    topic: str
+    grouping: Grouping = Grouping.AUTO
+    documents: list[str] | None = None
+    years: list[int] | None = None
+    format: Literal["json", "md", "docx"] = "json"
+
+
+class CiteRequest(BaseModel):
+    text: str = Field(description="a draft to attach sources to")
+    documents: list[str] | None = None
+    format: Literal["json", "md", "docx"] = "json"
+
+
+# ----- the application -------------------------------------------------------------------------------------
+def create_api(assistant: Assistant) -> FastAPI:
+    """The API over ``assistant`` as a FastAPI application (the web UI is mounted on it by
+    ``assistant.interfaces.server``)."""
+    app = FastAPI(title="tip-assistant", version="1", summary="Cited answers from a trafficking-in-persons library")
+
+    @app.exception_handler(TipError)
+    async def tip_error(request: Request, exc: TipError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=status_of(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
+        return JSONResponse({"error": f"{field}: {first['msg']}"}, status_code=400)
+
+    app.include_router(_routes(assistant), prefix=PREFIX, dependencies=[Depends(_token_check(assistant))])
+    return app
+
+
+def _token_check(assistant: Assistant):
+    token = assistant.settings.api_token
+
+    def check(request: Request) -> None:
+        if token is None:
+            return
+        sent = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise Unauthorized()
+
+    return check
+
+
+def _routes(assistant: Assistant) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health")
+    def health() -> dict:
+        """Whether the server can answer: the model loaded, the store reachable, how many documents."""
+        documents = len(assistant.documents())  # raises StoreUnavailable: 503
+        return {"status": "ok", "model_loaded": assistant.embedder.loaded, "store": "reachable",
+                "documents": documents}  # fmt: skip
+
+    @router.post("/ask")
+    def ask(request: AskRequest) -> dict:
+        """A cited answer, or a refusal that says what the library lacks."""
+        doc_ids = assistant.select_documents(request.documents, request.years)
+        history = [turn.model_dump() for turn in request.history]
+        return assistant.ask(request.question, history, doc_ids).to_dict()
+
+    @router.post("/verify")
+    def verify(request: VerifyRequest) -> dict:
+        """Each sentence of a text with the library passage that best supports it, labelled."""
+        checked = assistant.verify(request.text, assistant.select_documents(request.documents))
+        return {"sentences": [checked_dict(c) for c in checked]}
+
+    @router.post("/summarize", response_model=None)
+    def summarize(request: SummarizeRequest) -> dict | Response:
+        """A cited summary of what the library says on a topic."""
+        doc_ids = assistant.select_documents(request.documents, request.years)
+        return _delivered(assistant.summarize(request.topic, request.grouping, doc_ids), request.format)
+
+    @router.post("/cite", response_model=None)
+    def cite(request: CiteRequest) -> dict | Response:
+        """A draft with sources attached where the library supports it, [citation needed] elsewhere."""
+        return _delivered(assistant.cite(request.text, assistant.select_documents(request.documents)), request.format)
+
+    @router.get("/documents")
+    def documents() -> list[dict]:
+        """Every document in the library, in the order they were added."""
+        return [document_dict(d) for d in assistant.documents()]
+
+    @router.post("/documents")
+    def add_documents(files: Annotated[list[UploadFile], File(description="PDF, .docx, .html, .txt or .md")]) -> dict:
+        """Add files to the library; each file's outcome (added, updated, unchanged, duplicate, failed)."""
+        limit = assistant.settings.max_upload_mb
+        with tempfile.TemporaryDirectory(prefix="tip-api-upload-") as folder:
+            received = Path(folder) / "received"
+            received.mkdir()
+            saved = [(upload.filename, _save(upload, received / str(n), limit)) for n, upload in enumerate(files)]
+            staged_in = Path(folder) / "staged"
+            staged_in.mkdir()
+            staged, refused = stage_uploads(saved, staged_in)
+            report = assistant.ingest(staged) if staged else IngestReport([])
+        outcomes = [*report.outcomes, *refused]
+        return {"outcomes": [outcome_dict(o) for o in outcomes], "documents": len(assistant.documents())}
+
+    @router.delete("/documents/{ref:path}")
+    def remove_document(ref: str) -> dict:
+        """Remove a document and everything stored for it."""
+        return {"removed": document_dict(assistant.remove(ref))}
+
+    return router
+
+
+def _save(upload: UploadFile, target: Path, limit_mb: int) -> Path:
+    """``upload`` written to ``target``, refused as soon as it passes ``limit_mb`` megabytes."""
+    limit, written = limit_mb * 1024 * 1024, 0
+    with target.open("wb") as out:
+        while chunk := upload.file.read(UPLOAD_CHUNK):
+            written += len(chunk)
+            if written > limit:
+                raise UploadTooLarge(upload.filename or "the upload", limit_mb)
+            out.write(chunk)
+    return target
+
+
+def _delivered(cited: CitedText, fmt: str) -> dict | Response:
+    """A cited text as JSON, or as the Markdown or Word file a drafter downloads."""
+    if fmt == "json":
+        return cited_dict(cited)
+    if fmt == "md":
+        return Response(to_markdown(cited), media_type="text/markdown; charset=utf-8")
+    with tempfile.TemporaryDirectory(prefix="tip-api-docx-") as folder:
+        path = write(cited, Path(folder) / "cited.docx", "docx")
+        content = path.read_bytes()
+    return Response(content, media_type=DOCX, headers={"Content-Disposition": 'attachment; filename="cited.docx"'})
