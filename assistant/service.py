@@ -9,9 +9,12 @@ import functools
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
+
+from filelock import FileLock, Timeout
 
 from assistant.answering.answerability import Answerability
 from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger(__name__)
+
+WRITE_LOCK = "write.lock"  # in the data folder: held by the one process writing the library
 
 
 class DocumentNotFound(TipError, LookupError):
@@ -213,8 +218,24 @@ class Assistant:
         outcome)`` is called after each file."""
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
-        with self._ingest_lock:
+        with self._ingest_lock, self._library_write_lock():
             return ingest_files(files, self.store, chunker, progress)
+
+    @contextmanager
+    def _library_write_lock(self) -> Iterator[None]:
+        """Held while this process writes the library, so two processes never write it at once (a server
+        and a terminal's ``ingest``, two ``ingest`` runs): the second waits, saying so, then goes on."""
+        store = self.store  # opened first: it makes the data folder the lock file lives in
+        lock = FileLock(store.catalog.path.parent / WRITE_LOCK)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.warning("another process is writing to %s; waiting for it to finish", self.settings.data_dir)
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _require_documents(self) -> None:
         if not self.store.documents():
@@ -267,7 +288,7 @@ class Assistant:
         """Delete a document (by id, file name or title) and everything stored for it; returns what was
         removed. Raises ``DocumentNotFound``."""
         doc = self.find_document(ref)
-        with self._ingest_lock:
+        with self._ingest_lock, self._library_write_lock():
             self.store.remove_document(doc.doc_id)
         return doc
 

@@ -326,7 +326,8 @@ class Catalog:
                 ],
             )
             self._db.executemany(
-                "INSERT INTO chunks_fts(rowid, title, text, stems) SELECT rowid, ?, ?, ? FROM chunks WHERE chunk_id = ?",
+                "INSERT INTO chunks_fts(rowid, title, text, stems) "
+                "SELECT rowid, ?, ?, ? FROM chunks WHERE chunk_id = ?",
                 [
                     (document.title, searchable_text(c.text), chunk_stems(c.text, document.language), c.chunk_id)
                     for c in chunks

@@ -61,6 +61,19 @@ def open_store(data_dir: Path, embedder: Embedder, chroma_url: str | None = None
             f"TIP_CHROMA_URL={chroma_url}: no Chroma server answers there ({type(exc).__name__}): start it "
             "(`chroma run --path DIR --port PORT`), or unset TIP_CHROMA_URL to keep the library in the data folder"
         ) from None
-    store = ChunkStore(Catalog(data_dir / "library.sqlite3"), collection, embedder)
+    reopen = None if chroma_url else (lambda: _reopened_collection(data_dir))
+    store = ChunkStore(Catalog(data_dir / "library.sqlite3"), collection, embedder, reopen)
     store.reconcile()
     return store
+
+
+def _reopened_collection(data_dir: Path):
+    """The embedded collection opened afresh from disk. Chroma keeps one system per folder per process and
+    never sees what another process writes there; dropping this folder's system from its cache makes the
+    next client read the folder again (clients already holding the old one keep it)."""
+    from chromadb.api.client import SharedSystemClient
+
+    path = str(data_dir / "chroma")
+    SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    return chroma_client(data_dir, None).get_collection(COLLECTION, embedding_function=None)

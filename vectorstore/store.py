@@ -9,15 +9,17 @@ vectors it does not know are ignored by search and removed by ``reconcile``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from assistant.text.terms import lexical_terms
 from ingest.models import Chunk, LoadedDocument
-from vectorstore.catalog import Catalog, DocumentRecord
 from ingest.structured import searchable_text
+from vectorstore.catalog import Catalog, DocumentRecord
 from vectorstore.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -54,10 +56,32 @@ class ScoredChunk:
 class ChunkStore:
     """Add, remove and search documents' chunks. Knows Chroma and SQLite; callers know neither."""
 
-    def __init__(self, catalog: Catalog, collection, embedder: Embedder):
+    def __init__(self, catalog: Catalog, collection, embedder: Embedder, reopen: Callable[[], Any] | None = None):
+        """``reopen`` gives the collection afresh when another process has written the library (the embedded
+        store only; a Chroma server is shared by design)."""
         self.catalog = catalog
         self.collection = collection
         self.embedder = embedder
+        self._reopen = reopen
+        self._reopen_lock = threading.Lock()
+        self._seen_version = catalog.vocabulary_version()
+
+    def _current_collection(self):
+        """The collection, opened again when the catalogue says a document was written since this store last
+        looked (by another process: ``tip-assistant ingest`` while the server runs)."""
+        if self._reopen is not None:
+            version = self.catalog.vocabulary_version()
+            if version != self._seen_version:
+                with self._reopen_lock:
+                    if version != self._seen_version:
+                        log.info("the library was changed by another process; reopening its vectors")
+                        self.collection = self._reopen()
+                        self._seen_version = version
+        return self.collection
+
+    def _wrote(self) -> None:
+        """This process's own write is already in its collection: nothing to reopen for it."""
+        self._seen_version = self.catalog.vocabulary_version()
 
     # ----- catalogue reads -----------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
@@ -105,10 +129,12 @@ class ChunkStore:
         """Store several documents, embedding all their chunks in one batched pass (much faster for many
         small documents). Each document is committed on its own, so a failure keeps the ones before it."""
         vectors = self.embedder.encode([searchable_text(c.text) for _, chunks in items for c in chunks])
+        self._current_collection()
         offset = 0
         for document, chunks in items:
             self._store_version(document, chunks, vectors[offset : offset + len(chunks)])
             offset += len(chunks)
+            self._wrote()
 
     def _store_version(self, document: LoadedDocument, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         old_ids = set(self.catalog.chunk_ids(document.doc_id))
@@ -123,9 +149,11 @@ class ChunkStore:
 
     def remove_document(self, doc_id: str) -> bool:
         """Delete a document's vectors, chunks, pages and lexical entries. False when it is not stored."""
+        self._current_collection()
         ids = self.catalog.chunk_ids(doc_id)
         removed = self.catalog.delete_document(doc_id)
         self._delete_vectors(ids)
+        self._wrote()
         return removed
 
     def reconcile(self) -> int:
@@ -164,6 +192,7 @@ class ChunkStore:
         """
         if doc_ids is not None and not doc_ids:
             return []
+        self._current_collection()
         pool = max(MIN_POOL, POOL_FACTOR * k)
         query_vector = self.embedder.encode([query])[0]
         terms = lexical_terms(query)

@@ -1,0 +1,84 @@
+"""One library, several processes: a running library sees what another process added, two ingests at once
+both land, and an ingest killed at any moment leaves the library whole. Real subprocesses of the CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.service import Assistant
+from assistant.settings import Settings
+from tests.shared_paths import CORPUS, PROJECT_ROOT, require
+
+pytestmark = pytest.mark.slow
+
+MWANZA = "The Mwanza office received 41 referrals of trafficking victims in 2022."
+KIGOMA = "The Kigoma shelter hosted 77 survivors of forced labour on fishing boats in 2023."
+TANGA = "The Tanga task force rescued 19 children from domestic servitude in 2021."
+
+
+def cli(data_dir: Path, *argv: str) -> subprocess.Popen:
+    env = {**os.environ, "TIP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen([sys.executable, "-m", "assistant.interfaces.cli", *argv], cwd=PROJECT_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder / name
+
+
+def test_a_running_library_answers_from_a_document_another_process_added(tmp_path, embedder):
+    data = tmp_path / "data"
+    running = Assistant(Settings(data_dir=data), embedder=embedder)
+    assert running.ingest([write(tmp_path / "docs", "mwanza.txt", MWANZA)]).ok
+    assert "41" in running.ask("How many referrals did the Mwanza office receive in 2022?").text
+
+    other = cli(data, "ingest", str(write(tmp_path / "docs", "kigoma.txt", KIGOMA)))
+    out, err = other.communicate(timeout=300)
+    assert other.returncode == 0, err
+
+    answer = running.ask("How many survivors did the Kigoma shelter host in 2023?")  # no restart
+    assert not answer.refused and "77" in answer.text
+    assert sorted(d.source for d in running.documents()) == ["kigoma.txt", "mwanza.txt"]
+
+
+def test_two_ingests_at_once_both_land_once(tmp_path, embedder):
+    data = tmp_path / "data"
+    first = cli(data, "ingest", str(write(tmp_path / "a", "kigoma.txt", KIGOMA)))
+    second = cli(data, "ingest", str(write(tmp_path / "b", "tanga.txt", TANGA)))
+    for process in (first, second):
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    library = Assistant(Settings(data_dir=data), embedder=embedder)
+    assert sorted(d.source for d in library.documents()) == ["kigoma.txt", "tanga.txt"]
+    assert "19" in library.ask("How many children did the Tanga task force rescue in 2021?").text
+
+
+@pytest.mark.parametrize("after_seconds", [12.0, 25.0])
+def test_an_ingest_killed_at_any_moment_leaves_the_library_whole(tmp_path, embedder, after_seconds):
+    corpus = require(CORPUS)
+    data = tmp_path / "data"
+    ingest = cli(data, "ingest", str(corpus))
+    time.sleep(after_seconds)  # the model loads in ~10 s here; then documents are being stored
+    ingest.send_signal(signal.SIGKILL)
+    ingest.communicate(timeout=60)
+
+    library = Assistant(Settings(data_dir=data), embedder=embedder)  # opening it removes orphan vectors
+    store = library.store
+    for document in library.documents():  # every document stored whole, vectors and all
+        ids = store.catalog.chunk_ids(document.doc_id)
+        assert len(ids) == document.chunk_count
+        assert len(store.collection.get(ids=ids, include=[])["ids"]) == len(ids)
+    assert set(store.collection.get(include=[])["ids"]) == set(store.catalog.chunk_ids())
+
+    report = library.ingest([corpus])  # a re-run completes what was cut off
+    assert report.ok and len(library.documents()) == len(report.outcomes)
+    assert "87" in library.ask("How many victims were identified at the Dzaleka Refugee Camp?").text
