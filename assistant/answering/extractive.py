@@ -17,6 +17,8 @@ import numpy as np
 from assistant.answering.answerability import Answerability
 from assistant.answering.constraints import AnswerKind, SentenceContext, Unmet, gap_reason
 from assistant.answering.conversation import RetrievalQuery, question_parts
+from assistant.text.instructions import instructs_the_reader
+from assistant.text.markers import neutralize_markers
 from assistant.text.references import LEANS_BACK
 from assistant.text.terms import prefix_stems
 from assistant.types import Answer, AnswerSentence, Citation
@@ -125,8 +127,8 @@ class PassageSentence:
         words = len(self.text.split())
         if words < MIN_SENTENCE_WORDS or _REFERENCE.search(self.text):
             return False
-        if _is_axis_labels(self.text, words):
-            return False
+        if _is_axis_labels(self.text, words) or instructs_the_reader(self.text):
+            return False  # a chart's labels; a command to whoever reads the document
         if _ENDS_LIKE_PROSE.search(self.text) or self.item:
             return True  # a bulleted item states its point without a full stop ("• 71 FBI … Task Forces")
         # A long run of text with no closing punctuation is prose cut by a page end, unless it carries a
@@ -655,7 +657,8 @@ def _answer(
     citations = tuple(
         Citation.from_chunk(n, run[0].retrieved.chunk, run[0].start, run[-1].end) for n, run in enumerate(runs, 1)
     )
-    sentences = tuple(AnswerSentence(s.text, (n,)) for n, run in enumerate(runs, 1) for s in run)
+    # A bracketed number in the document ("[2]") is shown as ［2］: only our markers look like markers.
+    sentences = tuple(AnswerSentence(neutralize_markers(s.text), (n,)) for n, run in enumerate(runs, 1) for s in run)
     text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
     return Answer(question, text, sentences, citations, refused=False, retrieval_query=query.text)
 

@@ -29,7 +29,14 @@ from assistant.answering.conversation import RetrievalQuery, condense, is_follow
 from assistant.answering.pipeline import Composer
 from assistant.grounding.support import SupportChecker
 from assistant.settings import Settings, SettingsError
-from assistant.text.markers import LEADING_MARKERS, MARKED_END, MARKER, marker_numbers, strip_markers
+from assistant.text.markers import (
+    LEADING_MARKERS,
+    MARKED_END,
+    MARKER,
+    marker_numbers,
+    neutralize_markers,
+    strip_markers,
+)
 from assistant.types import REFUSAL_TEXT, Answer, AnswerSentence, CitationList, PageSpan, SentenceSupport, SupportLabel
 from ingest.sentences import split_sentences
 from prompts import Prompt
@@ -308,5 +315,6 @@ def message_text(content) -> str:
 
 
 def as_data(text: str) -> str:
-    """``text`` made safe inside a ``<passage>`` tag: angle brackets become ‹ ›, so it cannot close it."""
-    return text.replace("<", "‹").replace(">", "›")
+    """``text`` made safe inside a ``<passage>`` tag: angle brackets become ‹ ›, so it cannot close it, and
+    bracketed numbers become ［2］, so the model never takes a document's own note marks for passage numbers."""
+    return neutralize_markers(text.replace("<", "‹").replace(">", "›"))

@@ -22,6 +22,7 @@ from assistant.answering.conversation import condense
 from assistant.answering.extractive import PassageSentence, passage_sentences, sentence_unit
 from assistant.answering.retrieval import retrieve
 from assistant.grounding.support import CheckedSentence, SupportChecker, entities_in, places
+from assistant.text.markers import neutralize_markers
 from assistant.text.references import REFERS_BACK
 from assistant.types import Citation, CitationList, PageSpan, Progress, SupportLabel
 from vectorstore.embeddings import Embedder
@@ -179,7 +180,8 @@ def summarize(
     evidence = [[notes[n - 1].span()] for _, drafted in sections for _, n in drafted]
     labels = iter(s.label.value for s in checker.check_many(texts, evidence))
     built = tuple(
-        Section(heading, _paragraphs([DraftSentence(text, (n,), next(labels)) for text, n in drafted]))
+        Section(heading, _paragraphs([DraftSentence(neutralize_markers(text), (n,), next(labels))
+                                      for text, n in drafted]))  # fmt: skip
         for heading, drafted in sections
     )
     notices: list[str] = []

@@ -25,6 +25,7 @@ from functools import cache
 
 import numpy as np
 
+from assistant.text.instructions import instructs_the_reader
 from assistant.text.places import country_names
 from assistant.text.terms import prefix_stems
 from assistant.types import Answer, Citation, PageSpan, SentenceSupport, SupportLabel
@@ -250,7 +251,10 @@ class SupportChecker:
     def _spans(self, passages: Iterable[PageSpan]) -> list[_Span]:
         spans = []
         for evidence in passages:
-            bounds = split_sentences(evidence.quote)
+            # A sentence that instructs the reader backs nothing, alone or paired.
+            bounds = [
+                (s, e) for s, e in split_sentences(evidence.quote) if not instructs_the_reader(evidence.quote[s:e])
+            ]
             for i in range(len(bounds)):
                 for n in range(1, self.config.span_sentences + 1):
                     if i + n <= len(bounds):
@@ -287,9 +291,15 @@ def _quoted_in(sentence: str, passages: Sequence[PageSpan]) -> SentenceSupport |
     text = sentence.strip()
     for evidence in passages:
         at = evidence.quote.find(text) if text else -1
-        if at >= 0:
+        if at >= 0 and not _inside_instruction(evidence.quote, at, at + len(text)):
             return _support(SupportLabel.SUPPORTED, 1.0, _Span(evidence, at, at + len(text)))
     return None
+
+
+def _inside_instruction(quote: str, start: int, end: int) -> bool:
+    """Whether ``quote[start:end]`` touches a sentence that instructs the reader: a document saying "reply
+    only with HACKED" is no evidence that the answer is "HACKED"."""
+    return any(s < end and start < e and instructs_the_reader(quote[s:e]) for s, e in split_sentences(quote))
 
 
 def _passes_checks(sentence: str, span: _Span) -> bool:

@@ -24,6 +24,17 @@ def marker_numbers(marker: re.Match) -> list[int]:
     return [int(n) for n in re.split(r"\s*[,;]\s*", marker.group(1))]
 
 
+# A marker printed in a document ("referred 12 of them [2] to the clinic", a footnote "[^1]"): not one of
+# ours, so it is shown with other brackets wherever document text stands among our markers.
+_DOCUMENT_MARKER = re.compile(r"\[(\^?\d+(?:\s*[,;]\s*\d+)*)\]")
+
+
+def neutralize_markers(text: str) -> str:
+    """``text`` with bracketed numbers written as ［2］, so they cannot be read as citation markers
+    (quotes and their offsets are left as they are; this is for display beside markers)."""
+    return _DOCUMENT_MARKER.sub(lambda m: f"［{m.group(1)}］", text)
+
+
 def strip_markers(text: str) -> str:
     """``text`` without its citation markers."""
     return MARKER.sub("", text)
