@@ -30,7 +30,7 @@ from assistant.types import Answer, PageSpan, Progress
 from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import Prompt, load_prompts
-from vectorstore import ChunkStore, DocumentRecord, Embedder, open_store
+from vectorstore import CATALOG_FILE, Catalog, ChunkStore, DocumentRecord, Embedder, open_store
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -242,8 +242,17 @@ class Assistant:
             raise EmptyLibrary()
 
     def documents(self) -> list[DocumentRecord]:
-        """Every document in the library, in the order they were added."""
-        return self.store.documents()
+        """Every document in the library, in the order they were added. Read from the catalogue alone when
+        the store is not open yet, so the list works while a Chroma server (``TIP_CHROMA_URL``) is down."""
+        if "store" in self.__dict__:
+            return self.store.documents()
+        return self.catalog.documents()
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The library's catalogue (documents, pages, chunks) without the vectors."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return Catalog(self.settings.data_dir / CATALOG_FILE)
 
     def find_document(self, ref: str) -> DocumentRecord:
         """A document by id, source (its path as ingested), file name or title (case-insensitive for names

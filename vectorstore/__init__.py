@@ -1,8 +1,17 @@
 """Storage and search: the only package that talks to Chroma and to the SQLite lexical index."""
 
-from vectorstore.catalog import DocumentRecord
+from vectorstore.catalog import Catalog, DocumentRecord
 from vectorstore.embeddings import Embedder
-from vectorstore.factory import StoreConfigError, open_store
+from vectorstore.factory import CATALOG_FILE, StoreConfigError, open_store
 from vectorstore.store import ChunkStore, ScoredChunk
 
-__all__ = ["ChunkStore", "DocumentRecord", "Embedder", "ScoredChunk", "StoreConfigError", "open_store"]
+__all__ = [
+    "CATALOG_FILE",
+    "Catalog",
+    "ChunkStore",
+    "DocumentRecord",
+    "Embedder",
+    "ScoredChunk",
+    "StoreConfigError",
+    "open_store",
+]

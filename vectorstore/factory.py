@@ -14,6 +14,7 @@ from vectorstore.store import ChunkStore
 log = logging.getLogger(__name__)
 
 COLLECTION = "tip_chunks"
+CATALOG_FILE = "library.sqlite3"
 
 
 class StoreConfigError(TipError, ValueError):
@@ -57,14 +58,20 @@ def open_store(data_dir: Path, embedder: Embedder, chroma_url: str | None = None
             raise
         # chromadb says "Could not connect to a Chroma server" (ValueError) or lets the HTTP error through.
         log.debug("Chroma server at %s: %r", chroma_url, exc)
-        raise StoreUnavailable(
-            f"TIP_CHROMA_URL={chroma_url}: no Chroma server answers there ({type(exc).__name__}): start it "
-            "(`chroma run --path DIR --port PORT`), or unset TIP_CHROMA_URL to keep the library in the data folder"
-        ) from None
+        raise server_down(chroma_url, exc) from None
     reopen = None if chroma_url else (lambda: _reopened_collection(data_dir))
-    store = ChunkStore(Catalog(data_dir / "library.sqlite3"), collection, embedder, reopen)
+    store = ChunkStore(Catalog(data_dir / CATALOG_FILE), collection, embedder, reopen,
+                       (lambda exc: server_down(chroma_url, exc)) if chroma_url else None)  # fmt: skip
     store.reconcile()
     return store
+
+
+def server_down(chroma_url: str, exc: BaseException) -> StoreUnavailable:
+    """The error for a Chroma server that does not answer, at start or later."""
+    return StoreUnavailable(
+        f"TIP_CHROMA_URL={chroma_url}: no Chroma server answers there ({type(exc).__name__}): start it "
+        "(`chroma run --path DIR --port PORT`), or unset TIP_CHROMA_URL to keep the library in the data folder"
+    )
 
 
 def _reopened_collection(data_dir: Path):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from assistant.errors import TipError
 from assistant.text.terms import lexical_terms
 from ingest.models import Chunk, LoadedDocument
 from ingest.structured import searchable_text
@@ -56,12 +58,21 @@ class ScoredChunk:
 class ChunkStore:
     """Add, remove and search documents' chunks. Knows Chroma and SQLite; callers know neither."""
 
-    def __init__(self, catalog: Catalog, collection, embedder: Embedder, reopen: Callable[[], Any] | None = None):
+    def __init__(
+        self,
+        catalog: Catalog,
+        collection,
+        embedder: Embedder,
+        reopen: Callable[[], Any] | None = None,
+        unreachable: Callable[[BaseException], Exception] | None = None,
+    ):
         """``reopen`` gives the collection afresh when another process has written the library (the embedded
-        store only; a Chroma server is shared by design)."""
+        store only; a Chroma server is shared by design). ``unreachable`` turns a failed call to a Chroma
+        server into the error to raise (``StoreUnavailable``), for a server that stops answering."""
         self.catalog = catalog
         self.collection = collection
         self.embedder = embedder
+        self._unreachable = unreachable
         self._reopen = reopen
         self._reopen_lock = threading.Lock()
         self._seen_version = catalog.vocabulary_version()
@@ -129,6 +140,10 @@ class ChunkStore:
         """Store several documents, embedding all their chunks in one batched pass (much faster for many
         small documents). Each document is committed on its own, so a failure keeps the ones before it."""
         vectors = self.embedder.encode([searchable_text(c.text) for _, chunks in items for c in chunks])
+        with self._server_calls():
+            self._store_documents(items, vectors)
+
+    def _store_documents(self, items: Sequence[tuple[LoadedDocument, Sequence[Chunk]]], vectors: np.ndarray) -> None:
         self._current_collection()
         offset = 0
         for document, chunks in items:
@@ -149,11 +164,12 @@ class ChunkStore:
 
     def remove_document(self, doc_id: str) -> bool:
         """Delete a document's vectors, chunks, pages and lexical entries. False when it is not stored."""
-        self._current_collection()
-        ids = self.catalog.chunk_ids(doc_id)
-        removed = self.catalog.delete_document(doc_id)
-        self._delete_vectors(ids)
-        self._wrote()
+        with self._server_calls():
+            self._current_collection()
+            ids = self.catalog.chunk_ids(doc_id)
+            removed = self.catalog.delete_document(doc_id)
+            self._delete_vectors(ids)
+            self._wrote()
         return removed
 
     def reconcile(self) -> int:
@@ -182,6 +198,19 @@ class ChunkStore:
             self.collection.delete(ids=list(ids[start : start + _CHROMA_BATCH]))
 
     # ----- search --------------------------------------------------------------------------------------
+    @contextmanager
+    def _server_calls(self) -> Iterator[None]:
+        """Chroma server failures as the error a user can act on (see ``unreachable``)."""
+        try:
+            yield
+        except TipError:
+            raise
+        except Exception as exc:
+            if self._unreachable is None:
+                raise
+            log.debug("Chroma server call failed: %r", exc)
+            raise self._unreachable(exc) from None
+
     def search(self, query: str, k: int = 8, doc_ids: Sequence[str] | None = None) -> list[ScoredChunk]:
         """The k chunks most relevant to ``query``, fusing dense and lexical relevance.
 
@@ -192,6 +221,10 @@ class ChunkStore:
         """
         if doc_ids is not None and not doc_ids:
             return []
+        with self._server_calls():
+            return self._search(query, k, doc_ids)
+
+    def _search(self, query: str, k: int, doc_ids: Sequence[str] | None) -> list[ScoredChunk]:
         self._current_collection()
         pool = max(MIN_POOL, POOL_FACTOR * k)
         query_vector = self.embedder.encode([query])[0]

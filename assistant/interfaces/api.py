@@ -103,7 +103,9 @@ class CiteRequest(BaseModel):
 def create_api(assistant: Assistant) -> FastAPI:
     """The API over ``assistant`` as a FastAPI application (the web UI is mounted on it by
     ``assistant.interfaces.server``)."""
-    app = FastAPI(title="tip-assistant", version="1", summary="Cited answers from a trafficking-in-persons library")
+    app = FastAPI(title="tip-assistant", version="1", summary="Cited answers from a trafficking-in-persons library",
+                  docs_url=None, redoc_url=None)  # fmt: skip
+    _offline_docs(app)
 
     @app.exception_handler(TipError)
     async def tip_error(request: Request, exc: TipError) -> JSONResponse:
@@ -112,11 +114,35 @@ def create_api(assistant: Assistant) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
-        return JSONResponse({"error": f"{field}: {first['msg']}"}, status_code=400)
+        if first["type"] == "json_invalid":
+            message = f"the request body is not valid JSON ({first.get('ctx', {}).get('error', 'malformed')})"
+        else:
+            field = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
+            message = f"{field}: {first['msg']}"
+        return JSONResponse({"error": message}, status_code=400)
 
     app.include_router(_routes(assistant), prefix=PREFIX, dependencies=[Depends(_token_check(assistant))])
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """The OpenAPI page at ``/docs`` with Swagger UI served from the installed ``swagger-ui-bundle``
+    package: FastAPI's default fetches it from a CDN, and this tool runs offline."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="tip-assistant API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def _token_check(assistant: Assistant):
@@ -139,7 +165,7 @@ def _routes(assistant: Assistant) -> APIRouter:
     @router.get("/health")
     def health() -> dict:
         """Whether the server can answer: the model loaded, the store reachable, how many documents."""
-        documents = len(assistant.documents())  # raises StoreUnavailable: 503
+        documents = len(assistant.store.documents())  # opening the store raises StoreUnavailable: 503
         return {"status": "ok", "model_loaded": assistant.embedder.loaded, "store": "reachable",
                 "documents": documents}  # fmt: skip
 

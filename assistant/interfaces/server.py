@@ -115,7 +115,8 @@ def serve(assistant: Assistant, background: bool = False) -> BackgroundServer | 
     assistant.warm_up()  # load the model now rather than on the first question
     if background:
         return BackgroundServer(app, settings.host, settings.port).start()
-    print(f"tip-assistant: web UI at http://{settings.host}:{settings.port}/, API at "
-          f"http://{settings.host}:{settings.port}/api/v1 (docs at /docs)", flush=True)  # fmt: skip
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"tip-assistant: listening on {url}/ (web UI), {url}/api/v1 (API), {url}/docs (API reference); "
+          "Ctrl+C stops it", flush=True)  # fmt: skip
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return None
