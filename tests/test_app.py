@@ -476,7 +476,7 @@ def test_docs_given_at_start_are_ingested_and_reported_before_the_ui_opens(tmp_p
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "notes.txt").write_text(NOTES, encoding="utf-8")
     served = {}
-    monkeypatch.setattr(server, "serve", lambda assistant: served.update(documents=len(assistant.documents())))
+    monkeypatch.setattr(server, "serve", lambda assistant, **_: served.update(documents=len(assistant.documents())))
     with pytest.raises(SystemExit) as exited:
         app.main(["--docs", str(tmp_path / "docs"), "--data-dir", str(tmp_path / "data"), "--port", "7999"])
 
@@ -488,7 +488,7 @@ def test_docs_given_at_start_are_ingested_and_reported_before_the_ui_opens(tmp_p
 def test_main_builds_settings_from_flags_and_serves(tmp_path, monkeypatch):
     monkeypatch.delenv("TIP_HOST", raising=False)
     served = {}
-    monkeypatch.setattr(server, "serve", lambda assistant: served.update(settings=assistant.settings))
+    monkeypatch.setattr(server, "serve", lambda assistant, **_: served.update(settings=assistant.settings))
     with pytest.raises(SystemExit) as exited:
         app.main(["--data-dir", str(tmp_path), "--port", "7999"])
     assert exited.value.code == 0

@@ -368,7 +368,12 @@ def cmd_serve(assistant: Assistant, args: argparse.Namespace) -> int:
 
     if args.docs:  # ingested before the UI opens, reported as `ingest` reports
         ingest_and_report(assistant, args.docs)
-    serve(assistant)
+
+    def announce(url: str) -> None:
+        print(f"tip-assistant: listening on {url}/ (web UI), {url}/api/v1 (API), {url}/docs (API reference); "
+              "Ctrl+C stops it", flush=True)  # fmt: skip
+
+    serve(assistant, announce=announce)
     return EXIT_OK
 
 

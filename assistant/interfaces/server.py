@@ -12,6 +12,7 @@ import hmac
 import ipaddress
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from assistant.errors import TipError
@@ -105,9 +106,12 @@ class BackgroundServer:
         self._thread.join(timeout=10)
 
 
-def serve(assistant: Assistant, background: bool = False) -> BackgroundServer | None:
-    """Serve the API and the UI on ``TIP_HOST:TIP_PORT`` until interrupted; with ``background``, start in
-    a thread and return the running server (its ``close()`` stops it)."""
+def serve(
+    assistant: Assistant, background: bool = False, announce: Callable[[str], None] | None = None
+) -> BackgroundServer | None:
+    """Serve the API and the UI on ``TIP_HOST:TIP_PORT`` until interrupted, calling ``announce(url)`` once
+    everything is loaded; with ``background``, start in a thread and return the running server (its
+    ``close()`` stops it)."""
     import uvicorn
 
     settings = assistant.settings
@@ -115,8 +119,7 @@ def serve(assistant: Assistant, background: bool = False) -> BackgroundServer | 
     assistant.warm_up()  # load the model now rather than on the first question
     if background:
         return BackgroundServer(app, settings.host, settings.port).start()
-    url = f"http://{settings.host}:{settings.port}"
-    print(f"tip-assistant: listening on {url}/ (web UI), {url}/api/v1 (API), {url}/docs (API reference); "
-          "Ctrl+C stops it", flush=True)  # fmt: skip
+    if announce is not None:
+        announce(f"http://{settings.host}:{settings.port}")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return None
