@@ -4,7 +4,6 @@ and web UI) over real HTTP on loopback. Real embedder, real store, no LLM."""
 from __future__ import annotations
 
 import io
-import socket
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from assistant.interfaces.api import create_api
 from assistant.service import Assistant
 from assistant.settings import Settings
 from tests.docx_factory import make_docx
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -165,11 +165,6 @@ def test_a_server_off_loopback_refuses_to_start_without_a_token(tmp_path):
     server.check_exposure(Settings(data_dir=tmp_path / "data", host="0.0.0.0", api_token="s3cret-token"))
     server.check_exposure(Settings(data_dir=tmp_path / "data"))  # loopback: nothing asked
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.slow

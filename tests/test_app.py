@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from assistant.interfaces.web import handlers, render, ui
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.types import REFUSAL_TEXT, Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
+from tests.ports import free_port
 from tests.shared_paths import SUBMISSION, require
 
 
@@ -506,11 +506,6 @@ def test_main_reports_a_bad_setting_as_one_line(monkeypatch, capsys):
 
 
 # ----- a real server --------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.mark.slow
 def test_ask_endpoint_over_http(tmp_path, monkeypatch, embedder):

@@ -19,17 +19,13 @@ from assistant.interfaces.api import create_api
 from assistant.interfaces.cli import main
 from assistant.service import Assistant
 from assistant.settings import Settings
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
 REPORT = "In 2023, the Arusha shelter network hosted 212 survivors of trafficking."
 QUESTION = "How many survivors did the Arusha shelter network host in 2023?"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_chroma(path: Path, port: int) -> subprocess.Popen:
