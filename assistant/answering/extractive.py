@@ -69,7 +69,7 @@ MAX_DATA_SHARE = 0.2
 AXIS_RUN = 4  # "2018 2019 2020 2021": fewer could be a sentence's own figures
 MIN_SENTENCE_WORDS = 4
 MAX_LIST_ITEMS = 8
-MIN_UNMARKED_ITEMS = 2  # lines after an unpunctuated title that make it a list's title
+MIN_LIST_ITEMS = 2  # items after a title, or after a colon that ends a paragraph, that make a list
 MIN_ITEM_WORDS = 3
 _CONTENTS_ENTRY = re.compile(r"(?:\.{3,}|…)\s*\d+\s*$")  # "METHODS ... 3": a table of contents line
 _NEXT_TITLE = re.compile(r"^(?:table|figure|fig\.|chart|box|map)\s+[\dA-Z][\w.]*\b", re.I)  # "TABLE 10"
@@ -550,7 +550,7 @@ def unmarked_list(passage: Sequence[PassageSentence], i: int) -> list[PassageSen
     line), up to ``MAX_LIST_ITEMS``; none when it is not. Items are the lines after the title that do not
     close like a statement and have ``MIN_ITEM_WORDS`` words or more (a run of one-word lines is a chart's
     labels); a source or note line among them is passed over; prose, a bulleted item or the next table's
-    title ends the list. It takes ``MIN_UNMARKED_ITEMS`` such lines to make a list."""
+    title ends the list. It takes ``MIN_LIST_ITEMS`` such lines to make a list."""
     title = passage[i]
     if title.item or _ENDS_LIKE_PROSE.search(title.text) or len(title.text.split()) < MIN_SENTENCE_WORDS:
         return []
@@ -569,7 +569,7 @@ def unmarked_list(passage: Sequence[PassageSentence], i: int) -> list[PassageSen
         if len(s.text.split()) < MIN_ITEM_WORDS:
             break
         items.append(s)
-    return items if len(items) >= MIN_UNMARKED_ITEMS else []
+    return items if len(items) >= MIN_LIST_ITEMS else []
 
 
 def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence]) -> list[PassageSentence]:
@@ -592,7 +592,7 @@ def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence])
         return [*unit, *items]  # a list's title: its items are the answer
     elif i + 1 < len(passage) and LEANS_BACK.search(passage[i + 1].text):
         unit.append(passage[i + 1])
-    elif len(items := _list_opened_by(passage, i + 1)) >= MIN_UNMARKED_ITEMS:
+    elif len(items := _list_opened_by(passage, i + 1)) >= MIN_LIST_ITEMS:
         # The paragraph goes on into a list ("There is no single face of traffickers. … they can be: »
         # Family members » …"): the list is what the chosen sentence is saying.
         unit.extend([passage[i + 1], *items])
