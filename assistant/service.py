@@ -84,8 +84,8 @@ class Assistant:
 
     Errors a user can fix derive from ``assistant.errors.TipError``: ``SettingsError``, ``ModelNotFound``
     (``TIP_EMBEDDING_MODEL``, ``TIP_RERANKER_MODEL``), ``StoreConfigError`` / ``StoreUnavailable``
-    (``TIP_CHROMA_URL``), ``PromptError`` (``TIP_PROMPTS_DIR``), ``DocumentNotFound``, ``EmptyQuestion``,
-    ``EmptyText``; they are raised where the thing they name is first needed."""
+    (``TIP_CHROMA_URL``), ``PromptError`` (``TIP_PROMPTS_DIR``), ``DocumentNotFound``, ``EmptyLibrary``,
+    ``EmptyQuestion``, ``EmptyText``; they are raised where the thing they name is first needed."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, model: BaseChatModel | None = None):
         self.settings = settings
