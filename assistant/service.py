@@ -158,8 +158,9 @@ class Assistant:
         ``EmptyLibrary`` when the library holds no document."""
         if not question or not question.strip():
             raise EmptyQuestion()
+        pipeline = self.pipeline  # a setting to fix (a model folder, a prompt file) is said before an empty library
         self._require_documents()
-        return self.pipeline.answer(question, history, doc_ids)
+        return pipeline.answer(question, history, doc_ids)
 
     def ask_stream(
         self,
@@ -170,8 +171,9 @@ class Assistant:
         """The answer's text as it is generated (with a model configured), then the checked ``Answer``."""
         if not question or not question.strip():
             raise EmptyQuestion()
+        pipeline = self.pipeline
         self._require_documents()
-        yield from self.pipeline.stream(self.pipeline.prepare(question, history, doc_ids))
+        yield from pipeline.stream(pipeline.prepare(question, history, doc_ids))
 
     def verify(self, text: str, doc_ids: Sequence[str] | None = None) -> list[CheckedSentence]:
         """Each sentence of ``text`` (a draft, another system's answer) with the library passage that best
