@@ -103,7 +103,7 @@ class Assistant:
     @cached_property
     def store(self) -> ChunkStore:
         """The library's store; raises ``StoreConfigError`` or ``StoreUnavailable`` for ``TIP_CHROMA_URL``."""
-        return open_store(self.settings.data_dir, self.embedder, self.settings.chroma_url)
+        return open_store(self.settings.data_dir, self.embedder, self.settings.chroma_url, self.catalog)
 
     @cached_property
     def pipeline(self) -> AnswerPipeline:
@@ -227,8 +227,7 @@ class Assistant:
     def _library_write_lock(self) -> Iterator[None]:
         """Held while this process writes the library, so two processes never write it at once (a server
         and a terminal's ``ingest``, two ``ingest`` runs): the second waits, saying so, then goes on."""
-        store = self.store  # opened first: it makes the data folder the lock file lives in
-        lock = FileLock(store.catalog.path.parent / WRITE_LOCK)
+        lock = FileLock(self.catalog.path.parent / WRITE_LOCK)
         try:
             lock.acquire(timeout=0)
         except Timeout:
@@ -240,19 +239,17 @@ class Assistant:
             lock.release()
 
     def _require_documents(self) -> None:
-        if not self.store.documents():
+        if not self.catalog.documents():
             raise EmptyLibrary()
 
     def documents(self) -> list[DocumentRecord]:
-        """Every document in the library, in the order they were added. Read from the catalogue alone when
-        the store is not open yet, so the list works while a Chroma server (``TIP_CHROMA_URL``) is down."""
-        if "store" in self.__dict__:
-            return self.store.documents()
+        """Every document in the library, in the order they were added. Read from the catalogue alone, so
+        the list works while a Chroma server (``TIP_CHROMA_URL``) is down."""
         return self.catalog.documents()
 
     @cached_property
     def catalog(self) -> Catalog:
-        """The library's catalogue (documents, pages, chunks) without the vectors."""
+        """The library's catalogue (documents, pages, chunks, lexical index), which the store shares."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return Catalog(self.settings.data_dir / CATALOG_FILE)
 

@@ -38,8 +38,11 @@ def chroma_client(data_dir: Path, chroma_url: str | None):
     return chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings)
 
 
-def open_store(data_dir: Path, embedder: Embedder, chroma_url: str | None = None) -> ChunkStore:
-    """Open (creating if needed) the library under ``data_dir``; vectors go to ``chroma_url`` when set.
+def open_store(
+    data_dir: Path, embedder: Embedder, chroma_url: str | None = None, catalog: Catalog | None = None
+) -> ChunkStore:
+    """Open (creating if needed) the library under ``data_dir``; vectors go to ``chroma_url`` when set. The
+    catalogue is ``catalog`` when the caller has it open already.
 
     Raises ``StoreConfigError`` for a malformed ``chroma_url`` and ``StoreUnavailable`` when no server answers
     at it."""
@@ -60,7 +63,7 @@ def open_store(data_dir: Path, embedder: Embedder, chroma_url: str | None = None
         log.debug("Chroma server at %s: %r", chroma_url, exc)
         raise server_down(chroma_url, exc) from None
     reopen = None if chroma_url else (lambda: _reopened_collection(data_dir))
-    store = ChunkStore(Catalog(data_dir / CATALOG_FILE), collection, embedder, reopen,
+    store = ChunkStore(catalog or Catalog(data_dir / CATALOG_FILE), collection, embedder, reopen,
                        (lambda exc: server_down(chroma_url, exc)) if chroma_url else None)  # fmt: skip
     store.reconcile()
     return store
