@@ -188,7 +188,7 @@ class Answer:
             "refusal_reason": self.refusal_reason,
             "notices": list(self.notices),
             "retrieval_query": self.retrieval_query,
-            "citations": [_citation_dict(c) for c in self.citations],
+            "citations": [citation_dict(c) for c in self.citations],
             "sentences": [
                 {
                     "text": s.text,
@@ -197,7 +197,7 @@ class Answer:
                 }
                 for s in self.sentences
             ],
-            "related": [_citation_dict(c) for c in self.related],
+            "related": [citation_dict(c) for c in self.related],
             # what was retrieved, best first, without the text (the citations quote what matters)
             "retrieved": [_pick(asdict(p), RETRIEVED_KEYS) for p in self.retrieved],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
@@ -215,7 +215,8 @@ def _pick(values: dict, keys: Sequence[str]) -> dict:
     return {k: values[k] for k in keys}
 
 
-def _citation_dict(c: Citation) -> dict:
+def citation_dict(c: Citation) -> dict:
+    """A citation as ``ask --json`` gives it (``CITATION_KEYS``)."""
     return _pick(asdict(c), CITATION_KEYS)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from assistant.drafting.drafts import CitedText
 from assistant.drafting.export import to_markdown
 from assistant.grounding.support import CheckedSentence
+from assistant.types import citation_dict
 from ingest.pipeline import FileOutcome, FileStatus
 from vectorstore.catalog import DocumentRecord
 
@@ -49,11 +50,7 @@ def cited_dict(cited: CitedText) -> dict:
             }
             for section in cited.sections
         ],
-        "notes": [
-            {"n": n.n, "doc_id": n.doc_id, "source": n.source, "title": n.title, "page": n.page,
-             "location": n.location, "start": n.start, "end": n.end, "quote": n.quote}  # fmt: skip
-            for n in cited.notes
-        ],
+        "notes": [citation_dict(note) for note in cited.notes],
         "references": [asdict(r) for r in cited.references()],
         "notices": list(cited.notices),
     }
