@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from assistant.answering.constraints import (
     Constraints,
@@ -38,7 +39,10 @@ from assistant.text.lexicon import Lexicon
 from assistant.text.places import Place, place_mentions
 from assistant.text.references import POINTS_BACK
 from ingest.models import Chunk
+from vectorstore.catalog import DocumentRecord
 from vectorstore.store import ChunkStore
+
+T = TypeVar("T")
 
 # A document is "about" a place when that place is named on at least this share of its pages.
 SCOPE_PAGE_SHARE = 0.4
@@ -173,46 +177,53 @@ class Answerability:
             page=pages.page(chunk.doc_id, chunk.page_start),
         )
 
-    def names_absent(self, doc_id: str, names: Iterable[str]) -> frozenset[str]:
-        """The ``names`` that no page of the document contains."""
+    def _per_version(
+        self, cache: dict, doc_id: str, compute: Callable[[DocumentRecord], T], missing: T
+    ) -> T:
+        """``compute(record)`` for a document, kept per document version (id and content hash); ``missing``
+        for a document no longer in the library."""
         record = self.store.document(doc_id)
         if record is None:
-            return frozenset()
+            return missing
         key = (doc_id, record.sha256)
-        if key not in self._texts:
-            pages = (self.store.page_text(doc_id, n) or "" for n in range(1, record.page_count + 1))
-            self._texts[key] = "\n".join(pages)
-        return frozenset(n for n in names if not names_met(n, self._texts[key]))
+        if key not in cache:
+            cache[key] = compute(record)
+        return cache[key]
+
+    def _pages(self, record: DocumentRecord, last: int | None = None) -> list[str]:
+        count = record.page_count if last is None else min(last, record.page_count)
+        return [self.store.page_text(record.doc_id, n) or "" for n in range(1, count + 1)]
+
+    def names_absent(self, doc_id: str, names: Iterable[str]) -> frozenset[str]:
+        """The ``names`` that no page of the document contains."""
+        text = self._per_version(self._texts, doc_id, lambda record: "\n".join(self._pages(record)), None)
+        return frozenset() if text is None else frozenset(n for n in names if not names_met(n, text))
 
     def scope_years(self, doc_id: str) -> tuple[YearSpan, ...]:
         """The periods a document says its data covers: those of several years stated on its first
         ``SCOPE_YEAR_PAGES`` pages, where a report says what it covers ("data from January 2020 through
-        August 2022"). Kept per document version."""
-        record = self.store.document(doc_id)
-        if record is None:
-            return ()
-        key = (doc_id, record.sha256)
-        if key not in self._scope_years:
-            first = "\n".join(self.store.page_text(doc_id, n) or "" for n in range(1, SCOPE_YEAR_PAGES + 1))
-            periods = (span for span in year_spans(first) if span.first != span.last and not span.open_end)
-            self._scope_years[key] = tuple(dict.fromkeys(periods))
-        return self._scope_years[key]
+        August 2022")."""
+
+        def periods(record: DocumentRecord) -> tuple[YearSpan, ...]:
+            spans = year_spans("\n".join(self._pages(record, SCOPE_YEAR_PAGES)))
+            return tuple(dict.fromkeys(s for s in spans if s.first != s.last and not s.open_end))
+
+        return self._per_version(self._scope_years, doc_id, periods, ())
 
     def scope_places(self, doc_id: str) -> tuple[Place, ...]:
         """The places a document is mostly about: named on at least ``SCOPE_PAGE_SHARE`` of its pages
-        (documents of fewer than ``SCOPE_MIN_PAGES`` pages have none). Kept per document version."""
-        record = self.store.document(doc_id)
-        if record is None or record.page_count < SCOPE_MIN_PAGES:
-            return ()
-        key = (doc_id, record.sha256)
-        if key not in self._scopes:
+        (documents of fewer than ``SCOPE_MIN_PAGES`` pages have none)."""
+
+        def places(record: DocumentRecord) -> tuple[Place, ...]:
+            if record.page_count < SCOPE_MIN_PAGES:
+                return ()
             pages_naming: Counter[Place] = Counter()
-            for number in range(1, record.page_count + 1):
-                text = self.store.page_text(doc_id, number) or ""
+            for text in self._pages(record):
                 pages_naming.update({m.place for m in place_mentions(text)})
             needed = SCOPE_PAGE_SHARE * record.page_count
-            self._scopes[key] = tuple(p for p, n in pages_naming.most_common() if n >= needed)
-        return self._scopes[key]
+            return tuple(p for p, n in pages_naming.most_common() if n >= needed)
+
+        return self._per_version(self._scopes, doc_id, places, ())
 
 
 def _carried_over(parts: Sequence[Constraints]) -> tuple[Constraints, ...]:
