@@ -24,8 +24,8 @@ from assistant.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-# Questions the UI answers at once; more wait in Gradio's queue. The model is shared: encoding takes a
-# lock only where torch needs one, so a few threads keep both cores busy without queueing behind each other.
+# Questions the UI answers at once; more wait in Gradio's queue. The one loaded model is shared by the
+# threads (the API's requests run in FastAPI's thread pool the same way). Not yet sized by measurement.
 UI_CONCURRENCY = 4
 STARTUP_TIMEOUT = 60.0  # seconds a test server gets to start listening
 
