@@ -1,4 +1,4 @@
-"""The one root of the errors a user can fix, and the two that several layers raise.
+"""The one root of the errors a user can fix, and the ones that several layers raise.
 
 Every error whose message tells the user what to do derives from ``TipError``: a bad setting, a missing model
 folder, a broken prompt file, an unreachable Chroma server, a malformed gold file, an unknown document. Each
@@ -22,3 +22,15 @@ class ModelNotFound(TipError):
 
 class StoreUnavailable(TipError):
     """The store cannot be opened: the Chroma server at ``TIP_CHROMA_URL`` does not answer."""
+
+
+class DocumentNotFound(TipError, LookupError):
+    """No library document matches ``ref`` (an id, a file name, a title or a part of one), or several do."""
+
+    def __init__(self, ref: str, candidates: tuple[str, ...] | list[str] = ()):
+        if candidates:
+            shown = ", ".join(candidates)
+            super().__init__(f"several documents match {ref!r} ({shown}): name one by its path")
+        else:
+            super().__init__(f"no document {ref!r} in the library")
+        self.ref = ref

@@ -23,7 +23,7 @@ from assistant.answering.pipeline import AnswerPipeline
 from assistant.answering.rerank import CrossEncoderScorer
 from assistant.drafting.drafts import CitedText, Grouping, cite_draft, summarize
 from assistant.drafting.section_writer import ModelSectionWriter
-from assistant.errors import TipError
+from assistant.errors import DocumentNotFound, TipError
 from assistant.grounding.support import CheckedSentence, SupportChecker, from_paragraph_start
 from assistant.settings import Settings
 from assistant.types import Answer, PageSpan, Progress
@@ -38,18 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WRITE_LOCK = "write.lock"  # in the data folder: held by the one process writing the library
-
-
-class DocumentNotFound(TipError, LookupError):
-    """No library document matches ``ref`` (an id, a file name, a title or a part of one)."""
-
-    def __init__(self, ref: str, candidates: Sequence[str] = ()):
-        if candidates:
-            shown = ", ".join(candidates)
-            super().__init__(f"several documents match {ref!r} ({shown}): name one by its path")
-        else:
-            super().__init__(f"no document {ref!r} in the library")
-        self.ref = ref
 
 
 class EmptyQuestion(TipError, ValueError):

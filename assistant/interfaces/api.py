@@ -11,25 +11,31 @@ and ``/openapi.json``.
 ``POST /cite``              ``{text, documents?, format?}`` → the text with its sources, as ``/summarize``
 ``GET /documents``          the library's documents, as ``docs --json``
 ``POST /documents``         multipart ``files`` → each file's outcome, as ``ingest`` reports it
+``POST /documents/local``   ``{paths}``: files and folders on the server's machine, for the command line there
+                            (with the token of ``server.json``) → one JSON line per file as it is done
 ``DELETE /documents/{ref}`` remove a document (id, path or file name) → what was removed
 =========================  ==================================================================================
 
 Errors are JSON, ``{"error": "what went wrong and what to do"}``, with the status that says whose move it is:
 400 bad input (an empty question, a malformed field), 401 a missing or wrong token, 404 an unknown document,
-409 an empty library, 413 a file over ``TIP_MAX_UPLOAD_MB``, 503 the store not answering. With
-``TIP_API_TOKEN`` set, every request needs ``Authorization: Bearer <token>``.
+403 a local path without the local token, 409 an empty library, 413 a file over ``TIP_MAX_UPLOAD_MB``, 503 the
+store not answering. With ``TIP_API_TOKEN`` set, every request needs ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
+import queue
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from assistant.drafting.drafts import CitedText, Grouping
@@ -58,7 +64,23 @@ class Unauthorized(TipError):
         super().__init__("this server needs a token: send the header 'Authorization: Bearer <TIP_API_TOKEN>'")
 
 
-STATUS = {DocumentNotFound: 404, EmptyLibrary: 409, UploadTooLarge: 413, StoreUnavailable: 503, Unauthorized: 401}
+class LocalPathsRefused(TipError):
+    """Files named by path without the token of ``server.json``: only the command line on this machine,
+    run by the server's user, may have the server read its files."""
+
+    def __init__(self) -> None:
+        super().__init__("adding files by their path on the server is for its command line only: upload them "
+                         "with POST /api/v1/documents instead")  # fmt: skip
+
+
+STATUS = {
+    DocumentNotFound: 404,
+    EmptyLibrary: 409,
+    UploadTooLarge: 413,
+    StoreUnavailable: 503,
+    Unauthorized: 401,
+    LocalPathsRefused: 403,
+}
 
 
 def status_of(error: TipError) -> int:
@@ -93,6 +115,10 @@ class SummarizeRequest(BaseModel):
     format: Literal["json", "md", "docx"] = "json"
 
 
+class LocalPathsRequest(BaseModel):
+    paths: list[str] = Field(min_length=1, description="absolute paths of files and folders on the server's machine")
+
+
 class CiteRequest(BaseModel):
     text: str = Field(description="a draft to attach sources to")
     documents: list[str] | None = None
@@ -100,9 +126,10 @@ class CiteRequest(BaseModel):
 
 
 # ----- the application -------------------------------------------------------------------------------------
-def create_api(assistant: Assistant) -> FastAPI:
+def create_api(assistant: Assistant, local_token: str | None = None) -> FastAPI:
     """The API over ``assistant`` as a FastAPI application (the web UI is mounted on it by
-    ``assistant.interfaces.server``)."""
+    ``assistant.interfaces.server``). ``local_token`` is accepted beside ``TIP_API_TOKEN`` and alone lets a
+    request add files by their path (``server.json`` gives it to the command line on this machine)."""
     app = FastAPI(title="tip-assistant", version="1", summary="Cited answers from a trafficking-in-persons library",
                   docs_url=None, redoc_url=None)  # fmt: skip
     _offline_docs(app)
@@ -121,7 +148,10 @@ def create_api(assistant: Assistant) -> FastAPI:
             message = f"{field}: {first['msg']}"
         return JSONResponse({"error": message}, status_code=400)
 
-    app.include_router(_routes(assistant), prefix=PREFIX, dependencies=[Depends(_token_check(assistant))])
+    # Without TIP_API_TOKEN the API is open (on loopback); with it, a request bears it or the command line's.
+    api_token = assistant.settings.api_token
+    tokens = [api_token.get_secret_value(), *([local_token] if local_token else [])] if api_token else []
+    app.include_router(_routes(assistant, local_token), prefix=PREFIX, dependencies=[Depends(_token_check(tokens))])
     return app
 
 
@@ -145,21 +175,22 @@ def _offline_docs(app: FastAPI) -> None:
         )
 
 
-def _token_check(assistant: Assistant):
-    token = assistant.settings.api_token
+def _bearer_is(request: Request, token: str) -> bool:
+    sent = request.headers.get("authorization", "")
+    return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+
+
+def _token_check(tokens: list[str]):
+    """A dependency that lets a request through when it bears one of ``tokens``, or when there are none."""
 
     def check(request: Request) -> None:
-        if token is None:
-            return
-        sent = request.headers.get("authorization", "")
-        expected = f"Bearer {token.get_secret_value()}"
-        if not hmac.compare_digest(sent.encode(), expected.encode()):
+        if tokens and not any(_bearer_is(request, t) for t in tokens):
             raise Unauthorized()
 
     return check
 
 
-def _routes(assistant: Assistant) -> APIRouter:
+def _routes(assistant: Assistant, local_token: str | None) -> APIRouter:
     router = APIRouter()
 
     @router.get("/health")
@@ -213,12 +244,41 @@ def _routes(assistant: Assistant) -> APIRouter:
         outcomes = [*report.outcomes, *refused]
         return {"outcomes": [outcome_dict(o) for o in outcomes], "documents": len(assistant.documents())}
 
+    @router.post("/documents/local", response_class=StreamingResponse)
+    def add_local_documents(request: LocalPathsRequest, http: Request) -> StreamingResponse:
+        """Add files and folders on the server's machine, for the command line there: one JSON line per file as
+        it is done (``{"done", "total", "outcome"}``), then ``{"summary", "failed", "documents"}``."""
+        if local_token is None or not _bearer_is(http, local_token):
+            raise LocalPathsRefused()
+        return StreamingResponse(_ingest_lines(assistant, request.paths), media_type="application/x-ndjson")
+
     @router.delete("/documents/{ref:path}")
     def remove_document(ref: str) -> dict:
         """Remove a document and everything stored for it."""
         return {"removed": document_dict(assistant.remove(ref))}
 
     return router
+
+
+def _ingest_lines(assistant: Assistant, paths: list[str]) -> Iterator[str]:
+    """Ingest ``paths`` in a thread of its own and yield its progress as JSON lines. The ingest finishes even
+    if the client goes away, so the library never depends on a connection."""
+    events: queue.Queue[dict | None] = queue.Queue()
+
+    def run() -> None:
+        try:
+            report = assistant.ingest(paths, lambda done, total, o: events.put(
+                {"done": done, "total": total, "outcome": outcome_dict(o)}))  # fmt: skip
+            events.put({"summary": report.summary(), "failed": len(report.failed),
+                        "documents": len(assistant.documents())})  # fmt: skip
+        except TipError as exc:
+            events.put({"error": str(exc), "status": status_of(exc)})
+        finally:
+            events.put(None)
+
+    threading.Thread(target=run, name="tip-local-ingest", daemon=True).start()
+    while (event := events.get()) is not None:
+        yield json.dumps(event, ensure_ascii=False) + "\n"
 
 
 def _save(upload: UploadFile, target: Path, limit_mb: int) -> Path:

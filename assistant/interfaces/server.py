@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
 
 from assistant.errors import TipError
 from assistant.interfaces.api import create_api
+from assistant.interfaces.discovery import (
+    ServerInfo,
+    answering_server,
+    local_url,
+    remove_server_file,
+    write_server_file,
+)
 from assistant.interfaces.web.ui import build_ui
 from assistant.service import Assistant
 from assistant.settings import Settings
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 # Questions the UI answers at once; more wait in Gradio's queue. The one loaded model is shared by the
 # threads (the API's requests run in FastAPI's thread pool the same way). Not yet sized by measurement.
@@ -57,13 +66,14 @@ def check_exposure(settings: Settings) -> None:
         raise ExposedWithoutToken(settings.host)
 
 
-def build_app(assistant: Assistant) -> FastAPI:
-    """The API with the web UI mounted at ``/`` (behind a login when ``TIP_API_TOKEN`` is set)."""
+def build_app(assistant: Assistant, local_token: str | None = None) -> FastAPI:
+    """The API with the web UI mounted at ``/`` (behind a login when ``TIP_API_TOKEN`` is set). The API also
+    accepts ``local_token``, the one ``server.json`` gives the command line on this machine."""
     import gradio as gr  # after main() has switched offline mode on (see build_ui)
 
     settings = assistant.settings
     check_exposure(settings)
-    app = create_api(assistant)
+    app = create_api(assistant, local_token)
     demo = build_ui(assistant).queue(default_concurrency_limit=UI_CONCURRENCY)
     token = settings.api_token
 
@@ -82,15 +92,43 @@ def build_app(assistant: Assistant) -> FastAPI:
     )
 
 
+class LibraryAlreadyServed(TipError):
+    """A server already runs on the same library (its ``server.json`` names one that answers)."""
+
+    def __init__(self, data_dir: Path, url: str):
+        super().__init__(f"a server for the library in {data_dir} already runs at {url}: use it, or stop it first")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which says where it listens (``server.json``, for the command line) from the moment
+    it accepts connections until it stops."""
+
+    def __init__(self, app: FastAPI, settings: Settings, token: str):
+        super().__init__(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
+        self.url = local_url(settings.host, settings.port)
+        self._data_dir = settings.data_dir
+        self._info = ServerInfo(self.url, token, os.getpid(), settings.chroma_url, settings.top_k)
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            write_server_file(self._data_dir, self._info)
+
+    async def shutdown(self, sockets=None) -> None:
+        self.forget()  # first, so no new command line call comes while connections close
+        await super().shutdown(sockets)
+
+    def forget(self) -> None:
+        remove_server_file(self._data_dir, self._info.token)
+
+
 class BackgroundServer:
     """A server running in a thread of this process: for tests, and for a caller that goes on working."""
 
-    def __init__(self, app: FastAPI, host: str, port: int):
-        import uvicorn
-
-        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, name="tip-server", daemon=True)
-        self.url = f"http://{host}:{port}"
+    def __init__(self, server: _Server):
+        self._server = server
+        self._thread = threading.Thread(target=server.run, name="tip-server", daemon=True)
+        self.url = server.url
 
     def start(self) -> BackgroundServer:
         self._thread.start()
@@ -104,6 +142,7 @@ class BackgroundServer:
     def close(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        self._server.forget()
 
 
 def serve(
@@ -111,15 +150,21 @@ def serve(
 ) -> BackgroundServer | None:
     """Serve the API and the UI on ``TIP_HOST:TIP_PORT`` until interrupted, calling ``announce(url)`` once
     everything is loaded; with ``background``, start in a thread and return the running server (its
-    ``close()`` stops it)."""
-    import uvicorn
-
+    ``close()`` stops it). Raises ``ExposedWithoutToken`` and ``LibraryAlreadyServed``."""
     settings = assistant.settings
-    app = build_app(assistant)  # refuses an exposed server without a token before loading anything
+    token = secrets.token_urlsafe(32)  # the command line's, through server.json
+    app = build_app(assistant, token)  # refuses an exposed server without a token before loading anything
+    running = answering_server(settings.data_dir)
+    if running is not None:
+        raise LibraryAlreadyServed(settings.data_dir, running.url)
     assistant.warm_up()  # load the model now rather than on the first question
+    server = _Server(app, settings, token)
     if background:
-        return BackgroundServer(app, settings.host, settings.port).start()
+        return BackgroundServer(server).start()
     if announce is not None:
-        announce(f"http://{settings.host}:{settings.port}")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        announce(server.url)
+    try:
+        server.run()
+    finally:
+        server.forget()
     return None

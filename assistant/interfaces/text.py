@@ -1,25 +1,22 @@
-"""Text both front ends show: a file's ingest outcome as one line, and counts with their nouns."""
+"""Text every front end shows: a file's ingest outcome as one line, and counts with their nouns."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ingest.models import is_sectioned
-from ingest.pipeline import FileOutcome, FileStatus
 
-_STATUS_MARK = {
-    FileStatus.ADDED: "✅",
-    FileStatus.UPDATED: "✅",
-    FileStatus.UNCHANGED: "·",
-    FileStatus.DUPLICATE: "⚠️",
-    FileStatus.FAILED: "❌",
-    FileStatus.SKIPPED: "–",
-}
+# By ``ingest.pipeline.FileStatus`` value.
+_STATUS_MARK = {"added": "✅", "updated": "✅", "unchanged": "·", "duplicate": "⚠️", "failed": "❌", "skipped": "–"}
 
 
-def format_outcome(outcome: FileOutcome) -> str:
-    part = "section" if is_sectioned(outcome.source) else "page"
-    detail = f"{counted(outcome.pages, part)}, {counted(outcome.chunks, 'chunk')}" if outcome.chunks else ""
-    message = "; ".join(p for p in (detail, outcome.message) if p)
-    line = f"{_STATUS_MARK[outcome.status]} {outcome.source}: {outcome.status.value}"
+def format_outcome(outcome: Mapping) -> str:
+    """One file's outcome (``assistant.interfaces.payloads.outcome_dict``) as "✅ report.pdf: added (12 pages,
+    40 chunks)"."""
+    part = "section" if is_sectioned(outcome["source"]) else "page"
+    detail = f"{counted(outcome['pages'], part)}, {counted(outcome['chunks'], 'chunk')}" if outcome["chunks"] else ""
+    message = "; ".join(p for p in (detail, outcome["message"]) if p)
+    line = f"{_STATUS_MARK[outcome['status']]} {outcome['source']}: {outcome['status']}"
     return f"{line} ({message})" if message else line
 
 

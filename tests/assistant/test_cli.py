@@ -225,3 +225,13 @@ def test_an_empty_library_says_so_in_one_line(capsys, monkeypatch, argv):
     assert err.strip() == (
         "error: the library is empty: add files with `tip-assistant ingest PATH` or in the Library tab"
     )
+
+
+def test_the_choices_the_parser_offers_are_the_ones_drafting_knows():
+    # The parser names them itself so that a client call does not load the drafting code.
+    from assistant.drafting.drafts import Grouping
+    from assistant.drafting.export import FORMATS
+    from assistant.interfaces import cli
+
+    assert cli.GROUPINGS == tuple(g.value for g in Grouping)
+    assert cli.FORMATS == FORMATS

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from assistant.grounding.support import CheckedSentence
+from assistant.interfaces.payloads import outcome_dict
 from assistant.interfaces.text import counted, format_outcome
 from assistant.text.markers import MARKER_RUN
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
@@ -168,7 +169,7 @@ def document_choices(docs: Sequence[DocumentRecord]) -> list[tuple[str, str]]:
 
 
 def format_report(report: IngestReport, documents_in_library: int) -> str:
-    lines = [format_outcome(o) for o in report.outcomes]
+    lines = [format_outcome(outcome_dict(o)) for o in report.outcomes]
     lines.append(f"{report.summary()}; {counted(documents_in_library, 'document')} in the library")
     return "\n".join(lines)
 
