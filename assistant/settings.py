@@ -46,6 +46,8 @@ class Settings(BaseModel):
     max_upload_mb: int = Field(100, ge=1, le=10_000, json_schema_extra=_fix("use 1 to 10000 megabytes"))
     # TIP_API_TOKEN: the bearer token the API asks of every request when set; required off loopback
     api_token: SecretStr | None = None
+    # TIP_USERS: web UI logins, "name:password" pairs separated by commas (a password may hold ":" but not ",")
+    users: SecretStr | None = None
     # Generative answers (optional; the extractive composer is the default and the fallback):
     llm: str | None = None  # TIP_LLM: "ollama:MODEL" or "openai:MODEL" (any OpenAI-compatible server)
     llm_base_url: str | None = None  # TIP_LLM_BASE_URL: e.g. http://127.0.0.1:11434 or http://host:8000/v1
@@ -73,6 +75,15 @@ class Settings(BaseModel):
                 )
         return value
 
+    @field_validator("users")
+    @classmethod
+    def _name_password_pairs(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            pairs = [pair.partition(":") for pair in value.get_secret_value().split(",")]
+            if any(not name.strip() or not colon or not password for name, colon, password in pairs):
+                raise ValueError("is not a list of logins: use name:password pairs separated by commas")
+        return value
+
     def __init__(self, **values):
         try:
             super().__init__(**values)
@@ -86,6 +97,14 @@ class Settings(BaseModel):
     @property
     def llm_model(self) -> str | None:
         return self.llm.split(":", 1)[1] if self.llm else None
+
+    @property
+    def logins(self) -> dict[str, str]:
+        """The web UI's logins from ``TIP_USERS``, name → password; empty when unset."""
+        if self.users is None:
+            return {}
+        pairs = (pair.partition(":") for pair in self.users.get_secret_value().split(","))
+        return {name.strip(): password for name, _, password in pairs}
 
     @property
     def api_key(self) -> str | None:
@@ -106,6 +125,9 @@ class Settings(BaseModel):
         return cls(**values)
 
 
+# Settings whose values an error message never shows.
+_SECRETS = {"api_token", "users", "llm_api_key"}
+
 # What pydantic's error types say about a value, in the words of a setting.
 _PROBLEMS = {
     "int_parsing": "is not a whole number",
@@ -123,7 +145,7 @@ def _message(exc: ValidationError, values: Mapping[str, object]) -> str:
     value = values.get(name, error.get("input"))
     numeric = isinstance(value, int | float) or (isinstance(value, str) and _is_number(value))
     shown = f"{value}" if numeric else f"{value!r}"
-    variable = f"TIP_{name.upper()}={shown}"
+    variable = f"TIP_{name.upper()}" if name in _SECRETS else f"TIP_{name.upper()}={shown}"
     if error["type"] == "value_error":  # our own validators say what is wrong and what to do
         return f"{variable} {error['ctx']['error']}"
     if error["type"] == "extra_forbidden":

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from assistant.interfaces import server
 from assistant.interfaces.api import create_api
 from assistant.service import Assistant
-from assistant.settings import Settings
+from assistant.settings import Settings, SettingsError
 from tests.docx_factory import make_docx
 from tests.ports import free_port
 
@@ -180,3 +180,23 @@ def test_the_api_and_the_web_ui_are_one_server_over_http(library):
             assert page.status_code == 200 and "TIP assistant" in page.text
     finally:
         running.close()
+
+
+def test_web_logins_come_from_tip_users_and_never_show_in_errors(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", users="alice:pw-one, bob:p:w2")
+    assert settings.logins == {"alice": "pw-one", "bob": "p:w2"}
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"TIP_USERS": "alice-without-a-password"}, data_dir=tmp_path / "data")
+    assert "name:password pairs" in str(raised.value) and "alice-without" not in str(raised.value)
+
+
+@pytest.mark.slow
+def test_the_web_ui_asks_for_a_tip_users_login_or_the_token(library):
+    settings = Settings(data_dir=library.settings.data_dir, users="alice:pw-one", api_token="s3cret-token")
+    app = server.build_app(Assistant(settings, embedder=library.embedder))
+    with TestClient(app) as http:
+        assert http.get("/config").status_code == 401  # the UI's configuration is behind the login
+        for name, password, accepted in [("alice", "pw-one", True), ("alice", "wrong", False),
+                                         ("mallory", "pw-one", False), ("anyone", "s3cret-token", True)]:  # fmt: skip
+            response = http.post("/login", data={"username": name, "password": password})
+            assert (response.status_code == 200) is accepted, (name, password, response.status_code)

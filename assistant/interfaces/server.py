@@ -2,8 +2,9 @@
 at ``/``, served by uvicorn (``tip-assistant serve``, ``python app.py``).
 
 On loopback (the default, ``TIP_HOST=127.0.0.1``) it asks nothing of anyone. Bound to any other address it
-refuses to start without ``TIP_API_TOKEN``, which the API then asks of every request as a bearer token and
-the web UI asks as its password. Gradio's public share links are never used.
+refuses to start without ``TIP_API_TOKEN``, which the API then asks of every request as a bearer token. The
+web UI asks for a login whenever ``TIP_USERS`` or ``TIP_API_TOKEN`` is set: a name and password of
+``TIP_USERS``, or any name with the token. Gradio's public share links are never used.
 """
 
 from __future__ import annotations
@@ -67,25 +68,29 @@ def check_exposure(settings: Settings) -> None:
 
 
 def build_app(assistant: Assistant, local_token: str | None = None) -> FastAPI:
-    """The API with the web UI mounted at ``/`` (behind a login when ``TIP_API_TOKEN`` is set). The API also
-    accepts ``local_token``, the one ``server.json`` gives the command line on this machine."""
+    """The API with the web UI mounted at ``/`` (behind a login when ``TIP_USERS`` or ``TIP_API_TOKEN`` is set).
+    The API also accepts ``local_token``, the one ``server.json`` gives the command line on this machine."""
     import gradio as gr  # after main() has switched offline mode on (see build_ui)
 
     settings = assistant.settings
     check_exposure(settings)
     app = create_api(assistant, local_token)
     demo = build_ui(assistant).queue(default_concurrency_limit=UI_CONCURRENCY)
-    token = settings.api_token
+    token, logins = settings.api_token, settings.logins
 
     def login(username: str, password: str) -> bool:
-        return token is not None and hmac.compare_digest(password.encode(), token.get_secret_value().encode())
+        """A name and password of ``TIP_USERS``, or any name with the server's token."""
+        if token is not None and _same(password, token.get_secret_value()):
+            return True
+        return username in logins and _same(password, logins[username])
 
     return gr.mount_gradio_app(
         app,
         demo,
         path="/",
-        auth=login if token is not None else None,
-        auth_message="Sign in with any name and the server's token (TIP_API_TOKEN) as the password.",
+        auth=login if token is not None or logins else None,
+        auth_message="Sign in with your name and password (TIP_USERS), or any name and the server's token "
+        "(TIP_API_TOKEN) as the password.",
         max_file_size=f"{settings.max_upload_mb}mb",
         server_name=settings.host,
         server_port=settings.port,
@@ -120,6 +125,10 @@ class _Server(uvicorn.Server):
 
     def forget(self) -> None:
         remove_server_file(self._data_dir, self._info.token)
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())  # in constant time: no timing hints
 
 
 class BackgroundServer:
