@@ -4,6 +4,7 @@ and web UI) over real HTTP on loopback. Real embedder, real store, no LLM."""
 from __future__ import annotations
 
 import io
+import json
 
 import httpx
 import pytest
@@ -166,7 +167,6 @@ def test_a_server_off_loopback_refuses_to_start_without_a_token(tmp_path):
     server.check_exposure(Settings(data_dir=tmp_path / "data"))  # loopback: nothing asked
 
 
-
 @pytest.mark.slow
 def test_the_api_and_the_web_ui_are_one_server_over_http(library):
     settings = Settings(data_dir=library.settings.data_dir, port=free_port())
@@ -200,3 +200,35 @@ def test_the_web_ui_asks_for_a_tip_users_login_or_the_token(library):
                                          ("mallory", "pw-one", False), ("anyone", "s3cret-token", True)]:  # fmt: skip
             response = http.post("/login", data={"username": name, "password": password})
             assert (response.status_code == 200) is accepted, (name, password, response.status_code)
+
+
+def _events(body: str) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of a server-sent event stream."""
+    pairs = []
+    for block in body.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        pairs.append((fields["event"], json.loads(fields["data"])))
+    return pairs
+
+
+def test_ask_streams_the_generated_text_then_the_checked_answer(library):
+    # A fake chat model stands in for a model server, which cannot run here.
+    from tests.fake_models import ScriptedChatModel
+
+    reply = "The Arusha shelter network hosted 212 survivors in 2023 [1]."
+    model = ScriptedChatModel(responses=[reply])
+    api = TestClient(create_api(Assistant(library.settings, embedder=library.embedder, model=model)))
+    with api.stream("POST", "/api/v1/ask", json={"question": QUESTION, "stream": True}) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        events = _events(response.read().decode("utf-8"))
+    deltas = [data["text"] for name, data in events if name == "delta"]
+    assert len(deltas) > 1 and "".join(deltas) == reply  # the pieces add up to the model's text
+    name, answer = events[-1]
+    assert name == "answer" and "212" in answer["answer"] and answer["citations"][0]["source"] == "shelters-2023.txt"
+
+
+def test_a_streamed_ask_without_a_model_sends_the_answer_and_errors_stay_json(client):
+    response = client.post("/api/v1/ask", json={"question": QUESTION, "stream": True})
+    assert [name for name, _ in _events(response.text)] == ["answer"]
+    empty = client.post("/api/v1/ask", json={"question": "  ", "stream": True})
+    assert empty.status_code == 400 and empty.json() == {"error": "the question is empty: type a question"}

@@ -4,7 +4,9 @@ and ``/openapi.json``.
 
 =========================  ==================================================================================
 ``GET /health``             ``{"status", "model_loaded", "store", "documents"}``; 503 when the store is down
-``POST /ask``               ``{question, history?, documents?, years?}`` → the ``ask --json`` object
+``POST /ask``               ``{question, history?, documents?, years?}`` → the ``ask --json`` object; with
+                            ``stream: true``, server-sent events: ``delta`` (``{"text"}``, the model's new
+                            text, with ``TIP_LLM`` set) as it is generated, then ``answer`` (that object)
 ``POST /verify``            ``{text, documents?}`` → ``{"sentences": [...]}`` as ``verify --json``
 ``POST /summarize``         ``{topic, grouping?, documents?, years?, format?}`` → a cited text (JSON), or
                             the Markdown (``format: "md"``) or Word file (``"docx"``)
@@ -25,6 +27,7 @@ store not answering. With ``TIP_API_TOKEN`` set, every request needs ``Authoriza
 from __future__ import annotations
 
 import hmac
+import itertools
 import json
 import queue
 import tempfile
@@ -43,6 +46,7 @@ from assistant.drafting.export import to_markdown, write
 from assistant.errors import StoreUnavailable, TipError
 from assistant.interfaces.payloads import checked_dict, cited_dict, document_dict, outcome_dict, stage_uploads
 from assistant.service import Assistant, DocumentNotFound, EmptyLibrary
+from assistant.types import Answer
 from ingest.pipeline import IngestReport
 
 PREFIX = "/api/v1"
@@ -100,6 +104,8 @@ class AskRequest(BaseModel):
     documents: list[str] | None = Field(default=None, description="answer from these documents only (id, path, "
                                         "or part of a file name or title)")  # fmt: skip
     years: list[int] | None = Field(default=None, description="answer from documents published in these years")
+    stream: bool = Field(default=False, description="server-sent events: the generated text as it comes, then the "
+                         "checked answer")  # fmt: skip
 
 
 class VerifyRequest(BaseModel):
@@ -200,11 +206,13 @@ def _routes(assistant: Assistant, local_token: str | None) -> APIRouter:
         return {"status": "ok", "model_loaded": assistant.embedder.loaded, "store": "reachable",
                 "documents": documents}  # fmt: skip
 
-    @router.post("/ask")
-    def ask(request: AskRequest) -> dict:
+    @router.post("/ask", response_model=None)
+    def ask(request: AskRequest) -> dict | StreamingResponse:
         """A cited answer, or a refusal that says what the library lacks."""
         doc_ids = assistant.select_documents(request.documents, request.years)
         history = [turn.model_dump() for turn in request.history]
+        if request.stream:
+            return _answer_events(assistant.ask_stream(request.question, history, doc_ids))
         return assistant.ask(request.question, history, doc_ids).to_dict()
 
     @router.post("/verify")
@@ -258,6 +266,30 @@ def _routes(assistant: Assistant, local_token: str | None) -> APIRouter:
         return {"removed": document_dict(assistant.remove(ref))}
 
     return router
+
+
+def _answer_events(pieces: Iterator[str | Answer]) -> StreamingResponse:
+    """Server-sent events of an answer being generated (``ask_stream``'s pieces: the text so far, then the
+    ``Answer``). The first piece is taken here, so an empty question or library is still a JSON error."""
+    first = next(pieces)  # raises EmptyQuestion, EmptyLibrary, StoreUnavailable before anything is sent
+
+    def events() -> Iterator[str]:
+        sent = ""
+        try:
+            for piece in itertools.chain([first], pieces):
+                if isinstance(piece, str):  # the text so far: send what is new
+                    yield _event("delta", {"text": piece[len(sent) :]})
+                    sent = piece
+                else:
+                    yield _event("answer", piece.to_dict())
+        except TipError as exc:  # the response has begun: the error is the stream's last event
+            yield _event("error", {"error": str(exc), "status": status_of(exc)})
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _event(name: str, data: dict) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 def _ingest_lines(assistant: Assistant, paths: list[str]) -> Iterator[str]:
