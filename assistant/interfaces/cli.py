@@ -3,8 +3,8 @@
 When a server runs on the same library (``tip-assistant serve`` wrote its ``server.json`` there), ``ingest``,
 ``ask``, ``verify``, ``docs`` and ``remove`` go through its API (``assistant.interfaces.client``) and answer in a
 fraction of a second; otherwise, or with ``--no-server``, every command opens the library in this process
-(``assistant.interfaces.embedded``). Both print the same: the functions here format the JSON shapes the API
-and ``--json`` give. Neither path's modules load until a command needs them, so a client call stays light.
+(``assistant.interfaces.embedded``). Both print the same (``assistant.interfaces.console``). Neither path's
+modules load until a command needs them, so a client call stays light.
 
 Exceptions the user can act on become one clean ``error:`` line and a non-zero exit code here, at the
 boundary; everything below raises.
@@ -13,26 +13,17 @@ boundary; everything below raises.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant.answering.conversation import HistoryError, checked_history
 from assistant.errors import DocumentNotFound, TipError
-from assistant.interfaces.text import counted
+from assistant.interfaces.console import EXIT_INTERRUPTED, EXIT_USAGE
 from assistant.settings import Settings, use_offline_mode
-from assistant.text.shorten import shorten
-from ingest.models import is_sectioned, location_of
 
-EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 GROUPINGS = ("auto", "country", "theme", "document")  # assistant.drafting.drafts.Grouping, without importing it
 FORMATS = ("md", "docx")  # assistant.drafting.export.FORMATS
-
-
-class CliError(TipError):
-    """A problem with what the user asked for; printed as one line."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,21 +176,6 @@ def run_command(settings: Settings, args: argparse.Namespace) -> int:
     return embedded.COMMANDS[args.command](Assistant(settings), args)
 
 
-# ----- input both paths read -------------------------------------------------------------------------------
-def read_text(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    path = Path(name)
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CliError(f"{path} does not exist: give a text file, or - to read standard input") from None
-    except IsADirectoryError:
-        raise CliError(f"{path} is a folder: give a text file, or - to read standard input") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{path} is not UTF-8 text: save it as plain text first") from None
-
-
 def parse_years(text: str) -> list[int]:
     """ "2023" or "2019-2023" as a list of years."""
     try:
@@ -210,89 +186,6 @@ def parse_years(text: str) -> list[int]:
     if not 1900 <= start <= end <= 2100:
         raise argparse.ArgumentTypeError(f"{text!r} is not a year or a range such as 2019-2023")
     return list(range(start, end + 1))
-
-
-def read_history(path: Path) -> list[dict[str, str]]:
-    try:
-        turns = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CliError(f"history file {path} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise CliError(f"history file {path} is not valid JSON (line {exc.lineno}): {exc.msg}") from None
-    try:
-        return checked_history(turns, f"history file {path}")
-    except HistoryError as exc:
-        raise CliError(str(exc)) from None
-
-
-# ----- output both paths print, from the JSON shapes of the API and --json ----------------------------------
-def print_json(data: object) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def format_answer(answer: Mapping) -> str:
-    """An answer (the ``ask --json`` object) as the terminal shows it: the text, the sentences without full
-    support, then the sources, or for a refusal its reason and the possibly related passages."""
-    lines = [f"note: {n}" for n in answer["notices"]] + [answer["answer"], ""]
-    flagged = [s for s in answer["sentences"] if s["support"] and s["support"]["label"] != "supported"]
-    for s in flagged:
-        support = s["support"]
-        where = f"closest: {support['source']}, {location_of(support['source'], support['page'])}"
-        lines.append(f'{support["label"]}: "{shorten(s["text"], 160)}" ({where})')
-    if flagged:
-        lines.append("")
-    if answer["refused"]:
-        if answer["refusal_reason"]:
-            lines[-1:-1] = [f"Why: {answer['refusal_reason']}."]
-        if answer["related"]:
-            lines.append("Possibly related (not an answer):")
-            lines += [f"  - {c['title']} ({c['source']}), {location_of(c['source'], c['page'])}: "
-                      f"\"{shorten(c['quote'], 160)}\"" for c in answer["related"]]  # fmt: skip
-        return "\n".join(lines)
-    lines.append("Sources:")
-    for c in answer["citations"]:
-        lines.append(f"  [{c['n']}] {c['title']} ({c['source']}), {location_of(c['source'], c['page'])}, "
-                     f"chars {c['start']}–{c['end']}")  # fmt: skip
-        lines.append(f'      "{shorten(c["quote"], 300)}"')
-    return "\n".join(lines)
-
-
-_MARKS = {"supported": "✅", "partial": "⚠️", "unsupported": "❌"}
-
-
-def format_checked(sentences: Sequence[Mapping]) -> str:
-    """Checked sentences (``verify --json``'s ``sentences``): each with its label and its source or closest
-    passage, then the count."""
-    lines = []
-    for s in sentences:
-        lines.append(f"{_MARKS[s['label']]} {s['label']} ({s['score']:.2f}): {s['text']}")
-        if s["quote"]:
-            where = "closest" if s["label"] == "unsupported" else "source"
-            lines.append(f"      {where}: {s['source']}, {location_of(s['source'], s['page'])}, chars "
-                         f"{s['start']}–{s['end']}: \"{shorten(s['quote'], 200)}\"")  # fmt: skip
-    unsupported = sum(s["label"] == "unsupported" for s in sentences)
-    lines.append(f"\n{counted(len(sentences), 'sentence')}: {len(sentences) - unsupported} with support in the "
-                 f"library, {unsupported} without")  # fmt: skip
-    return "\n".join(lines)
-
-
-def format_documents(documents: Sequence[Mapping]) -> str:
-    """The library's documents (``docs --json``), two lines each."""
-    if not documents:
-        return "the library is empty: add files with `tip-assistant ingest PATH`"
-    lines = []
-    for d in documents:
-        part = "section" if is_sectioned(d["source"]) else "page"
-        pages, chunks = counted(d["page_count"], part), counted(d["chunk_count"], "chunk")
-        lines.append(f"{d['doc_id']}  {d['language'] or '??'}  {pages:>10}  {chunks:>11}  {d['ingested_at'][:10]}  "
-                     f"{d['source']}")  # fmt: skip
-        ocr = f" (pages read by OCR: {d['ocr_pages']})" if d["ocr_pages"] else ""
-        lines.append(f"              {d['title']}{ocr}")
-    return "\n".join(lines)
-
-
-def format_removed(document: Mapping) -> str:
-    return f"removed {document['source']} ({counted(document['chunk_count'], 'chunk')})"
 
 
 if __name__ == "__main__":

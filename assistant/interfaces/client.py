@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 
 from assistant.errors import TipError
-from assistant.interfaces.cli import (
+from assistant.interfaces.console import (
     EXIT_FAILED_FILES,
     EXIT_OK,
     format_answer,

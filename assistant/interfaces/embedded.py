@@ -14,7 +14,7 @@ from pathlib import Path
 
 from assistant.drafting.drafts import CITATION_NEEDED, CitedText
 from assistant.drafting.export import FORMATS, to_markdown, write
-from assistant.interfaces.cli import (
+from assistant.interfaces.console import (
     EXIT_FAILED_FILES,
     EXIT_OK,
     CliError,
