@@ -269,7 +269,7 @@ def test_the_conversation_kept_by_the_ui_reaches_the_assistant_as_plain_turns(sp
         render.chat_entry("assistant", "First answer [1]", "First answer [1] (⚠️ partly supported)"),
     ]
     question = "What fees did recruitment agencies charge workers?"
-    chat, panel, entries = handlers.chat_turn(spy, question, kept, [brief])
+    chat, panel, box, entries = handlers.chat_turn(spy, question, kept, [brief])
 
     _, history, doc_ids = spy.calls[0]
     assert doc_ids == [brief]
@@ -284,12 +284,13 @@ def test_the_conversation_kept_by_the_ui_reaches_the_assistant_as_plain_turns(sp
     # the extractive answer quotes its sources: every sentence supported, nothing marked
     assert "supported" not in chat[-1]["content"] and "tip-flagged" not in panel
     assert len(entries) == 4 and entries[:2] == kept
+    assert box == ""  # answered: the question box is emptied for the next one
 
 
 @pytest.mark.integration
 def test_chat_shows_markup_in_documents_as_text_and_gets_it_back_as_written(spy):
     question = "How many survivors did the Blantyre shelter receive <b>in 2023</b>?"
-    chat, panel, kept = handlers.chat_turn(spy, question, [], None)
+    chat, panel, _, kept = handlers.chat_turn(spy, question, [], None)
 
     assert chat[0]["content"] == "How many survivors did the Blantyre shelter receive &lt;b&gt;in 2023&lt;/b&gt;?"
     assert "41 survivors" in chat[1]["content"]
@@ -307,9 +308,9 @@ def test_filters_restrict_the_search(spy):
     handlers.chat_turn(spy, "Anything?", [], [])
     assert spy.calls[0][2] is None  # no filter: the whole library
     shelter = spy.real.find_document("shelter.txt").doc_id
-    _, panel, _ = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], [shelter])
+    panel = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], [shelter]).sources
     assert "fees-brief.txt" not in panel
-    _, panel, _ = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], None, [1999])
+    panel = handlers.chat_turn(spy, "What did the ministry propose about fees?", [], None, [1999]).sources
     assert spy.calls[-1][2] == []  # no document of that year: nothing to search
     assert "No passage" in panel or "Not an answer" in panel
 
@@ -427,8 +428,9 @@ def test_upload_reports_each_file_and_keeps_original_names(tmp_path, library):
         gradio_upload(tmp_path, "0d5e88", "scan.pdf", b""),
     ]
     seen = []
-    report = handlers.add_uploads(library, uploads, lambda step, **kwargs: seen.append(step))
+    report, taken = handlers.add_uploads(library, uploads, lambda step, **kwargs: seen.append(step))
     lines = report.splitlines()
+    assert taken  # the UI empties the upload box
 
     assert lines[0].startswith("✅ shelter notes.md: added")
     assert lines[1].startswith("✅ fees-brief.txt: added")
@@ -437,7 +439,7 @@ def test_upload_reports_each_file_and_keeps_original_names(tmp_path, library):
     assert seen[-1] == (3, 3)
     assert {d.source for d in library.documents()} == {"shelter notes.md", "fees-brief.txt"}
 
-    again = handlers.add_uploads(library, [uploads[1]])
+    again = handlers.add_uploads(library, [uploads[1]]).report
     assert again.splitlines()[0].startswith("· fees-brief.txt: unchanged")
 
 
@@ -447,7 +449,7 @@ def test_two_uploads_with_one_name_are_not_merged(tmp_path, library):
         gradio_upload(tmp_path, "aa", "notes.txt", NOTES.encode()),
         gradio_upload(tmp_path, "bb", "notes.txt", BRIEF.encode()),
     ]
-    lines = handlers.add_uploads(library, uploads).splitlines()
+    lines = handlers.add_uploads(library, uploads).report.splitlines()
 
     assert lines[0].startswith("✅ notes.txt: added")
     assert lines[1].startswith("❌ notes.txt: failed") and "same name" in lines[1]
@@ -467,7 +469,7 @@ def test_remove_document_and_library_state(tmp_path, library):
 
 
 def test_nothing_chosen_to_upload():
-    assert "Choose" in handlers.add_uploads(None, [])
+    assert "Choose" in handlers.add_uploads(None, []).report
 
 
 @pytest.mark.integration
@@ -564,9 +566,9 @@ def test_generated_text_streams_into_the_chat_then_the_checked_answer_replaces_i
     model = ScriptedChatModel(responses=[reply])
     assistant = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder, model=model)
     steps = list(handlers.chat_turn_stream(assistant, "What fees were charged?", [], None))
-    streamed, (final_chat, final_panel, kept) = steps[:-1], steps[-1]
+    streamed, (final_chat, final_panel, _, kept) = steps[:-1], steps[-1]
     assert "fees-brief.txt" in final_panel
-    assert len(streamed) > 3 and all(panel == render.CHECKING and entries == [] for _, panel, entries in streamed)
+    assert len(streamed) > 3 and all(panel == render.CHECKING and entries == [] for _, panel, _, entries in streamed)
     assert kept[-1]["content"].startswith("Recruitment agencies") and "not supported" not in kept[-1]["content"]
     assert streamed[-1][0][-1]["content"].startswith("Recruitment agencies charged")
     assert "three months' wages. [1]" in final_chat[-1]["content"]

@@ -11,16 +11,18 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from assistant.answering.conversation import HistoryError, checked_history
 from assistant.drafting.drafts import CITATION_NEEDED, CitedText
 from assistant.drafting.export import md_escape, to_markdown, write
+from assistant.errors import TipError
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.payloads import stage_uploads
 from assistant.interfaces.text import counted
 from assistant.interfaces.web.render import (
     CHECKING,
+    EMPTY_SOURCES,
     ChatEntry,
     chat_entry,
     chat_messages,
@@ -38,15 +40,25 @@ from assistant.types import Progress
 from ingest.pipeline import FileOutcome, IngestReport
 
 
+class ChatStep(NamedTuple):
+    """What one step of a chat turn shows: the chat, the Sources panel (None: leave it as it is), the text for
+    the question box, and the conversation to keep."""
+
+    chat: list[dict[str, str]]
+    sources: str | None
+    question_box: str
+    conversation: list[ChatEntry]
+
+
 def chat_turn(
     assistant: Assistant,
     question: str,
     entries: Sequence[Mapping[str, str]] | None,
     doc_ids: Sequence[str] | None,
     years: Sequence[int] | None = None,
-) -> tuple[list[dict[str, str]], str, list[ChatEntry]]:
+) -> ChatStep:
     """Answer ``question`` in the context of the conversation so far (``entries``, as ``chat_entry`` makes
-    them): the chat to show, the sources panel, and the conversation to keep."""
+    them): the chat to show, the sources panel, the question box, and the conversation to keep."""
     *_, last = chat_turn_stream(assistant, question, entries, doc_ids, years)
     return last
 
@@ -57,18 +69,58 @@ def chat_turn_stream(
     entries: Sequence[Mapping[str, str]] | None,
     doc_ids: Sequence[str] | None,
     years: Sequence[int] | None = None,
-) -> Iterator[tuple[list[dict[str, str]], str, list[ChatEntry]]]:
+) -> Iterator[ChatStep]:
     """``chat_turn`` as it happens: with a model configured, the text while it is generated (the panel says
     it is not checked yet, and the conversation kept is still the one before), then the checked answer;
-    without one, the answer at once."""
+    without one, the answer at once. The question box empties once the answer comes.
+
+    An error the user can fix (a ``TipError``: the Chroma server is down, the library is empty, a chosen
+    document was removed meanwhile) ends the turn with its message as the assistant's reply; the question
+    stays in the box to send again, and the conversation kept is the one before, so neither the failed
+    question nor the message reaches the next answer's history."""
     before = list(entries or [])
     asked = [*before, chat_entry("user", question)]
-    for piece in assistant.ask_stream(question, plain_turns(before), assistant.select_documents(doc_ids, years)):
-        if isinstance(piece, str):
-            yield chat_messages([*asked, chat_entry("assistant", piece, piece + " …")]), CHECKING, before
-        else:
-            answered = [*asked, chat_entry("assistant", piece.text, marked_answer_text(piece))]
-            yield chat_messages(answered), render_sources(piece), answered
+    streaming = False
+    try:
+        try:
+            selected = assistant.select_documents(doc_ids, years)
+        except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
+            raise ChosenDocumentGone() from None
+        for piece in assistant.ask_stream(question, plain_turns(before), selected):
+            if isinstance(piece, str):
+                streaming = True
+                so_far = chat_entry("assistant", piece, piece + " …")
+                yield ChatStep(chat_messages([*asked, so_far]), CHECKING, "", before)
+            else:
+                answered = [*asked, chat_entry("assistant", piece.text, marked_answer_text(piece))]
+                yield ChatStep(chat_messages(answered), render_sources(piece), "", answered)
+    except TipError as exc:
+        reply = chat_entry("assistant", not_answered(exc))
+        # The panel said "Generating…": nothing is being checked any more. Otherwise it keeps the last sources.
+        yield ChatStep(chat_messages([*asked, reply]), EMPTY_SOURCES if streaming else None, question, before)
+
+
+def error_text(error: Exception) -> str:
+    """An error's message as a sentence: capitalised, ending with a full stop (a ``TipError`` says what
+    happened and what to do in lower case, for a CLI's "error: …" line)."""
+    text = str(error).strip() or type(error).__name__
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+class ChosenDocumentGone(TipError):
+    """A document chosen in a filter was removed meanwhile (from another browser tab, or the command line)."""
+
+    def __init__(self) -> None:
+        super().__init__("a chosen document is no longer in the library: choose the documents again")
+
+
+def not_answered(error: TipError) -> str:
+    """The chat's reply when a question could not be answered, saying why and that the question is kept."""
+    return (
+        f"⚠️ This question was not answered. {error_text(error)} "
+        "Your question is still in the box below: send it again once this is fixed."
+    )
 
 
 def parse_history(history_json: str) -> list[dict[str, str]]:
@@ -140,7 +192,8 @@ def check_text(
     progress: ProgressFn | None = None,
 ) -> str:
     """The "Check text" tab: every sentence of ``text`` labelled with the passage that backs it, as HTML;
-    or a message saying what to do first."""
+    or a message saying what to do first, or why the check failed (a ``TipError``, e.g. the Chroma server is
+    down). The text is not an output of the tab, so it stays as typed."""
     if not text or not text.strip():
         return check_message("Paste some text to check first.")
     if not assistant.documents():
@@ -148,8 +201,15 @@ def check_text(
     try:
         selected = assistant.select_documents(doc_ids)
     except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
-        return check_message("A chosen document is no longer in the library: choose the documents again.")
-    return render_checked(verify_text(assistant, text, selected, progress))
+        return check_message(error_text(ChosenDocumentGone()))
+    try:
+        return render_checked(verify_text(assistant, text, selected, progress))
+    except TipError as exc:
+        return check_message(f"The text was not checked. {error_text(exc)} {KEPT}")
+
+
+# After the message of an error the user can fix, in the tabs whose input stays as it was.
+KEPT = "Your text is kept: try again once this is fixed."
 
 
 # ----- drafting -----------------------------------------------------------------------------------------
@@ -187,7 +247,10 @@ def summarize_tab(
     if problem:
         return problem, []
     step = progress_bar(progress)
-    cited = assistant.summarize(topic.strip(), grouping, assistant.select_documents(doc_ids), progress=step)
+    try:
+        cited = assistant.summarize(topic.strip(), grouping, assistant.select_documents(doc_ids), progress=step)
+    except TipError as exc:
+        return _not_drafted(exc), []
     if not cited.sections:
         return f"*The library holds nothing on “{html.escape(topic.strip())}”.*", []
     return draft_outputs(cited, folder)
@@ -207,7 +270,17 @@ def cite_tab(
     if problem:
         return problem, []
     step = progress_bar(progress, "checking paragraphs", "paragraphs")
-    return draft_outputs(assistant.cite(text, assistant.select_documents(doc_ids), progress=step), folder)
+    try:
+        cited = assistant.cite(text, assistant.select_documents(doc_ids), progress=step)
+    except TipError as exc:
+        return _not_drafted(exc), []
+    return draft_outputs(cited, folder)
+
+
+def _not_drafted(error: TipError) -> str:
+    """The Draft tab's message for an error the user can fix (e.g. the Chroma server is down); the topic and
+    the draft are not outputs of the tab, so they stay as typed."""
+    return f"*Nothing was drafted. {md_escape(error_text(error))} {KEPT}*"
 
 
 def _draft_problem(assistant: Assistant, doc_ids: Sequence[str] | None) -> str | None:
@@ -217,36 +290,59 @@ def _draft_problem(assistant: Assistant, doc_ids: Sequence[str] | None) -> str |
     try:
         assistant.select_documents(doc_ids)
     except DocumentNotFound:
-        return "*A chosen document is no longer in the library: choose the documents again.*"
+        return f"*{error_text(ChosenDocumentGone())}*"
     return None
 
 
 # ----- library ------------------------------------------------------------------------------------------
 
 
-def add_uploads(assistant: Assistant, uploads: Sequence[str | Path] | None, progress: ProgressFn | None = None) -> str:
-    """Ingest uploaded files; one status line per file and a final count."""
+class UploadResult(NamedTuple):
+    """The Library tab's ingest report, and whether the files were taken (False: nothing was ingested, so
+    the chosen files stay chosen, to add again once the cause is fixed)."""
+
+    report: str
+    taken: bool
+
+
+def add_uploads(
+    assistant: Assistant, uploads: Sequence[str | Path] | None, progress: ProgressFn | None = None
+) -> UploadResult:
+    """Ingest uploaded files; one status line per file and a final count, or why nothing was ingested (a
+    ``TipError``, e.g. the Chroma server is down)."""
     if not uploads:
-        return "Choose PDF, Word (.docx), web page (.html), .txt or .md files to add first."
+        return UploadResult("Choose PDF, Word (.docx), web page (.html), .txt or .md files to add first.", False)
 
     def on_file(done: int, total: int, outcome: FileOutcome) -> None:
         if progress is not None:
             progress((done, total), desc=f"{outcome.source}: {outcome.status.value}", unit="files")
 
-    with tempfile.TemporaryDirectory(prefix="tip-upload-") as folder:
-        staged, refused = stage_uploads([(Path(u).name, Path(u)) for u in uploads], Path(folder))
-        report = assistant.ingest(staged, on_file)
+    try:
+        with tempfile.TemporaryDirectory(prefix="tip-upload-") as folder:
+            staged, refused = stage_uploads([(Path(u).name, Path(u)) for u in uploads], Path(folder))
+            report = assistant.ingest(staged, on_file)
+    except TipError as exc:
+        return UploadResult(f"Nothing was added. {error_text(exc)} The files are still chosen: add them again "
+                            "once this is fixed.", False)  # fmt: skip
     report = IngestReport([*report.outcomes, *refused])
-    return format_report(report, len(assistant.documents()))
+    return UploadResult(format_report(report, len(assistant.documents())), True)
+
+
+NOTHING_CHOSEN = "Choose a document to remove first."
+GONE = "That document is no longer in the library."
+CANCELLED = "Nothing was removed."
 
 
 def remove_document(assistant: Assistant, doc_id: str | None) -> str:
+    """The confirmed removal: what was removed, or why nothing was."""
     if not doc_id:
-        return "Choose a document to remove first."
+        return NOTHING_CHOSEN
     try:
         doc = assistant.remove(doc_id)
     except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
-        return "That document is no longer in the library."
+        return GONE
+    except TipError as exc:  # e.g. the Chroma server is down: the document stays listed
+        return f"{CANCELLED} {error_text(exc)}"
     return f"Removed {doc.source} ({counted(doc.chunk_count, 'chunk')})."
 
 
@@ -258,6 +354,3 @@ def library_state(
     ids = {d.doc_id for d in docs}
     years = sorted({d.year for d in docs if d.year is not None}, reverse=True)
     return document_rows(docs), document_choices(docs), [i for i in selected or [] if i in ids], years
-
-
-# ----- wiring -------------------------------------------------------------------------------------------

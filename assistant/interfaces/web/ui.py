@@ -97,8 +97,9 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
         if not text or not text.strip():
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        for chat, panel, entries in chat_turn_stream(assistant, text.strip(), kept, doc_ids, years):
-            yield chat, panel, "", entries
+        # A question that fails (e.g. the Chroma server is down) comes back to the box, its reason in the chat.
+        for chat, panel, box, entries in chat_turn_stream(assistant, text.strip(), kept, doc_ids, years):
+            yield chat, gr.skip() if panel is None else panel, box, entries
 
     inputs, outputs = [question, conversation, doc_filter, year_filter], [chatbot, sources, question, conversation]
     question.submit(answer, inputs, outputs, **PRIVATE)
@@ -213,8 +214,9 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
         draft_selected: list[str] | None,
         progress=gr.Progress(),  # noqa: B008
     ) -> tuple:
-        report = add_uploads(assistant, files, progress)
-        return report, None, *library_updates(selected, check_selected, draft_selected)
+        report, taken = add_uploads(assistant, files, progress)
+        # Files nothing was done with (e.g. the Chroma server is down) stay chosen, to add again.
+        return report, None if taken else gr.skip(), *library_updates(selected, check_selected, draft_selected)
 
     def remove(doc_id: str | None, *selected: list[str] | None) -> tuple:
         return remove_document(assistant, doc_id), *library_updates(*selected)
