@@ -144,6 +144,9 @@ def test_uploading_with_the_store_down_adds_nothing_and_keeps_the_files(tmp_path
 @pytest.mark.integration
 def test_removing_with_the_store_down_removes_nothing(server_down):
     doc = server_down.documents()[0]
-    status = handlers.remove_document(server_down, doc.doc_id)
+    awaiting, question = handlers.removal_question(server_down, doc.doc_id)  # read from the catalogue alone
+    assert awaiting == doc.doc_id and question.startswith("Remove fees-brief.txt (")
+
+    status = handlers.remove_document(server_down, awaiting)
     assert status.startswith("Nothing was removed. TIP_CHROMA_URL=") and status.count(DOWN) == 1
     assert [d.doc_id for d in server_down.documents()] == [doc.doc_id]

@@ -328,9 +328,24 @@ def add_uploads(
     return UploadResult(format_report(report, len(assistant.documents())), True)
 
 
+# Removal takes two steps: ``removal_question`` says what would go, and only ``remove_document`` removes.
 NOTHING_CHOSEN = "Choose a document to remove first."
 GONE = "That document is no longer in the library."
 CANCELLED = "Nothing was removed."
+
+
+def removal_question(assistant: Assistant, doc_id: str | None) -> tuple[str | None, str]:
+    """The first step of a removal: the id of the document awaiting confirmation (None when there is nothing
+    to confirm) and what to show: the question naming the document and its chunks, or why there is none.
+    Removes nothing."""
+    if not doc_id:
+        return None, NOTHING_CHOSEN
+    try:
+        doc = assistant.find_document(doc_id)
+    except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
+        return None, GONE
+    question = f"Remove {doc.source} ({counted(doc.chunk_count, 'chunk')}) from the library? This cannot be undone."
+    return doc.doc_id, question
 
 
 def remove_document(assistant: Assistant, doc_id: str | None) -> str:

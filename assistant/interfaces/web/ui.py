@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from assistant.drafting.drafts import CITATION_NEEDED
 from assistant.errors import TipError
 from assistant.interfaces.web.handlers import (
+    CANCELLED,
     EMPTY_DRAFT,
     GROUPINGS,
     add_uploads,
@@ -17,6 +18,7 @@ from assistant.interfaces.web.handlers import (
     check_text,
     cite_tab,
     library_state,
+    removal_question,
     remove_document,
     summarize_tab,
 )
@@ -29,6 +31,15 @@ if TYPE_CHECKING:  # imported in build_ui: see there why
 
 # Every event but the public /ask endpoint is private: not part of the API a client may call.
 PRIVATE = {"api_visibility": "private"}
+REMOVE_ID, CANCEL_ID = "tip-remove", "tip-cancel-removal"
+
+
+def _focus(elem_id: str) -> str:
+    """Browser code moving the keyboard focus to the element ``elem_id`` once it shows (a hidden one cannot
+    take it: then nothing happens)."""
+    return f"() => {{ setTimeout(() => document.getElementById('{elem_id}')?.focus(), 50); }}"
+
+
 INTRO = (
     "## Trafficking-in-persons library assistant\n"
     "Answers are taken from the documents in the library; every sentence cites a document, "
@@ -191,10 +202,16 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
         headers=TABLE_HEADERS, column_widths=["42%", "34%", "7%", "7%", "10%"], interactive=False, wrap=True,
         label="Documents",
     )  # fmt: skip
+    # Removal takes two steps: "Remove…" asks, in the Removal box, whether to remove the chosen document
+    # (naming it and its chunks) and shows Confirm and Cancel below; only Confirm removes.
     with gr.Row():
         to_remove = gr.Dropdown(label="Document to remove", scale=3)
-        remove_button = gr.Button("Remove", variant="stop", scale=1)
+        remove_button = gr.Button("Remove…", scale=1, elem_id=REMOVE_ID)
     remove_status = gr.Textbox(label="Removal", interactive=False)
+    with gr.Row(visible=False) as confirm_row:
+        confirm_button = gr.Button("Confirm removal", variant="stop")
+        cancel_button = gr.Button("Cancel", elem_id=CANCEL_ID)
+    pending = gr.State(None)  # the id of the document the question names: what Confirm removes
 
     def library_updates(*selected: list[str] | None) -> tuple:
         rows, choices, kept, years = library_state(assistant, selected[0])
@@ -218,10 +235,31 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
         # Files nothing was done with (e.g. the Chroma server is down) stay chosen, to add again.
         return report, None if taken else gr.skip(), *library_updates(selected, check_selected, draft_selected)
 
-    def remove(doc_id: str | None, *selected: list[str] | None) -> tuple:
-        return remove_document(assistant, doc_id), *library_updates(*selected)
+    def ask_removal(doc_id: str | None) -> tuple:
+        awaiting, message = removal_question(assistant, doc_id)
+        return message, awaiting, gr.update(visible=awaiting is not None)
+
+    def confirm(doc_id: str | None, *selected: list[str] | None) -> tuple:
+        return remove_document(assistant, doc_id), None, gr.update(visible=False), *library_updates(*selected)
+
+    def cancel() -> tuple:
+        return CANCELLED, None, gr.update(visible=False)
+
+    def withdraw(doc_id: str | None) -> tuple:
+        """Choosing another document withdraws a question about the previous one."""
+        if doc_id is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        return "", None, gr.update(visible=False)
 
     outputs = [table, filters[0], to_remove, year_filter, *filters[1:]]
+    question = [remove_status, pending, confirm_row]
     add_button.click(ingest, [uploads, *filters], [ingest_status, uploads, *outputs], **PRIVATE)
-    remove_button.click(remove, [to_remove, *filters], [remove_status, *outputs], **PRIVATE)
+    # The keyboard focus goes to Cancel, the safe choice, when the question shows, and back to "Remove…" when
+    # it is answered, rather than to the top of the page with the button that had it.
+    remove_button.click(ask_removal, to_remove, question, **PRIVATE).then(None, js=_focus(CANCEL_ID), **PRIVATE)
+    confirm_button.click(confirm, [pending, *filters], [*question, *outputs], **PRIVATE).then(
+        None, js=_focus(REMOVE_ID), **PRIVATE
+    )
+    cancel_button.click(cancel, None, question, **PRIVATE).then(None, js=_focus(REMOVE_ID), **PRIVATE)
+    to_remove.input(withdraw, pending, question, **PRIVATE)
     demo.load(library_updates, filters, outputs, **PRIVATE)  # a new page sees the current library
