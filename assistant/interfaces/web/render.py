@@ -197,8 +197,6 @@ def plain_turns(entries: Sequence[Mapping[str, str]] | None) -> list[dict[str, s
     return [{"role": e["role"], "content": e["content"]} for e in entries or ()]
 
 
-
-
 def marked_answer_text(answer: Answer) -> str:
     """The answer's text with "(⚠️ partly supported)" or "(❌ not supported by its source)" after each sentence
     (and its citation markers) that the support checker did not find fully backed; supported sentences stay
