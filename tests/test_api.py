@@ -93,6 +93,8 @@ def test_cite_gives_json_markdown_or_a_word_file(client):
         ("post", "/api/v1/verify", {"text": ""}, 400, "the text to check is empty"),
         ("post", "/api/v1/cite", {"text": "Some text.", "format": "pdf"}, 400, "format"),
         ("delete", "/api/v1/documents/no-such-report.pdf", None, 404, "no document 'no-such-report.pdf'"),
+        ("post", "/api/v1/documents/local", {"paths": []}, 400, "paths: List should have at least 1 item"),
+        ("post", "/api/v1/documents/local", {"paths": ["/etc/hostname"]}, 403, "upload them"),
     ],
 )  # fmt: skip
 def test_bad_input_is_a_4xx_with_a_message(client, method, path, body, status, message):
@@ -142,6 +144,9 @@ def test_a_token_is_asked_of_every_request_when_set(library):
     assert refused.status_code == 401 and "Authorization: Bearer" in refused.json()["error"]
     assert client.get("/api/v1/documents", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/api/v1/documents", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    with_cli = TestClient(create_api(guarded, local_token="the-command-lines-token"))
+    for token in ("s3cret-token", "the-command-lines-token"):  # the command line's token works beside it
+        assert with_cli.get("/api/v1/documents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
 def test_the_openapi_description_is_valid_and_lists_every_endpoint(client):
@@ -151,7 +156,7 @@ def test_the_openapi_description_is_valid_and_lists_every_endpoint(client):
     assert schema["openapi"].startswith("3.")
     paths = set(schema["paths"])
     assert {"/api/v1/health", "/api/v1/ask", "/api/v1/verify", "/api/v1/summarize", "/api/v1/cite",
-            "/api/v1/documents", "/api/v1/documents/{ref}"} <= paths  # fmt: skip
+            "/api/v1/documents", "/api/v1/documents/local", "/api/v1/documents/{ref}"} <= paths  # fmt: skip
     for component in schema["components"]["schemas"].values():
         Draft202012Validator.check_schema(component)  # each request and response shape is a valid JSON Schema
     page = client.get("/docs")
