@@ -45,7 +45,8 @@ def client(library):
 def test_health_says_the_model_is_loaded_and_counts_documents(client):
     response = client.get("/api/v1/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "model_loaded": True, "store": "reachable", "documents": 1}
+    assert response.json() == {"status": "ok", "stage": "Ready.", "model_loaded": True, "store": "reachable",
+                               "documents": 1}  # fmt: skip
 
 
 def test_ask_returns_the_cli_json_with_exact_quotes(client, library):

@@ -473,18 +473,21 @@ def test_nothing_chosen_to_upload():
 
 
 @pytest.mark.integration
-def test_docs_given_at_start_are_ingested_and_reported_before_the_ui_opens(tmp_path, monkeypatch, capsys, embedder):
+def test_docs_given_at_start_are_handed_to_the_server_to_add_once_it_listens(tmp_path, monkeypatch, embedder):
+    # What the server then does with them is tested on a real server process in tests/test_startup.py.
     monkeypatch.setattr(assistant_service, "Embedder", lambda *args, **kwargs: embedder)
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "notes.txt").write_text(NOTES, encoding="utf-8")
     served = {}
-    monkeypatch.setattr(server, "serve", lambda assistant, **_: served.update(documents=len(assistant.documents())))
+
+    def serve(assistant, documents=(), **_):
+        served.update(before=len(assistant.documents()), documents=list(documents))
+
+    monkeypatch.setattr(server, "serve", serve)
     with pytest.raises(SystemExit) as exited:
         app.main(["--docs", str(tmp_path / "docs"), "--data-dir", str(tmp_path / "data"), "--port", "7999"])
-
-    assert exited.value.code == 0 and served == {"documents": 1}  # ingested before serving
-    out = capsys.readouterr().out
-    assert "✅ notes.txt: added" in out and "1 added; 1 document in the library" in out
+    assert exited.value.code == 0
+    assert served == {"before": 0, "documents": [tmp_path / "docs"]}  # nothing is ingested before listening
 
 
 def test_main_builds_settings_from_flags_and_serves(tmp_path, monkeypatch):

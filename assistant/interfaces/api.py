@@ -3,7 +3,8 @@ template, a case-management system, a notebook). FastAPI serves it with its Open
 and ``/openapi.json``.
 
 =========================  ==================================================================================
-``GET /health``             ``{"status", "model_loaded", "store", "documents"}``; 503 when the store is down
+``GET /health``             ``{"status", "stage", "model_loaded", "store", "documents"}``: status "starting"
+                            while the model loads, then "ok"; 503 when the store is down
 ``POST /ask``               ``{question, history?, documents?, years?}`` → the ``ask --json`` object; with
                             ``stream: true``, server-sent events: ``delta`` (``{"text"}``, the model's new
                             text, with ``TIP_LLM`` set) as it is generated, then ``answer`` (that object)
@@ -45,6 +46,7 @@ from assistant.drafting.drafts import CitedText, Grouping
 from assistant.drafting.export import to_markdown, write
 from assistant.errors import StoreUnavailable, TipError
 from assistant.interfaces.payloads import checked_dict, cited_dict, document_dict, outcome_dict, stage_uploads
+from assistant.interfaces.startup import Startup, already_ready
 from assistant.service import Assistant, DocumentNotFound, EmptyLibrary
 from assistant.types import Answer
 from ingest.pipeline import IngestReport
@@ -132,10 +134,11 @@ class CiteRequest(BaseModel):
 
 
 # ----- the application -------------------------------------------------------------------------------------
-def create_api(assistant: Assistant, local_token: str | None = None) -> FastAPI:
+def create_api(assistant: Assistant, local_token: str | None = None, startup: Startup | None = None) -> FastAPI:
     """The API over ``assistant`` as a FastAPI application (the web UI is mounted on it by
     ``assistant.interfaces.server``). ``local_token`` is accepted beside ``TIP_API_TOKEN`` and alone lets a
-    request add files by their path (``server.json`` gives it to the command line on this machine)."""
+    request add files by their path (``server.json`` gives it to the command line on this machine). ``startup``
+    is what ``/health`` reports while the server prepares."""
     app = FastAPI(title="tip-assistant", version="1", summary="Cited answers from a trafficking-in-persons library",
                   docs_url=None, redoc_url=None)  # fmt: skip
     _offline_docs(app)
@@ -157,7 +160,8 @@ def create_api(assistant: Assistant, local_token: str | None = None) -> FastAPI:
     # Without TIP_API_TOKEN the API is open (on loopback); with it, a request bears it or the command line's.
     api_token = assistant.settings.api_token
     tokens = [api_token.get_secret_value(), *([local_token] if local_token else [])] if api_token else []
-    app.include_router(_routes(assistant, local_token), prefix=PREFIX, dependencies=[Depends(_token_check(tokens))])
+    routes = _routes(assistant, local_token, startup or already_ready())
+    app.include_router(routes, prefix=PREFIX, dependencies=[Depends(_token_check(tokens))])
     return app
 
 
@@ -196,15 +200,17 @@ def _token_check(tokens: list[str]):
     return check
 
 
-def _routes(assistant: Assistant, local_token: str | None) -> APIRouter:
+def _routes(assistant: Assistant, local_token: str | None, startup: Startup) -> APIRouter:
     router = APIRouter()
 
     @router.get("/health")
     def health() -> dict:
-        """Whether the server can answer: the model loaded, the store reachable, how many documents."""
+        """Whether the server can answer: "starting" (with its stage) until the model is loaded and the documents
+        it was started with are in, then "ok"; the store reachable, how many documents."""
         documents = len(assistant.store.documents())  # opening the store raises StoreUnavailable: 503
-        return {"status": "ok", "model_loaded": assistant.embedder.loaded, "store": "reachable",
-                "documents": documents}  # fmt: skip
+        status = "ok" if startup.ready.is_set() else "starting"
+        return {"status": status, "stage": startup.stage, "model_loaded": assistant.embedder.loaded,
+                "store": "reachable", "documents": documents}  # fmt: skip
 
     @router.post("/ask", response_model=None)
     def ask(request: AskRequest) -> dict | StreamingResponse:

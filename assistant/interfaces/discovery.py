@@ -45,6 +45,7 @@ def local_url(host: str, port: int) -> str:
 
 def write_server_file(data_dir: Path, info: ServerInfo) -> Path:
     """Write ``info`` to ``data_dir/server.json``, readable and writable by the owner only (mode 0600)."""
+    data_dir.mkdir(parents=True, exist_ok=True)  # a new library's folder comes with its first document
     path = data_dir / SERVER_FILE
     partial = path.with_suffix(".tmp")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

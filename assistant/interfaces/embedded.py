@@ -148,14 +148,8 @@ def cmd_remove(assistant: Assistant, args: argparse.Namespace) -> int:
 def cmd_serve(assistant: Assistant, args: argparse.Namespace) -> int:
     from assistant.interfaces.server import serve  # fastapi, uvicorn and gradio load only for this command
 
-    if args.docs:  # ingested before the UI opens, reported as `ingest` reports
-        ingest_and_report(assistant, args.docs)
-
-    def announce(url: str) -> None:
-        print(f"tip-assistant: listening on {url}/ (web UI), {url}/api/v1 (API), {url}/docs (API reference); "
-              "Ctrl+C stops it", flush=True)  # fmt: skip
-
-    serve(assistant, announce=announce)
+    print("tip-assistant: starting…", flush=True)
+    serve(assistant, documents=args.docs, say=lambda line: print(line, flush=True))
     return EXIT_OK
 
 

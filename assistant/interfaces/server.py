@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import uvicorn
@@ -30,9 +31,15 @@ from assistant.interfaces.discovery import (
     remove_server_file,
     write_server_file,
 )
+from assistant.interfaces.payloads import outcome_dict
+from assistant.interfaces.startup import Startup
+from assistant.interfaces.text import counted, format_outcome
 from assistant.interfaces.web.ui import build_ui
 from assistant.service import Assistant
 from assistant.settings import Settings
+from ingest.pipeline import FileOutcome
+
+log = logging.getLogger(__name__)
 
 # Questions the UI answers at once; more wait in Gradio's queue. The one loaded model is shared by the
 # threads (the API's requests run in FastAPI's thread pool the same way). Not yet sized by measurement.
@@ -67,15 +74,16 @@ def check_exposure(settings: Settings) -> None:
         raise ExposedWithoutToken(settings.host)
 
 
-def build_app(assistant: Assistant, local_token: str | None = None) -> FastAPI:
+def build_app(assistant: Assistant, local_token: str | None = None, startup: Startup | None = None) -> FastAPI:
     """The API with the web UI mounted at ``/`` (behind a login when ``TIP_USERS`` or ``TIP_API_TOKEN`` is set).
-    The API also accepts ``local_token``, the one ``server.json`` gives the command line on this machine."""
+    The API also accepts ``local_token``, the one ``server.json`` gives the command line on this machine; both
+    show ``startup`` while the server prepares."""
     import gradio as gr  # after main() has switched offline mode on (see build_ui)
 
     settings = assistant.settings
     check_exposure(settings)
-    app = create_api(assistant, local_token)
-    demo = build_ui(assistant).queue(default_concurrency_limit=UI_CONCURRENCY)
+    app = create_api(assistant, local_token, startup)
+    demo = build_ui(assistant, startup).queue(default_concurrency_limit=UI_CONCURRENCY)
     token, logins = settings.api_token, settings.logins
 
     def login(username: str, password: str) -> bool:
@@ -108,16 +116,18 @@ class _Server(uvicorn.Server):
     """uvicorn's server, which says where it listens (``server.json``, for the command line) from the moment
     it accepts connections until it stops."""
 
-    def __init__(self, app: FastAPI, settings: Settings, token: str):
+    def __init__(self, app: FastAPI, settings: Settings, token: str, on_listening: Callable[[], None]):
         super().__init__(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
         self.url = local_url(settings.host, settings.port)
         self._data_dir = settings.data_dir
         self._info = ServerInfo(self.url, token, os.getpid(), settings.chroma_url, settings.top_k)
+        self._on_listening = on_listening
 
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets)
         if self.started:
             write_server_file(self._data_dir, self._info)
+            self._on_listening()
 
     async def shutdown(self, sockets=None) -> None:
         self.forget()  # first, so no new command line call comes while connections close
@@ -155,25 +165,66 @@ class BackgroundServer:
 
 
 def serve(
-    assistant: Assistant, background: bool = False, announce: Callable[[str], None] | None = None
+    assistant: Assistant,
+    background: bool = False,
+    documents: Sequence[Path] = (),
+    say: Callable[[str], None] | None = None,
 ) -> BackgroundServer | None:
-    """Serve the API and the UI on ``TIP_HOST:TIP_PORT`` until interrupted, calling ``announce(url)`` once
-    everything is loaded; with ``background``, start in a thread and return the running server (its
-    ``close()`` stops it). Raises ``ExposedWithoutToken`` and ``LibraryAlreadyServed``."""
+    """Serve the API and the UI on ``TIP_HOST:TIP_PORT`` until interrupted. The server listens at once; the
+    model loads and ``documents`` (files and folders) are added in the background, each step shown in the web
+    UI, on ``/api/v1/health`` and through ``say(line)`` (a line for the terminal). With ``background``, the
+    server runs in a thread and is returned ready (its ``close()`` stops it). Raises ``ExposedWithoutToken`` and
+    ``LibraryAlreadyServed``."""
     settings = assistant.settings
+    say = say or (lambda line: None)
     token = secrets.token_urlsafe(32)  # the command line's, through server.json
-    app = build_app(assistant, token)  # refuses an exposed server without a token before loading anything
+    startup = Startup()
+    app = build_app(assistant, token, startup)  # refuses an exposed server without a token before loading anything
     running = answering_server(settings.data_dir)
     if running is not None:
         raise LibraryAlreadyServed(settings.data_dir, running.url)
-    assistant.warm_up()  # load the model now rather than on the first question
-    server = _Server(app, settings, token)
+
+    def on_listening() -> None:
+        url = server.url
+        say(f"tip-assistant: listening on {url}/ (web UI), {url}/api/v1 (API), {url}/docs (API reference); "
+            "Ctrl+C stops it")  # fmt: skip
+        threading.Thread(target=prepare, args=(assistant, documents, startup, say), name="tip-startup",
+                         daemon=True).start()  # fmt: skip
+
+    server = _Server(app, settings, token, on_listening)
     if background:
-        return BackgroundServer(server).start()
-    if announce is not None:
-        announce(server.url)
+        running_server = BackgroundServer(server).start()
+        startup.ready.wait()
+        return running_server
     try:
         server.run()
     finally:
         server.forget()
     return None
+
+
+def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, say: Callable[[str], None]) -> None:
+    """Load the model, then add ``documents``, moving ``startup`` through its stages and saying each file's
+    outcome; an error a user can fix ends the start-up with its message (the server goes on serving)."""
+    try:
+        startup.moved_to("Loading the model…")
+        say("tip-assistant: loading the model…")
+        assistant.warm_up()
+        if documents:
+            startup.moved_to("Adding documents…")
+
+            def progress(done: int, total: int, outcome: FileOutcome) -> None:
+                say(format_outcome(outcome_dict(outcome)))
+                startup.moved_to(f"Adding documents: {done} of {counted(total, 'file')} done…")
+
+            report = assistant.ingest(documents, progress)
+            say(f"tip-assistant: {report.summary()}; {counted(len(assistant.documents()), 'document')} in the library")
+        ready = f"Ready: {counted(len(assistant.documents()), 'document')} in the library."
+        startup.finished(ready)
+        say(f"tip-assistant: {ready[0].lower()}{ready[1:]}")
+    except TipError as exc:
+        startup.failed(str(exc))
+        say(f"tip-assistant: error: {exc}")
+    except Exception as exc:  # a bug: logged in full, and the start-up still ends rather than hangs
+        log.exception("start-up failed")
+        startup.failed(f"{type(exc).__name__}: {exc}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from assistant.drafting.drafts import CITATION_NEEDED
 from assistant.errors import TipError
+from assistant.interfaces.startup import Startup, already_ready
 from assistant.interfaces.web.handlers import (
     CANCELLED,
     EMPTY_DRAFT,
@@ -47,14 +48,17 @@ INTRO = (
 )
 
 
-def build_ui(assistant: Assistant) -> gr.Blocks:
-    """The four tabs (chat, check text, draft, library) and the public ``/ask`` endpoint."""
+def build_ui(assistant: Assistant, startup: Startup | None = None) -> gr.Blocks:
+    """The four tabs (chat, check text, draft, library) and the public ``/ask`` endpoint, under a line saying
+    what the server is still doing (``startup``: loading the model, adding documents) until it is ready."""
     # Imported here, not at the top: gradio loads huggingface_hub, which reads HF_HUB_OFFLINE once at
     # import, and main() must switch offline mode on before that.
     import gradio as gr
 
     with gr.Blocks(title="TIP assistant", analytics_enabled=False) as demo:
         gr.Markdown(INTRO)
+        startup = startup or already_ready()
+        status = gr.Markdown(_stage_line(startup), visible=not startup.ready.is_set(), elem_id="tip-startup")
         with gr.Tab("Chat"):
             doc_filter, year_filter = _chat_tab(assistant)
         with gr.Tab("Check text"):
@@ -62,7 +66,8 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
         with gr.Tab("Draft"):
             draft_filter = _draft_tab(assistant)
         with gr.Tab("Library"):
-            _library_tab(assistant, demo, [doc_filter, check_filter, draft_filter], year_filter)
+            refresh_library = _library_tab(assistant, demo, [doc_filter, check_filter, draft_filter], year_filter)
+        _follow_startup(startup, status, refresh_library)
 
         def ask(question: str, history_json: str = "") -> dict:
             """Answer a question with cited passages. history_json: a JSON list of {"role", "content"} turns."""
@@ -73,6 +78,29 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
 
         gr.api(ask, api_name="ask")
     return demo
+
+
+def _stage_line(startup: Startup) -> str:
+    return f"⏳ {startup.stage} Questions are answered once the model has loaded."
+
+
+def _follow_startup(startup: Startup, status: gr.Markdown, refresh_library) -> None:
+    """Poll the start-up each second while the page is open and it is not over; then hide its line (or show
+    why it failed) and refresh the library, which the documents added at start-up changed."""
+    import gradio as gr
+
+    if startup.ready.is_set():
+        return
+    timer = gr.Timer(1.0)
+
+    def tick() -> tuple:
+        if not startup.ready.is_set():
+            return gr.update(value=_stage_line(startup), visible=True), gr.Timer(active=True)
+        if startup.failure:
+            return gr.update(value=f"⚠️ {startup.stage}", visible=True), gr.Timer(active=False)
+        return gr.update(visible=False), gr.Timer(active=False)
+
+    timer.tick(tick, None, [status, timer], **PRIVATE).then(*refresh_library, **PRIVATE)
 
 
 def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
@@ -187,9 +215,9 @@ def _draft_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="tip-draft-"))
 
 
-def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdown], year_filter: gr.Dropdown) -> None:
+def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdown], year_filter: gr.Dropdown) -> tuple:
     """Upload, list and remove documents; every change (and every new page) refreshes the ``filters`` of the
-    other tabs, keeping what is still selected."""
+    other tabs, keeping what is still selected. Returns the refresh as (function, inputs, outputs)."""
     import gradio as gr
 
     with gr.Row():
@@ -263,3 +291,4 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
     cancel_button.click(cancel, None, question, **PRIVATE).then(None, js=_focus(REMOVE_ID), **PRIVATE)
     to_remove.input(withdraw, pending, question, **PRIVATE)
     demo.load(library_updates, filters, outputs, **PRIVATE)  # a new page sees the current library
+    return library_updates, filters, outputs  # the event that refreshes the library, for whoever changes it

@@ -1,0 +1,68 @@
+"""`tip-assistant serve --docs …` listens at once and prepares in the background, saying each step in the
+terminal and on /api/v1/health; the web UI's start-up line follows the same stages. A real server process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from assistant.interfaces.startup import Startup
+from tests.ports import free_port
+from tests.shared_paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_server_listens_before_it_loads_the_model_and_adds_the_documents(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mwanza.txt").write_text("The Mwanza office received 41 referrals in 2022.", encoding="utf-8")
+    (docs / "tanga.txt").write_text("The Tanga task force rescued 19 children in 2021.", encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "TIP_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant.interfaces.cli", "serve", "--port", str(port), "--docs", str(docs)],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        while not any("listening on" in line for line in lines):
+            lines.append(server.stdout.readline())
+            assert lines[-1], f"the server stopped: {lines}"
+        assert lines[0].startswith("tip-assistant: starting"), lines
+        assert not any("added" in line or "ready" in line for line in lines)  # listening comes first
+
+        stages = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                health = http.get("/api/v1/health").json()
+                stages.append((health["status"], health["stage"]))
+                if health["status"] == "ok":
+                    break
+                time.sleep(0.1)
+            assert stages[0][0] == "starting" and stages[-1] == ("ok", "Ready: 2 documents in the library.")
+            answer = http.post("/api/v1/ask", json={"question": "How many referrals did the Mwanza office get?"})
+            assert "41" in answer.json()["answer"]
+        while not any("ready" in line for line in lines):
+            lines.append(server.stdout.readline())
+        said = "".join(lines)
+        assert said.index("listening on") < said.index("loading the model") < said.index("mwanza.txt: added")
+        assert "2 added; 2 documents in the library" in said and "ready: 2 documents in the library" in said
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_failed_start_up_ends_with_its_reason_instead_of_waiting_forever():
+    startup = Startup()
+    assert not startup.ready.is_set() and startup.stage == "Starting…"
+    startup.moved_to("Loading the model…")
+    startup.failed("TIP_EMBEDDING_MODEL=/nowhere is not a sentence-transformers model folder")
+    assert startup.ready.is_set() and startup.failure.startswith("TIP_EMBEDDING_MODEL")
+    assert startup.stage == "Start-up failed: TIP_EMBEDDING_MODEL=/nowhere is not a sentence-transformers model folder"
