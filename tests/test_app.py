@@ -220,8 +220,11 @@ def test_document_rows_and_choices():
 
     doc = DocumentRecord("d1", "report.pdf", "Annual report", "sha", "pdf", 12, 40, 2024, "2024-05-01T09:30:12+00:00",
                          "fr")  # fmt: skip
-    assert render.document_rows([doc]) == [["Annual report", "report.pdf", "fr", 12, 40, "2024-05-01 09:30"]]
+    assert render.document_rows([doc]) == [["Annual report", "report.pdf", "fr", 2024, 12, 40, "2024-05-01 09:30"]]
     assert render.document_choices([doc]) == [("Annual report (report.pdf)", "d1")]
+    undated = DocumentRecord("d2", "notes.txt", "Notes", "sha2", "txt", 1, 3, None, "2024-05-02T10:00:00+00:00")
+    assert render.document_rows([undated])[0][2:4] == ["", ""]  # no language or year known: blank, not "None"
+    assert len(render.document_rows([doc])[0]) == len(render.TABLE_HEADERS)
 
 
 # ----- chat ---------------------------------------------------------------------------------------------

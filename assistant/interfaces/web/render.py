@@ -22,7 +22,7 @@ from ingest.pipeline import IngestReport
 from vectorstore import DocumentRecord
 
 UPLOAD_TYPES = list(SUPPORTED_SUFFIXES)
-TABLE_HEADERS = ["Title", "File", "Language", "Pages", "Chunks", "Ingested (UTC)"]
+TABLE_HEADERS = ["Title", "File", "Language", "Year", "Pages", "Chunks", "Added (UTC)"]
 EMPTY_SOURCES = '<p class="tip-empty">The sources of the latest answer appear here.</p>'
 CHECKING = '<p class="tip-empty">Generating… each sentence is checked against its sources when done.</p>'
 EMPTY_CHECK = '<p class="tip-empty">Each sentence of the text appears here with the passage that backs it.</p>'
@@ -158,7 +158,8 @@ def check_message(message: str) -> str:
 
 def document_rows(docs: Sequence[DocumentRecord]) -> list[list[Any]]:
     return [
-        [d.title, d.source, d.language or "", d.page_count, d.chunk_count, d.ingested_at[:16].replace("T", " ")]
+        [d.title, d.source, d.language or "", d.year or "", d.page_count, d.chunk_count,
+         d.ingested_at[:16].replace("T", " ")]  # fmt: skip
         for d in docs
     ]
 
