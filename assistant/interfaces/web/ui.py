@@ -118,7 +118,9 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
                 render_markdown=False,  # shown as written: a quoted "- " or "#" is not formatting
                 placeholder="Ask about the documents in the library. Follow-up questions are welcome.",
             )
-            question = gr.Textbox(show_label=False, placeholder="Ask a question…", submit_btn="Ask", autofocus=True)
+            question = gr.Textbox(
+                label="Question", show_label=False, placeholder="Ask a question…", submit_btn="Ask", autofocus=True
+            )
             doc_filter = gr.Dropdown(
                 label="Search only these documents", info="Leave empty to search the whole library.", multiselect=True
             )

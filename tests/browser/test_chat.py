@@ -1,0 +1,45 @@
+"""A policy officer in the Chat tab, with the keyboard: a question sent with Enter, its cited answer and
+sources, a follow-up, and a question the library cannot answer."""
+
+from __future__ import annotations
+
+
+def ask(page, question: str) -> None:
+    box = page.get_by_role("textbox", name="Question")
+    box.fill(question)
+    box.press("Enter")  # Enter sends, as a chat box should
+
+
+def test_a_question_sent_with_enter_gets_a_cited_answer_and_its_sources(page):
+    ask(page, "How many survivors did the Arusha shelter network host in 2023?")
+    chat = page.get_by_role("log", name="chatbot conversation")
+    answer = chat.get_by_text("212 survivors").first
+    answer.wait_for()
+    assert "[1]" in answer.inner_text()
+    source = page.locator(".tip-source").first
+    source.wait_for()
+    assert "shelters-2023.txt" in source.inner_text() and "212 survivors" in source.inner_text()
+
+    ask(page, "How many of them were referred to legal aid?")  # a follow-up, read with the first question
+    chat.get_by_text("64 of these survivors").first.wait_for()
+
+
+def test_a_question_the_library_cannot_answer_says_so_and_why(page):
+    ask(page, "How many survivors did the shelters in Antarctica host in 2023?")
+    refusal = page.get_by_role("log", name="chatbot conversation").get_by_text("does not appear to contain").first
+    refusal.wait_for()
+    assert "Why:" in refusal.inner_text()
+    assert "212" not in refusal.inner_text()
+
+
+def test_every_control_of_the_chat_has_a_name_and_the_question_box_has_the_focus(page):
+    assert page.evaluate("document.activeElement.getAttribute('aria-label') || document.activeElement.placeholder")
+    focused = page.evaluate("document.activeElement.tagName")
+    assert focused == "TEXTAREA"  # the page opens ready to type a question
+    for role in ("button", "textbox", "combobox", "tab"):
+        for control in page.get_by_role(role).all():
+            if control.is_visible():
+                name = control.evaluate(
+                    "e => e.getAttribute('aria-label') || e.labels?.[0]?.innerText || e.innerText || e.title"
+                )
+                assert name and name.strip(), f"a {role} without a name: {control.evaluate('e => e.outerHTML')[:200]}"
