@@ -67,7 +67,7 @@ def build_ui(assistant: Assistant, startup: Startup | None = None) -> gr.Blocks:
             draft_filter = _draft_tab(assistant)
         with gr.Tab("Library"):
             refresh_library = _library_tab(assistant, demo, [doc_filter, check_filter, draft_filter], year_filter)
-        _follow_startup(startup, status, refresh_library)
+        _follow_startup(demo, startup, status, refresh_library)
 
         def ask(question: str, history_json: str = "") -> dict:
             """Answer a question with cited passages. history_json: a JSON list of {"role", "content"} turns."""
@@ -84,23 +84,30 @@ def _stage_line(startup: Startup) -> str:
     return f"⏳ {startup.stage} Questions are answered once the model has loaded."
 
 
-def _follow_startup(startup: Startup, status: gr.Markdown, refresh_library) -> None:
-    """Poll the start-up each second while the page is open and it is not over; then hide its line (or show
-    why it failed) and refresh the library, which the documents added at start-up changed."""
+def _follow_startup(demo: gr.Blocks, startup: Startup, status: gr.Markdown, refresh_library: tuple) -> None:
+    """A page opened while the server starts shows the stage and polls it each second; when the start-up is
+    over, the line goes (or says why it failed) and the library is refreshed once, since the documents added at
+    start-up changed it. A page opened later polls nothing, so nothing resets the user's choices."""
     import gradio as gr
 
     if startup.ready.is_set():
         return
-    timer = gr.Timer(1.0)
+    timer = gr.Timer(1.0, active=False)
 
-    def tick() -> tuple:
+    def stage() -> tuple:
         if not startup.ready.is_set():
             return gr.update(value=_stage_line(startup), visible=True), gr.Timer(active=True)
         if startup.failure:
             return gr.update(value=f"⚠️ {startup.stage}", visible=True), gr.Timer(active=False)
         return gr.update(visible=False), gr.Timer(active=False)
 
-    timer.tick(tick, None, [status, timer], **PRIVATE).then(*refresh_library, **PRIVATE)
+    refresh, inputs, outputs = refresh_library
+
+    def refresh_when_over(*selected) -> tuple:
+        return refresh(*selected) if startup.ready.is_set() else tuple(gr.skip() for _ in outputs)
+
+    demo.load(stage, None, [status, timer], **PRIVATE)
+    timer.tick(stage, None, [status, timer], **PRIVATE).then(refresh_when_over, inputs, outputs, **PRIVATE)
 
 
 def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
@@ -229,8 +236,8 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
             add_button = gr.Button("Add to library", variant="primary")
         ingest_status = gr.Textbox(label="Ingest report", lines=8, interactive=False)
     table = gr.Dataframe(
-        headers=TABLE_HEADERS, column_widths=["34%", "30%", "7%", "6%", "6%", "6%", "11%"], interactive=False, wrap=True,
-        label="Documents",
+        headers=TABLE_HEADERS, column_widths=["34%", "30%", "7%", "6%", "6%", "6%", "11%"], interactive=False,
+        wrap=True, label="Documents",
     )  # fmt: skip
     # Removal takes two steps: "Remove…" asks, in the Removal box, whether to remove the chosen document
     # (naming it and its chunks) and shows Confirm and Cancel below; only Confirm removes.
