@@ -1,4 +1,5 @@
-"""Comparing two evaluations: figure changes and their direction, item verdicts by id, reading a results.json."""
+"""Comparing two evaluations: figure changes and their direction, item verdicts by id, reading a results.json,
+and ``tip-assistant eval --compare`` end to end on a small library."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 
 import pytest
 
+import assistant.service
 from assistant.evaluation.compare import (
     ResultsFileError,
     compare_runs,
@@ -15,6 +17,7 @@ from assistant.evaluation.compare import (
     load_results,
 )
 from assistant.evaluation.gold_set import FIGURE_KEYS
+from assistant.interfaces.cli import main
 
 
 def figures(items: int, **values) -> dict:
@@ -244,3 +247,80 @@ def test_load_results_reads_what_write_report_writes(tmp_path):
     assert load_results(results_json) == data
     with pytest.raises(ResultsFileError, match="file not found"):
         load_results(tmp_path / "missing.json")
+
+
+# ----- tip-assistant eval --compare ------------------------------------------------------------------------
+SHELTER = "The Blantyre shelter received 41 survivors of trafficking in 2023 and referred them onwards.\n"
+FEES = "Recruitment agencies charged migrant workers fees of up to three months' wages in 2022.\n"
+
+
+@pytest.fixture
+def small_library(tmp_path, monkeypatch, embedder, capsys):
+    monkeypatch.setenv("TIP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(assistant.service, "Embedder", lambda *args, **kwargs: embedder)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "shelter.txt").write_text(SHELTER, encoding="utf-8")
+    (docs / "fees.txt").write_text(FEES, encoding="utf-8")
+    assert main(["ingest", str(docs)]) == 0
+    capsys.readouterr()
+    gold = tmp_path / "gold.jsonl"
+    lines = [
+        {"id": "g-1", "type": "factoid", "question": "How many survivors did the Blantyre shelter receive in 2023?",
+         "must_contain": ["41"], "source": "shelter.txt"},
+        {"id": "g-2", "type": "factoid", "question": "What fees did recruitment agencies charge migrant workers?",
+         "must_contain": ["three months"], "source": "fees.txt"},
+        {"id": "g-3", "type": "unanswerable", "question": "Who won the football world cup in 1998?"},
+    ]  # fmt: skip
+    gold.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return gold
+
+
+@pytest.mark.slow  # three evaluation runs: about 17 s on two cores
+@pytest.mark.integration
+def test_eval_compare_prints_what_got_better_and_worse(small_library, tmp_path, capsys):
+    report = tmp_path / "report"
+    assert main(["eval", str(small_library), "--report", str(report)]) == 0
+    capsys.readouterr()
+    now = json.loads((report / "results.json").read_text(encoding="utf-8"))
+    assert now["per_item"][0]["answer_correct"] is True  # the premise: g-1 is answered
+
+    # A previous run in which g-1 was answered wrongly: this run's results, edited.
+    old = copy.deepcopy(now)
+    old["per_item"][0].update(answer_correct=False, failure="answer missed: '41'")
+    old["answer_correct"] = round(now["answer_correct"] - 0.5, 4)
+    old_path = tmp_path / "old.json"
+    old_path.write_text(json.dumps(old), encoding="utf-8")
+
+    code, out, err = run(capsys, "eval", str(small_library), "--compare", str(old_path))
+    assert code == 0, err
+    assert out.index("figure") < out.index(f"Compared with {old_path}")  # the run's own summary first
+    lines = out.splitlines()
+    assert lines[lines.index("better:") + 1].split()[0] == "g-1"
+    assert "items: 1 better, 0 worse, 0 mixed, 0 changed, 2 unchanged, 0 new, 0 dropped" in lines
+    assert next(line for line in lines if line.startswith("answer correct") and "better" in line).split()[-2:] == [
+        "+0.50", "better"
+    ]  # fmt: skip
+
+    code, out, err = run(capsys, "eval", str(small_library), "--compare", str(old_path), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert list(data)[-2:] == ["per_item", "comparison"]
+    assert [i["id"] for i in data["comparison"]["items"]] == ["g-1"]
+
+
+def test_eval_compare_with_a_bad_file_stops_before_running(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TIP_DATA_DIR", str(tmp_path / "data"))  # an empty library: the file is checked first
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "u", "type": "unanswerable", "question": "Anything?"}) + "\n", encoding="utf-8")
+    bad = tmp_path / "report.md"
+    bad.write_text("# Evaluation report\n", encoding="utf-8")
+    code, out, err = run(capsys, "eval", str(gold), "--compare", str(bad))
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {bad}: not valid JSON") and err.count("\n") == 1
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
