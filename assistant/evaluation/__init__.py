@@ -1,2 +1,2 @@
-"""Measurement: gold-set evaluation, retrieval benchmarks, metrics and reports. Imported only by the eval commands
-and the bench scripts, never on the path of a question."""
+"""Measurement: gold-set evaluation, comparisons of two runs, retrieval benchmarks, metrics and reports. Imported
+only by the eval commands, the web UI's Evaluate tab and the bench scripts, never on the path of a question."""

@@ -94,10 +94,10 @@ def has_kinds(data: Mapping) -> bool:
 def format_summary(data: Mapping) -> str:
     """The overall and by-type figures as a plain-text table, then the by-kind table when the evaluation has
     one, then one line per failed item (id, type, kind when there are kinds, failure)."""
-    lines = _text_table(*figure_rows(data))
+    lines = text_table(*figure_rows(data))
     by_kind = kind_rows(data)
     if by_kind is not None:
-        lines += ["", *_text_table(*by_kind)]
+        lines += ["", *text_table(*by_kind)]
     failed = [i for i in data.get("per_item", ()) if i.get("failure")]
     if failed:
         lines += ["", f"{len(failed)} of {data['items']} items with a failure:"]
@@ -113,7 +113,7 @@ def format_summary(data: Mapping) -> str:
     return "\n".join(lines)
 
 
-def _text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     return [_line(header, widths), _line(["-" * w for w in widths], widths)] + [_line(row, widths) for row in rows]
 

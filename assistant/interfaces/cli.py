@@ -113,6 +113,8 @@ def _evaluation_commands(command: Command) -> None:
     p.add_argument("--k", type=_top_k, help="passages retrieved and scored per question (default: TIP_TOP_K, 8)")
     p.add_argument("--json", action="store_true", help="print the figures and every item as one JSON object")
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, results.json and by_type.png here")
+    p.add_argument("--compare", type=Path, metavar="RESULTS", help="compare with a previous run: the results.json "
+                   "of an earlier --report (figures and items that got better or worse)")  # fmt: skip
 
     p = command("eval-retrieval", "nDCG@10, recall@10 and MRR@10 of the embedder on a BEIR folder")
     p.add_argument("beir_dir", type=Path, help="folder with corpus.jsonl, queries.jsonl and qrels/test.tsv")

@@ -154,12 +154,14 @@ def cmd_serve(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
+    from assistant.evaluation.compare import ResultsFileError, compare_runs, format_comparison, load_results
     from assistant.evaluation.gold_set import GoldFileError, evaluation_report, load_gold, missing_sources, run_items
     from assistant.evaluation.report import format_summary, to_json, write_report
 
     try:
         items = load_gold(args.gold)
-    except GoldFileError as exc:
+        previous = load_results(args.compare) if args.compare else None  # before the run, which takes minutes
+    except (GoldFileError, ResultsFileError) as exc:
         raise CliError(str(exc)) from None
     docs = assistant.documents()
     if not docs:
@@ -181,7 +183,13 @@ def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
     with tqdm(total=len(items), unit="question", file=sys.stderr, disable=None) as bar:
         results = run_items(assistant, items, assistant.settings.top_k, lambda stage, done, total: bar.update())
     data = evaluation_report(results, gold=args.gold.name, documents=len(docs))
-    print(to_json(data) if args.json else format_summary(data))
+    comparison = compare_runs(previous, data) if previous is not None else None
+    if args.json:  # the comparison joins the printed object only; results.json stays an evaluation, to compare later
+        print(to_json(data if comparison is None else {**data, "comparison": comparison.to_dict()}))
+    else:
+        print(format_summary(data))
+        if comparison is not None:
+            print(f"\n{format_comparison(comparison, str(args.compare))}")
     if args.report:
         paths = write_report(data, args.report)
         print(f"report written: {', '.join(str(p) for p in paths)}", file=sys.stderr if args.json else sys.stdout)

@@ -1,5 +1,6 @@
 """What the web UI shows, as HTML strings: answers with their support marks, the Sources panel, checked text,
-the library table. Plain functions of the library's values, tested without a browser."""
+the library table, an evaluation's figures and failed items, and its comparison with a previous run. Plain
+functions of the library's values, tested without a browser."""
 
 from __future__ import annotations
 
@@ -11,6 +12,18 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from assistant.evaluation.compare import (
+    ITEM_CHECK_LABELS,
+    ITEM_VERDICTS,
+    FigureChange,
+    GroupChange,
+    ItemChange,
+    RunComparison,
+    format_delta,
+    item_summary,
+)
+from assistant.evaluation.gold_set import FIGURE_KEYS, GoldItem
+from assistant.evaluation.report import figure_rows, format_value, kind_rows, label
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.payloads import outcome_dict
 from assistant.interfaces.text import counted, format_outcome
@@ -158,8 +171,15 @@ def check_message(message: str) -> str:
 
 def document_rows(docs: Sequence[DocumentRecord]) -> list[list[Any]]:
     return [
-        [d.title, d.source, d.language or "", d.year or "", d.page_count, d.chunk_count,
-         d.ingested_at[:16].replace("T", " ")]  # fmt: skip
+        [
+            d.title,
+            d.source,
+            d.language or "",
+            d.year or "",
+            d.page_count,
+            d.chunk_count,
+            d.ingested_at[:16].replace("T", " "),
+        ]  # fmt: skip
         for d in docs
     ]
 
@@ -217,3 +237,191 @@ def marked_answer_text(answer: Answer) -> str:
         pieces += [text[cursor:end], mark]
         cursor = end
     return "".join([*pieces, text[cursor:], *unplaced])
+
+
+# ----- evaluation ---------------------------------------------------------------------------------------
+EMPTY_EVALUATION = '<p class="tip-empty">Choose a gold set and run it: its figures appear here.</p>'
+EMPTY_FAILURES = (
+    '<p class="tip-empty">The items that failed appear here, each with what the gold file expects, what was '
+    "answered and why it failed.</p>"
+)
+EMPTY_COMPARISON = (
+    '<p class="tip-empty">Upload the results.json of a previous run (from <code>tip-assistant eval --report DIR</code> '
+    "or from this tab) and compare: the figures before and now, and the items that got better or worse.</p>"
+)
+FIGURES_LEGEND = (
+    "Shares are over the items a figure applies to (answerable items for retrieval, answer and citation figures; "
+    "unanswerable items for refusal recall); n/a where no item applies or, for refusal precision, where nothing "
+    "was refused. Latency is measured on this server, alongside whatever else it is doing."
+)
+EVALUATION_CSS = (
+    SOURCES_CSS
+    + """
+.tip-table { overflow-x: auto; margin: 0 0 12px; }
+.tip-eval table { border-collapse: collapse; font-size: 0.9rem; }
+.tip-eval caption { text-align: left; font-weight: 600; padding: 4px 0; }
+.tip-eval th, .tip-eval td { border: 1px solid var(--border-color-primary); padding: 3px 8px; }
+.tip-eval td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.tip-eval tbody th { text-align: left; font-weight: 400; }
+.tip-eval dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 6px 0 0; }
+.tip-eval dt { font-weight: 600; }
+.tip-eval dd { margin: 0; white-space: pre-wrap; }
+.tip-eval ol, .tip-eval ul { list-style: none; padding: 0; margin: 0; }
+.tip-eval h4 { margin: 14px 0 6px; }
+.tip-better { color: #15803d; }
+.tip-worse, .tip-why { color: #dc2626; }
+.tip-change-better { border-color: #15803d; }
+.tip-change-worse { border-color: #dc2626; }
+.tip-change-mixed, .tip-change-changed { border-color: #d97706; }
+"""
+)
+# Titles of the comparison's item sections, in ``ITEM_VERDICTS`` order; unchanged items are only counted.
+CHANGE_TITLES = {
+    "better": "Better",
+    "worse": "Worse",
+    "mixed": "Better on some checks, worse on others",
+    "changed": "Same checks, another failure or refusal",
+    "new": "New in this gold file",
+    "dropped": "No longer in the gold file",
+}
+
+
+def evaluation_facts(data: Mapping) -> str:
+    """What was run: "gold set qa-dev.jsonl · 30 items (24 answerable, 6 unanswerable) · k = 8 · 10 documents"."""
+    facts = [f"gold set {data['gold']}"] if data.get("gold") else []
+    facts.append(f"{counted(data['items'], 'item')} ({data['answerable']} answerable, {data['unanswerable']} "
+                 "unanswerable)")  # fmt: skip
+    facts.append(f"k = {data.get('k')}")
+    if data.get("documents") is not None:
+        facts.append(f"{counted(data['documents'], 'document')} in the library")
+    return " · ".join(facts)
+
+
+def render_evaluation(data: Mapping, notices: Sequence[str] = ()) -> str:
+    """The figures of an evaluation (``evaluation_report``'s dict): what was run, ``notices``, the table of
+    figures overall and by question type (the one ``tip-assistant eval`` prints) and, when the gold file tags
+    kinds, the table by kind."""
+    return _render(
+        "evaluation.html", facts=evaluation_facts(data), notices=notices, by_type=figure_rows(data),
+        by_kind=kind_rows(data), legend=FIGURES_LEGEND,
+    )  # fmt: skip
+
+
+def render_failures(data: Mapping, gold: Mapping[str, GoldItem]) -> str:
+    """The failed items of an evaluation, in gold-file order: id, type, kind, question, the turn it follows,
+    what the gold item (``gold``, by id) expects, the answer or refusal, what it cited, where its top-k
+    passages came from, and the failure reason."""
+    records = [record for record in data.get("per_item", ()) if record.get("failure")]
+    failed = [_failed_item(record, gold.get(record["id"])) for record in records]
+    return _render("failures.html", failed=failed, total=data.get("items", 0), k=data.get("k"))
+
+
+def _failed_item(record: Mapping, item: GoldItem | None) -> dict[str, Any]:
+    asked_after = ""
+    if item is not None and item.history:
+        asked_after = next((t["content"] for t in reversed(item.history) if t["role"] == "user"), "")
+    return {
+        "id": record["id"],
+        "type": record.get("type", ""),
+        "kind": record.get("kind"),
+        "question": record.get("question", ""),
+        "asked_after": asked_after,
+        "expected": expected_text(item) if item is not None else "",
+        "refused": bool(record.get("refused")),
+        "answer": record.get("answer", ""),
+        "cited": "; ".join(_pages(source, pages) for source, pages in (record.get("cited_pages") or {}).items()),
+        "retrieved": ", ".join(
+            f"{source} ({n})" if n > 1 else source for source, n in _counts(record.get("retrieved_sources") or [])
+        ),
+        "failure": record["failure"],
+    }
+
+
+def expected_text(item: GoldItem) -> str:
+    """What a gold item expects, in one line: 'a refusal …' for an unanswerable item, else the strings the answer
+    must contain and the gold documents with their pages."""
+    if not item.answerable:
+        return "a refusal: the library does not hold the answer"
+    strings = ", ".join(f"“{s}”" for s in item.must_contain)
+    sources = "; ".join(_pages(source, pages) for source, pages in zip(item.sources, item.pages, strict=True))
+    return f"the answer contains {strings}, citing {sources}"
+
+
+def _pages(source: str, pages: Sequence[int] | None) -> str:
+    if not pages:
+        return source
+    return f"{source} p. {', '.join(map(str, pages))}"
+
+
+def _counts(values: Sequence[str]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return list(counts.items())
+
+
+def render_comparison(comparison: RunComparison, name: str) -> str:
+    """A comparison with the previous run read from the file ``name``: notes, a table of figures before → now
+    with each change marked better or worse (overall and by type, then by kind), the count of items by verdict,
+    and the items that are not unchanged, grouped by verdict, each with the checks it gained and lost, its
+    refusal and its failure before and now; items no longer in the gold file by id only."""
+    before = comparison.before
+    intro = f"Compared with {name}"
+    if before.get("gold") or before.get("items") is not None:
+        intro += f" (gold set {before.get('gold') or 'not named'}, {before.get('items')} items, k = {before.get('k')})"
+    k = comparison.after.get("k")
+    tables = [_delta_table("Figures overall and by type: before → now, and the change",
+                           [comparison.overall, *comparison.by_type], k)]  # fmt: skip
+    if comparison.by_kind:
+        tables.append(_delta_table("Figures by kind: before → now, and the change", comparison.by_kind, k))
+    sections = [
+        {"title": CHANGE_TITLES[verdict], "changes": [_change_item(i) for i in comparison.with_verdict(verdict)]}
+        for verdict in ITEM_VERDICTS
+        if verdict not in ("unchanged", "dropped") and comparison.with_verdict(verdict)
+    ]
+    dropped = [i.id for i in comparison.with_verdict("dropped")]  # only their ids: nothing to show of them now
+    return _render("comparison.html", intro=intro + ".", notes=comparison.notes, tables=tables,
+                   counts=item_summary(comparison), sections=sections, dropped=dropped,
+                   dropped_title=CHANGE_TITLES["dropped"])  # fmt: skip
+
+
+def _delta_table(caption: str, groups: Sequence[GroupChange], k: int | None) -> dict[str, Any]:
+    items_row = {
+        "label": "items",
+        "cells": [{"shown": _before_now("items", g.items_before, g.items_after), "change": "", "verdict": ""}
+                  for g in groups],
+    }  # fmt: skip
+    rows = [{"label": label(key, k), "cells": [_delta_cell(g.figure(key)) for g in groups]} for key in FIGURE_KEYS]
+    return {"caption": caption, "groups": [g.name for g in groups], "rows": [items_row, *rows]}
+
+
+def _before_now(key: str, before, after) -> str:
+    """ "0.50 → 0.67", or the one value when it did not change."""
+    if before == after:
+        return format_value(key, after)
+    return f"{format_value(key, before)} → {format_value(key, after)}"
+
+
+def _delta_cell(change: FigureChange) -> dict[str, str]:
+    """A figure's cell: before → now and, when it moved, the signed change marked better or worse."""
+    moved = change.verdict in ("better", "worse")
+    text = f"{format_delta(change.key, change.delta)} {change.verdict}" if moved else ""
+    return {"shown": _before_now(change.key, change.before, change.after), "change": text, "verdict": change.verdict}
+
+
+def _change_item(change: ItemChange) -> dict[str, Any]:
+    refusal = ""
+    if None not in (change.refused_before, change.refused_after) and change.refused_before != change.refused_after:
+        refusal = "refused now, answered before" if change.refused_after else "answered now, refused before"
+    return {
+        "id": change.id,
+        "type": change.type,
+        "kind": change.kind,
+        "question": change.question,
+        "verdict": change.verdict,
+        "gained": ", ".join(ITEM_CHECK_LABELS[c] for c in change.gained),
+        "lost": ", ".join(ITEM_CHECK_LABELS[c] for c in change.lost),
+        "refusal": refusal,
+        "before": "" if change.verdict == "new" else (change.failure_before or "no failure"),
+        "now": "" if change.verdict == "dropped" else (change.failure_after or "no failure"),
+    }

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from assistant.drafting.drafts import CITATION_NEEDED
 from assistant.errors import TipError
 from assistant.interfaces.startup import Startup, already_ready
+from assistant.interfaces.web.evaluate import compare_with_previous, gold_sets, run_evaluation
 from assistant.interfaces.web.handlers import (
     CANCELLED,
     EMPTY_DRAFT,
@@ -23,7 +24,17 @@ from assistant.interfaces.web.handlers import (
     remove_document,
     summarize_tab,
 )
-from assistant.interfaces.web.render import EMPTY_CHECK, EMPTY_SOURCES, SOURCES_CSS, TABLE_HEADERS, UPLOAD_TYPES
+from assistant.interfaces.web.render import (
+    EMPTY_CHECK,
+    EMPTY_COMPARISON,
+    EMPTY_EVALUATION,
+    EMPTY_FAILURES,
+    EMPTY_SOURCES,
+    EVALUATION_CSS,
+    SOURCES_CSS,
+    TABLE_HEADERS,
+    UPLOAD_TYPES,
+)
 from assistant.service import Assistant
 
 if TYPE_CHECKING:  # imported in build_ui: see there why
@@ -49,8 +60,8 @@ INTRO = (
 
 
 def build_ui(assistant: Assistant, startup: Startup | None = None) -> gr.Blocks:
-    """The four tabs (chat, check text, draft, library) and the public ``/ask`` endpoint, under a line saying
-    what the server is still doing (``startup``: loading the model, adding documents) until it is ready."""
+    """The five tabs (chat, check text, draft, library, evaluate) and the public ``/ask`` endpoint, under a line
+    saying what the server is still doing (``startup``: loading the model, adding documents) until it is ready."""
     # Imported here, not at the top: gradio loads huggingface_hub, which reads HF_HUB_OFFLINE once at
     # import, and main() must switch offline mode on before that.
     import gradio as gr
@@ -67,6 +78,8 @@ def build_ui(assistant: Assistant, startup: Startup | None = None) -> gr.Blocks:
             draft_filter = _draft_tab(assistant)
         with gr.Tab("Library"):
             refresh_library = _library_tab(assistant, demo, [doc_filter, check_filter, draft_filter], year_filter)
+        with gr.Tab("Evaluate"):
+            _evaluate_tab(assistant)
         _follow_startup(demo, startup, status, refresh_library)
 
         def ask(question: str, history_json: str = "") -> dict:
@@ -301,3 +314,56 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
     to_remove.input(withdraw, pending, question, **PRIVATE)
     demo.load(library_updates, filters, outputs, **PRIVATE)  # a new page sees the current library
     return library_updates, filters, outputs  # the event that refreshes the library, for whoever changes it
+
+
+FIGURES_TAB, FAILURES_TAB, COMPARISON_TAB = "tip-eval-figures", "tip-eval-failures", "tip-eval-comparison"
+
+
+def _evaluate_tab(assistant: Assistant) -> None:
+    """Run a gold set (a bundled development set or an uploaded file) and see its figures, chart and failed
+    items; download the report; compare the run with a previous one's results.json."""
+    import gradio as gr
+
+    with gr.Row():
+        with gr.Column():
+            dev_set = gr.Dropdown(
+                choices=gold_sets(),
+                value=None,
+                label="Gold set",
+                info="The development sets found in ../shared/eval beside the project folder. An uploaded file "
+                "below is run instead.",
+            )
+            upload = gr.File(label="Or upload a gold file (.jsonl)", file_types=[".jsonl"])
+            run_button = gr.Button("Run evaluation", variant="primary")
+        with gr.Column():
+            previous = gr.File(label="Previous run to compare with (its results.json)", file_types=[".json"])
+            compare_button = gr.Button("Compare with the previous run")
+            files = gr.File(label="Download the report (report.md, results.json, chart)", file_count="multiple",
+                            interactive=False)  # fmt: skip
+    with gr.Tabs() as views:
+        with gr.Tab("Figures", id=FIGURES_TAB):
+            figures = gr.HTML(EMPTY_EVALUATION, css_template=EVALUATION_CSS, js_on_load=None)
+            chart = gr.Image(label="Figures by question type", type="filepath", interactive=False, buttons=["download"])
+        with gr.Tab("Failed items", id=FAILURES_TAB):
+            failures = gr.HTML(EMPTY_FAILURES, css_template=EVALUATION_CSS, js_on_load=None)
+        with gr.Tab("Comparison", id=COMPARISON_TAB):
+            comparison = gr.HTML(EMPTY_COMPARISON, css_template=EVALUATION_CSS, js_on_load=None)
+    last_run = gr.State(None)  # the latest run's evaluation in this page, for a comparison made afterwards
+
+    def run(dev_path: str | None, upload_path: str | None, previous_path: str | None, progress=gr.Progress()):  # noqa: B008
+        view = run_evaluation(assistant, upload_path or dev_path, _evaluation_folder(), previous_path, progress)
+        return (*view, gr.Tabs(selected=FIGURES_TAB))
+
+    def compare(results: dict | None, previous_path: str | None):
+        return compare_with_previous(results, previous_path), gr.Tabs(selected=COMPARISON_TAB)
+
+    # One evaluation at a time on the server: a run asks every question of the set back to back.
+    run_button.click(
+        run, [dev_set, upload, previous], [figures, failures, chart, files, comparison, last_run, views],
+        concurrency_limit=1, concurrency_id="evaluate", **PRIVATE,
+    )  # fmt: skip
+    compare_button.click(compare, [last_run, previous], [comparison, views], **PRIVATE)
+
+
+def _evaluation_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="tip-eval-"))
