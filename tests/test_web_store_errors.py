@@ -66,7 +66,7 @@ def test_a_question_the_store_cannot_answer_is_kept_and_answered_once_fixed(serv
     again = handlers.chat_turn(fixed, failed.question_box, failed.conversation, None)
     assert [m["content"] for m in again.chat[:3]] == ["First question?", "First answer [1] (⚠️ partly supported)",
                                                       QUESTION]  # fmt: skip
-    assert "three months' wages" in again.chat[3]["content"] and len(again.chat) == 4
+    assert "three months&#39; wages" in again.chat[3]["content"] and len(again.chat) == 4
     assert again.question_box == "" and len(again.conversation) == 4 and "fees-brief.txt" in again.sources
 
 

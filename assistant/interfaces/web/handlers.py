@@ -24,13 +24,13 @@ from assistant.interfaces.web.render import (
     CHECKING,
     EMPTY_SOURCES,
     ChatEntry,
+    answer_entry,
     chat_entry,
     chat_messages,
     check_message,
     document_choices,
     document_rows,
     format_report,
-    marked_answer_text,
     plain_turns,
     render_checked,
     render_sources,
@@ -92,7 +92,7 @@ def chat_turn_stream(
                 so_far = chat_entry("assistant", piece, piece + " …")
                 yield ChatStep(chat_messages([*asked, so_far]), CHECKING, "", before)
             else:
-                answered = [*asked, chat_entry("assistant", piece.text, marked_answer_text(piece))]
+                answered = [*asked, answer_entry(piece)]
                 yield ChatStep(chat_messages(answered), render_sources(piece), "", answered)
     except TipError as exc:
         reply = chat_entry("assistant", not_answered(exc))

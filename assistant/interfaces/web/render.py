@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.payloads import outcome_dict
 from assistant.interfaces.text import counted, format_outcome
-from assistant.text.markers import MARKER_RUN
+from assistant.text.markers import place_marks
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.models import location_of
@@ -27,8 +27,22 @@ EMPTY_SOURCES = '<p class="tip-empty">The sources of the latest answer appear he
 CHECKING = '<p class="tip-empty">Generating… each sentence is checked against its sources when done.</p>'
 EMPTY_CHECK = '<p class="tip-empty">Each sentence of the text appears here with the passage that backs it.</p>'
 
-# Next to an answer sentence in the chat that its cited passage does not fully back (supported: no mark).
+# The Sources panel's label of an answer sentence that its cited passage does not fully back.
 CHAT_MARKS = {SupportLabel.PARTIAL: "⚠️ partly supported", SupportLabel.UNSUPPORTED: "❌ not supported by its source"}
+# The badge after each checked sentence of an answer in the chat, and the words its tooltip opens with.
+BADGES = {SupportLabel.SUPPORTED: "✅", SupportLabel.PARTIAL: "⚠️", SupportLabel.UNSUPPORTED: "❌"}
+BADGE_WORDS = {
+    SupportLabel.SUPPORTED: "Supported",
+    SupportLabel.PARTIAL: "Partly supported",
+    SupportLabel.UNSUPPORTED: "Not supported by its source",
+}
+# Why a sentence got its label when the support checker recorded no failed check (``SentenceSupport.reasons``).
+NO_REASON = {
+    SupportLabel.SUPPORTED: "the passage it cites says this",
+    SupportLabel.PARTIAL: "the closest span of the passage it cites carries only part of it",
+    SupportLabel.UNSUPPORTED: "no span of the passage it cites says this",
+}
+NOT_IN_LIBRARY = "Not in the library"
 NOTHING_IN_LIBRARY = "No passage in the library comes close."
 NOTHING_CITED = "It cites no passage that could back it."
 # In the "Check text" tab, where every sentence gets its label.
@@ -176,10 +190,13 @@ def format_report(report: IngestReport, documents_in_library: int) -> str:
 
 # ----- chat ---------------------------------------------------------------------------------------------
 # The UI keeps the conversation as entries holding both what the assistant reads back (the question as typed,
-# the answer as composed) and what the chat shows. The Chatbot renders HTML in messages even without
-# Markdown, and answers quote untrusted documents: what it shows is escaped, so a quoted "<img src=…>" is
-# shown as text and never loaded.
-ChatEntry = dict[str, str]  # {"role": "user" | "assistant", "content": plain text, "shown": escaped display}
+# the answer as composed) and what the chat shows, and for an answer the ``Answer`` itself. The Chatbot
+# renders HTML in messages even without Markdown, and answers quote untrusted documents: what it shows is
+# escaped, so a quoted "<img src=…>" is shown as text and never loaded.
+# The HTML of an answer (answer.html) keeps to what the Chatbot's sanitiser keeps: common tags with their
+# ``class``, ``title`` and ``style`` attributes; no ``<style>`` element survives, and the page's stylesheets do
+# not reach the messages, hence inline styles.
+ChatEntry = dict[str, Any]  # {"role", "content": plain text, "shown": HTML for the chat, "answer": Answer}
 
 
 def chat_entry(role: str, content: str, shown: str | None = None) -> ChatEntry:
@@ -187,32 +204,50 @@ def chat_entry(role: str, content: str, shown: str | None = None) -> ChatEntry:
     return {"role": role, "content": content, "shown": html.escape(content if shown is None else shown, quote=False)}
 
 
-def chat_messages(entries: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+def answer_entry(answer: Answer) -> ChatEntry:
+    """The assistant's turn for ``answer``: its text as composed, shown with a support badge after each
+    sentence (or, for a refusal, as one), and the answer itself."""
+    return {"role": "assistant", "content": answer.text, "shown": answer_html(answer), "answer": answer}
+
+
+def chat_messages(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """The Chatbot's messages for a conversation."""
     return [{"role": e["role"], "content": e["shown"]} for e in entries]
 
 
-def plain_turns(entries: Sequence[Mapping[str, str]] | None) -> list[dict[str, str]]:
+def plain_turns(entries: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
     """The conversation as the assistant's ``{"role", "content"}`` history."""
     return [{"role": e["role"], "content": e["content"]} for e in entries or ()]
 
 
-def marked_answer_text(answer: Answer) -> str:
-    """The answer's text with "(⚠️ partly supported)" or "(❌ not supported by its source)" after each sentence
-    (and its citation markers) that the support checker did not find fully backed; supported sentences stay
-    as they are. A flagged sentence that cannot be found in the text has its mark at the end. A refusal ends
-    with its reason."""
-    if answer.refused:  # why, in the reply itself, so a reader of the chat (or a copy of it) sees it too
-        return f"{answer.text} Why: {answer.refusal_reason}." if answer.refusal_reason else answer.text
-    text, pieces, cursor, unplaced = answer.text, [], 0, []
-    flagged = {id(s) for s in flagged_sentences(answer)}
-    for sentence in answer.sentences:  # every sentence, in order, so a repeated wording is found in its place
-        mark = f" ({CHAT_MARKS[sentence.support.label]})" if id(sentence) in flagged else ""
-        at = text.find(sentence.text, cursor) if sentence.text else -1
-        if at < 0:
-            unplaced.append(mark)
-            continue
-        end = MARKER_RUN.match(text, at + len(sentence.text)).end()
-        pieces += [text[cursor:end], mark]
-        cursor = end
-    return "".join([*pieces, text[cursor:], *unplaced])
+def support_reason(sentence: AnswerSentence) -> str:
+    """Why the support checker labelled ``sentence`` as it did, in one line for its badge's tooltip: the label,
+    the failed checks it recorded (or what the label means when there are none), the span it compared the
+    sentence with, and the score."""
+    support = sentence.support
+    if support is None:
+        return ""
+    words = BADGE_WORDS[support.label]
+    if not support.quote:
+        return f"{words}: {NOTHING_CITED[:1].lower()}{NOTHING_CITED[1:]}"
+    why = "; ".join(support.reasons) if support.reasons else NO_REASON[support.label]
+    found = "Source" if support.label is SupportLabel.SUPPORTED else "Closest span"
+    cites = f" · cites {cited_numbers(sentence)}" if sentence.citations else ""
+    span = f"{support.title}, {location_of(support.source, support.page, short=False)}"
+    return f"{words}: {why}. {found}: {span}{cites} · score {support.score:.2f}"
+
+
+def answer_html(answer: Answer) -> str:
+    """An answer as the chat shows it. A refusal says so under the label "Not in the library", with its
+    reason and the titles of the possibly related passages (which the Sources panel shows). Otherwise the
+    text, each checked sentence followed (after its citation markers) by a ✅, ⚠️ or ❌ badge whose tooltip
+    gives the reason (``support_reason``); and when a sentence is not fully supported, a "Why" list that opens
+    with a click, for screens without hover. A sentence that cannot be found in the text has its badge at
+    the end. Everything from the answer is escaped."""
+    sentences = answer.sentences
+    pieces = place_marks(answer.text, [s.text for s in sentences], list(sentences))
+    flagged = flagged_sentences(answer)
+    return _render(
+        "answer.html", answer=answer, pieces=pieces, flagged=flagged, badges=BADGES, reason=support_reason,
+        not_in_library=NOT_IN_LIBRARY,
+    )  # fmt: skip

@@ -43,7 +43,8 @@ def _focus(elem_id: str) -> str:
 INTRO = (
     "## Trafficking-in-persons library assistant\n"
     "Answers are taken from the documents in the library; every sentence cites a document, "
-    "page and passage. A sentence its passage does not fully back is marked ⚠️ or ❌."
+    "page and passage, and is marked ✅ supported, ⚠️ partly supported or ❌ not supported by it "
+    "(point at a mark for the reason)."
 )
 
 
@@ -84,7 +85,9 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
             chatbot = gr.Chatbot(
                 label="Conversation",
                 height=520,
-                buttons=["copy"],  # no "share" button: nothing leaves this machine
+                # No "share" button: nothing leaves this machine. No "copy" either: it copies a message's HTML
+                # (its support marks are markup).
+                buttons=[],
                 feedback_options=None,
                 allow_tags=False,  # answers quote untrusted documents
                 render_markdown=False,  # shown as written: a quoted "- " or "#" is not formatting
