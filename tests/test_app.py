@@ -655,36 +655,44 @@ def test_notices_are_shown_escaped_above_the_sources():
 def test_draft_tab_summarizes_and_cites_with_files_to_download(spy, tmp_path):
     import docx
 
-    preview, files = handlers.summarize_tab(spy.real, "recruitment fees", "document", tmp_path / "summary")
-    assert "# What the library says on “recruitment fees”" in preview and "[^1]" in preview
+    message, preview, files = handlers.summarize_tab(spy.real, "recruitment fees", "document", tmp_path / "summary")
+    assert message == ""
+    assert "<h1>What the library says on “recruitment fees”</h1>" in preview and "[^1]" not in preview
+    assert '<a href="#tip-note-1" id="tip-cite-1" title="Note 1">1</a>' in preview and 'id="tip-note-1"' in preview
     md, word = (Path(f) for f in files)
-    assert md.suffix == ".md" and md.read_text(encoding="utf-8") in preview
+    assert md.suffix == ".md" and md.read_text(encoding="utf-8").startswith("# What the library says on")
+    assert "[^1]: " in md.read_text(encoding="utf-8")  # the download keeps its footnotes
     assert word.suffix == ".docx" and docx.Document(str(word)).core_properties.title.startswith("What the library")
 
-    preview, files = handlers.cite_tab(spy.real, "Agencies charged workers fees of up to three months' wages. "
-                                  "The ministry banned all agencies in 1850.", tmp_path / "cited")  # fmt: skip
-    assert "three months' wages.[^1]" in preview and "1850. **[citation needed]**" in preview
+    draft = "Agencies charged workers fees of up to three months' wages. The ministry banned all agencies in 1850."
+    message, preview, files = handlers.cite_tab(spy.real, draft, tmp_path / "cited")
+    assert 'three months&#39; wages.<sup class="tip-ref"><a href="#tip-note-1"' in preview
+    assert '1850. <mark class="tip-needed">[citation needed]</mark>' in preview
     assert "1 marked [citation needed]" in preview and len(files) == 2
+    assert "1850. **[citation needed]**" in Path(files[0]).read_text(encoding="utf-8")
 
 
 def test_draft_tab_says_what_to_do_first(tmp_path, embedder):
     empty = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
-    assert handlers.summarize_tab(empty, " ", "auto", tmp_path) == ("*Type a topic to summarize first.*", [])
-    assert handlers.cite_tab(empty, "", tmp_path) == ("*Paste your draft first.*", [])
-    assert "library is empty" in handlers.summarize_tab(empty, "fees", "auto", tmp_path)[0]
+    message, preview, files = handlers.summarize_tab(empty, " ", "auto", tmp_path)
+    assert "Type a topic to summarize first." in message and preview is None and files is None
+    message, preview, files = handlers.cite_tab(empty, "", tmp_path)
+    assert "Paste your draft into “Or cite your own draft” first." in message and (preview, files) == (None, None)
+    assert "library is empty" in handlers.summarize_tab(empty, "fees", "auto", tmp_path).message
 
 
 @pytest.mark.integration
 def test_draft_tab_uses_only_the_chosen_documents(spy, tmp_path):
     shelter = spy.real.find_document("shelter.txt").doc_id
-    preview, _ = handlers.summarize_tab(spy.real, "survivors and fees", "document", tmp_path / "s", doc_ids=[shelter])
+    topic = "survivors and fees"
+    _, preview, _ = handlers.summarize_tab(spy.real, topic, "document", tmp_path / "s", doc_ids=[shelter])
     assert "shelter.txt" in preview and "fees-brief.txt" not in preview
-    preview, files = handlers.cite_tab(spy.real, "Agencies charged fees of up to three months' wages.", tmp_path / "c",
-                                  doc_ids=[shelter])  # fmt: skip
-    assert "**[citation needed]**" in preview  # the brief that says so is not among the chosen documents
+    _, preview, files = handlers.cite_tab(spy.real, "Agencies charged fees of up to three months' wages.",
+                                          tmp_path / "c", doc_ids=[shelter])  # fmt: skip
+    assert '<mark class="tip-needed">[citation needed]</mark>' in preview  # the brief is not among the chosen
     spy.real.remove("shelter.txt")
-    preview = handlers.summarize_tab(spy.real, "fees", "auto", tmp_path, doc_ids=[shelter])[0]
-    assert "no longer in the library" in preview
+    message = handlers.summarize_tab(spy.real, "fees", "auto", tmp_path, doc_ids=[shelter]).message
+    assert "no longer in the library" in message
 
 
 def test_a_refusal_in_the_chat_is_labelled_not_in_the_library_and_says_why():

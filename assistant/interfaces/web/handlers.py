@@ -4,7 +4,6 @@ directly."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import tempfile
@@ -14,8 +13,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from assistant.answering.conversation import HistoryError, checked_history
-from assistant.drafting.drafts import CITATION_NEEDED, CitedText
-from assistant.drafting.export import md_escape, to_markdown, write
+from assistant.drafting.drafts import CitedText
+from assistant.drafting.export import to_markdown, write
 from assistant.errors import TipError
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.payloads import stage_uploads
@@ -30,9 +29,11 @@ from assistant.interfaces.web.render import (
     check_message,
     document_choices,
     document_rows,
+    draft_message,
     format_report,
     plain_turns,
     render_checked,
+    render_draft,
     render_sources,
 )
 from assistant.service import Assistant, DocumentNotFound
@@ -214,22 +215,33 @@ KEPT = "Your text is kept: try again once this is fixed."
 
 # ----- drafting -----------------------------------------------------------------------------------------
 GROUPINGS = [("Automatic", "auto"), ("By country", "country"), ("By theme", "theme"), ("By document", "document")]
-EMPTY_DRAFT = "*A cited summary, or your draft with its sources, appears here; download it as Markdown or Word.*"
+OWN_DRAFT = "Or cite your own draft"  # the label of the draft box
 
 
-def draft_outputs(cited: CitedText, folder: Path) -> tuple[str, list[str]]:
-    """The Markdown preview and the two files to download (Markdown with footnotes, Word with notes)."""
+class DraftResult(NamedTuple):
+    """What the Draft tab shows after Summarize or Attach sources: a message (HTML; "" for none), the preview
+    (HTML) and the files to download. ``preview`` and ``files`` are None when nothing new was drafted: the
+    tab then keeps the previous summary or draft and its files, and the message says why."""
+
+    message: str
+    preview: str | None
+    files: list[str] | None
+
+
+def draft_outputs(cited: CitedText, folder: Path) -> DraftResult:
+    """The preview of ``cited`` (HTML, notes and references as a reader sees them) and the two files to
+    download (Markdown with footnotes, Word with notes)."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^\w-]+", "-", cited.title.lower()).strip("-")[:60] or "cited-text"
-    markdown = to_markdown(cited)
     md_path = folder / f"{stem}.md"
-    md_path.write_text(markdown, encoding="utf-8")
+    md_path.write_text(to_markdown(cited), encoding="utf-8")
     docx_path = write(cited, folder / f"{stem}.docx", "docx")
-    needed = sum(s.needs_citation for s in cited.sentences())
-    summary = f"*{counted(len(cited.sentences()), 'sentence')}, {counted(len(cited.references()), 'document')} cited"
-    summary += f", {needed} marked {CITATION_NEEDED}*" if needed else "*"
-    notices = "".join(f"> ⚠️ {md_escape(n)}\n\n" for n in cited.notices)
-    return f"{notices}{summary}\n\n{markdown}", [str(md_path), str(docx_path)]
+    return DraftResult("", render_draft(cited), [str(md_path), str(docx_path)])
+
+
+def _kept(message: str) -> DraftResult:
+    """Nothing new drafted: ``message``, and the previous preview and files stay."""
+    return DraftResult(draft_message(message), None, None)
 
 
 def summarize_tab(
@@ -239,20 +251,20 @@ def summarize_tab(
     folder: Path,
     progress: ProgressFn | None = None,
     doc_ids: Sequence[str] | None = None,
-) -> tuple[str, list[str]]:
+) -> DraftResult:
     """The Draft tab's summary: preview and files, or a message saying what to do first."""
     if not topic or not topic.strip():
-        return "*Type a topic to summarize first.*", []
+        return _kept("Type a topic to summarize first.")
     problem = _draft_problem(assistant, doc_ids)
     if problem:
-        return problem, []
+        return _kept(problem)
     step = progress_bar(progress)
     try:
         cited = assistant.summarize(topic.strip(), grouping, assistant.select_documents(doc_ids), progress=step)
     except TipError as exc:
-        return _not_drafted(exc), []
+        return _kept(_not_drafted(exc))
     if not cited.sections:
-        return f"*The library holds nothing on “{html.escape(topic.strip())}”.*", []
+        return _kept(f"The library holds nothing on “{topic.strip()}”.")
     return draft_outputs(cited, folder)
 
 
@@ -262,35 +274,35 @@ def cite_tab(
     folder: Path,
     progress: ProgressFn | None = None,
     doc_ids: Sequence[str] | None = None,
-) -> tuple[str, list[str]]:
+) -> DraftResult:
     """The Draft tab's cited draft: the drafter's text with sources attached, preview and files."""
     if not text or not text.strip():
-        return "*Paste your draft first.*", []
+        return _kept(f"Paste your draft into “{OWN_DRAFT}” first.")
     problem = _draft_problem(assistant, doc_ids)
     if problem:
-        return problem, []
+        return _kept(problem)
     step = progress_bar(progress, "checking paragraphs", "paragraphs")
     try:
         cited = assistant.cite(text, assistant.select_documents(doc_ids), progress=step)
     except TipError as exc:
-        return _not_drafted(exc), []
+        return _kept(_not_drafted(exc))
     return draft_outputs(cited, folder)
 
 
 def _not_drafted(error: TipError) -> str:
     """The Draft tab's message for an error the user can fix (e.g. the Chroma server is down); the topic and
     the draft are not outputs of the tab, so they stay as typed."""
-    return f"*Nothing was drafted. {md_escape(error_text(error))} {KEPT}*"
+    return f"Nothing was drafted. {error_text(error)} {KEPT}"
 
 
 def _draft_problem(assistant: Assistant, doc_ids: Sequence[str] | None) -> str | None:
     """What stops the Draft tab, as a message: an empty library, or a chosen document removed meanwhile."""
     if not assistant.documents():
-        return "*The library is empty: add documents in the Library tab first.*"
+        return "The library is empty: add documents in the Library tab first."
     try:
         assistant.select_documents(doc_ids)
     except DocumentNotFound:
-        return f"*{error_text(ChosenDocumentGone())}*"
+        return error_text(ChosenDocumentGone())
     return None
 
 

@@ -1,5 +1,6 @@
 """What the web UI shows, as HTML strings: answers with their support marks, the Sources panel, checked text,
-the library table. Plain functions of the library's values, tested without a browser."""
+cited drafts with their notes, the library table. Plain functions of the library's values, tested without a
+browser."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from assistant.drafting.drafts import CITATION_NEEDED, CitedText, Reference
+from assistant.drafting.export import format_pages
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.payloads import outcome_dict
 from assistant.interfaces.text import counted, format_outcome
 from assistant.text.markers import place_marks
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.models import location_of
+from ingest.models import is_sectioned, location_of
 from ingest.pipeline import IngestReport
 from vectorstore import DocumentRecord
 
@@ -26,6 +29,10 @@ TABLE_HEADERS = ["Title", "File", "Language", "Pages", "Chunks", "Ingested (UTC)
 EMPTY_SOURCES = '<p class="tip-empty">The sources of the latest answer appear here.</p>'
 CHECKING = '<p class="tip-empty">Generating… each sentence is checked against its sources when done.</p>'
 EMPTY_CHECK = '<p class="tip-empty">Each sentence of the text appears here with the passage that backs it.</p>'
+EMPTY_DRAFT = (
+    '<p class="tip-empty">A cited summary, or your draft with its sources, appears here; download it as Markdown '
+    "or Word.</p>"
+)
 
 # The Sources panel's label of an answer sentence that its cited passage does not fully back.
 CHAT_MARKS = {SupportLabel.PARTIAL: "⚠️ partly supported", SupportLabel.UNSUPPORTED: "❌ not supported by its source"}
@@ -72,6 +79,18 @@ SOURCES_CSS = """
 .tip-label { font-weight: 600; margin-right: 6px; }
 .tip-sentence { margin: 4px 0; white-space: pre-wrap; }
 .tip-summary { font-weight: 600; margin: 0 0 10px; }
+.tip-draft { font-size: 0.95rem; line-height: 1.5; }
+.tip-draft h1 { font-size: 1.3rem; margin: 0 0 10px; }
+.tip-draft h2 { font-size: 1.1rem; margin: 16px 0 6px; }
+.tip-draft p { margin: 0 0 10px; }
+.tip-draft a { padding: 0; text-decoration: none; }  /* Gradio pads links in an HTML block like buttons */
+.tip-ref { margin-left: 1px; }
+.tip-needed { background: #ffe066; color: #000; font-weight: 700; padding: 0 3px; border-radius: 3px; }
+.tip-notes { padding-left: 2em; margin: 0 0 10px; }
+.tip-notes li { margin: 0 0 6px; }
+.tip-notes li:target { background: var(--color-accent-soft); }
+.tip-quote { font-style: italic; }
+.tip-references { padding-left: 1.2em; margin: 0; }
 """
 
 
@@ -251,3 +270,42 @@ def answer_html(answer: Answer) -> str:
         "answer.html", answer=answer, pieces=pieces, flagged=flagged, badges=BADGES, reason=support_reason,
         not_in_library=NOT_IN_LIBRARY,
     )  # fmt: skip
+
+
+# ----- drafts -------------------------------------------------------------------------------------------
+def draft_summary(cited: CitedText) -> str:
+    """The line above a cited text: "5 sentences, 2 documents cited, 1 marked [citation needed]"."""
+    needed = sum(s.needs_citation for s in cited.sentences())
+    line = f"{counted(len(cited.sentences()), 'sentence')}, {counted(len(cited.references()), 'document')} cited"
+    return f"{line}, {needed} marked {CITATION_NEEDED}" if needed else line
+
+
+def reference_pages(ref: Reference) -> str:
+    return format_pages(ref.pages, sections=is_sectioned(ref.source))
+
+
+def render_draft(cited: CitedText) -> str:
+    """A cited summary or draft as a reader sees it: notices, a one-line count, the title and sections, each
+    sentence followed by its note numbers in superscript (links to its notes) or by a highlighted
+    [citation needed]; then the Notes (document, file, page and the quoted passage, each linking back to where
+    it is first cited) and the References (each document once, with its pages)."""
+    first_cited: set[int] = set()
+    anchors: dict[int, list[tuple[int, bool]]] = {}  # per sentence: its notes, and whether it cites each first
+    for i, sentence in enumerate(cited.sentences()):
+        anchors[i] = [(n, n not in first_cited) for n in sorted(set(sentence.notes))]
+        first_cited.update(sentence.notes)
+    numbered = iter(range(len(anchors)))
+    sections = [
+        (section.heading, [[(s, anchors[next(numbered)]) for s in paragraph] for paragraph in section.paragraphs])
+        for section in cited.sections
+    ]
+    return _render(
+        "draft.html", cited=cited, sections=sections, notes=sorted(cited.notes, key=lambda note: note.n),
+        references=cited.references(), summary=draft_summary(cited), needed=CITATION_NEEDED,
+        pages=reference_pages, cited_notes=first_cited,
+    )  # fmt: skip
+
+
+def draft_message(message: str) -> str:
+    """A message in place of a draft (what to do first, or why nothing was drafted)."""
+    return _render("message.html", message=message)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.drafting.drafts import CITATION_NEEDED
 from assistant.errors import TipError
 from assistant.interfaces.web.handlers import (
     CANCELLED,
-    EMPTY_DRAFT,
     GROUPINGS,
+    OWN_DRAFT,
+    DraftResult,
     add_uploads,
     ask_api,
     chat_turn_stream,
@@ -22,7 +23,14 @@ from assistant.interfaces.web.handlers import (
     remove_document,
     summarize_tab,
 )
-from assistant.interfaces.web.render import EMPTY_CHECK, EMPTY_SOURCES, SOURCES_CSS, TABLE_HEADERS, UPLOAD_TYPES
+from assistant.interfaces.web.render import (
+    EMPTY_CHECK,
+    EMPTY_DRAFT,
+    EMPTY_SOURCES,
+    SOURCES_CSS,
+    TABLE_HEADERS,
+    UPLOAD_TYPES,
+)
 from assistant.service import Assistant
 
 if TYPE_CHECKING:  # imported in build_ui: see there why
@@ -164,7 +172,7 @@ def _draft_tab(assistant: Assistant) -> gr.Dropdown:
             )
             summarize_button = gr.Button("Summarize", variant="primary")
             own_text = gr.Textbox(
-                label="Or cite your own draft",
+                label=OWN_DRAFT,
                 info="Sources are attached to each sentence the library supports; the others are marked "
                 f"{CITATION_NEEDED}.",
                 lines=8,
@@ -172,22 +180,33 @@ def _draft_tab(assistant: Assistant) -> gr.Dropdown:
             )
             cite_button = gr.Button("Attach sources")
         with gr.Column(scale=3):
-            draft_view = gr.Markdown(EMPTY_DRAFT, max_height=720)
+            # What to do first, or why nothing was drafted: above the preview, which it leaves as it was.
+            draft_message = gr.HTML("", css_template=SOURCES_CSS, js_on_load=None)
+            draft_view = gr.HTML(EMPTY_DRAFT, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
             draft_files = gr.File(label="Download", file_count="multiple", interactive=False)
 
     def summarize(topic_text: str, how: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
-        return summarize_tab(assistant, topic_text, how, _draft_folder(), progress, doc_ids)
+        return _shown(summarize_tab(assistant, topic_text, how, _export_folder("tip-draft-"), progress, doc_ids))
 
     def cite(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
-        return cite_tab(assistant, text, _draft_folder(), progress, doc_ids)
+        return _shown(cite_tab(assistant, text, _export_folder("tip-draft-"), progress, doc_ids))
 
-    summarize_button.click(summarize, [topic, grouping, draft_filter], [draft_view, draft_files], **PRIVATE)
-    cite_button.click(cite, [own_text, draft_filter], [draft_view, draft_files], **PRIVATE)
+    outputs = [draft_message, draft_view, draft_files]
+    summarize_button.click(summarize, [topic, grouping, draft_filter], outputs, **PRIVATE)
+    cite_button.click(cite, [own_text, draft_filter], outputs, **PRIVATE)
     return draft_filter
 
 
-def _draft_folder() -> Path:
-    return Path(tempfile.mkdtemp(prefix="tip-draft-"))
+def _shown(result: DraftResult) -> tuple[Any, ...]:
+    """A Draft tab result as Gradio outputs: a preview or files of None stay as they are."""
+    import gradio as gr
+
+    return tuple(gr.skip() if value is None else value for value in result)
+
+
+def _export_folder(prefix: str) -> Path:
+    """A new folder for files to download (Gradio serves files from the system's temporary folder)."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
 
 
 def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdown], year_filter: gr.Dropdown) -> None:
