@@ -1,6 +1,6 @@
-"""What the web UI does, as plain functions of the assistant: a chat turn, the ``/ask`` API, checking a text,
-drafting, uploads and removal. Gradio calls them from ``assistant.interfaces.web.ui``; tests call them
-directly."""
+"""What the web UI does, as plain functions of the assistant: a chat turn, the ``/ask`` API, exporting the
+conversation, checking a text, drafting, uploads and removal. Gradio calls them from
+``assistant.interfaces.web.ui``; tests call them directly."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from assistant.answering.conversation import HistoryError, checked_history
+from assistant.drafting import transcript
 from assistant.drafting.drafts import CitedText
 from assistant.drafting.export import to_markdown, write
 from assistant.errors import TipError
@@ -37,7 +39,7 @@ from assistant.interfaces.web.render import (
     render_sources,
 )
 from assistant.service import Assistant, DocumentNotFound
-from assistant.types import Progress
+from assistant.types import Answer, Progress
 from ingest.pipeline import FileOutcome, IngestReport
 
 
@@ -138,6 +140,45 @@ def parse_history(history_json: str) -> list[dict[str, str]]:
 def ask_api(assistant: Assistant, question: str, history_json: str) -> dict:
     """The ``/ask`` endpoint: ``Answer.to_dict()``; a bad question or history raises a ``TipError``."""
     return assistant.ask(question, parse_history(history_json)).to_dict()
+
+
+# ----- exporting the conversation -----------------------------------------------------------------------
+NOTHING_TO_EXPORT = "Ask a question first: the conversation is exported with the sources of each answer."
+
+
+class ConversationExport(NamedTuple):
+    """The Chat tab's export: the files to download (Markdown, then Word), or none and why."""
+
+    files: list[str]
+    message: str
+
+
+def exchanges(entries: Sequence[Mapping[str, Any]] | None) -> list[transcript.Exchange]:
+    """The questions of a conversation kept by the UI, each with the answer that follows it. A reply kept
+    without its ``Answer`` (an entry made by ``chat_entry``) is exported as its text, citing nothing."""
+    found, question = [], None
+    for entry in entries or ():
+        if entry["role"] == "user":
+            question = entry["content"]
+        elif question is not None:
+            answer = entry.get("answer") or Answer(question, entry["content"], (), (), False, question)
+            found.append(transcript.Exchange(question, answer))
+            question = None
+    return found
+
+
+def export_conversation(
+    entries: Sequence[Mapping[str, Any]] | None, folder: Path, when: datetime | None = None
+) -> ConversationExport:
+    """The conversation so far as ``conversation.md`` and ``conversation.docx`` in ``folder``: each question,
+    its answer with the citation markers and support marks, and under it the sources with document, page and
+    the quoted passage (``assistant.drafting.transcript``)."""
+    found = exchanges(entries)
+    if not found:
+        return ConversationExport([], NOTHING_TO_EXPORT)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [transcript.write(found, folder / f"conversation.{fmt}", fmt, when) for fmt in ("md", "docx")]
+    return ConversationExport([str(p) for p in paths], "")
 
 
 ProgressFn = Callable[..., Any]  # gr.Progress, or anything with its call signature

@@ -209,9 +209,9 @@ def format_report(report: IngestReport, documents_in_library: int) -> str:
 
 # ----- chat ---------------------------------------------------------------------------------------------
 # The UI keeps the conversation as entries holding both what the assistant reads back (the question as typed,
-# the answer as composed) and what the chat shows, and for an answer the ``Answer`` itself. The Chatbot
-# renders HTML in messages even without Markdown, and answers quote untrusted documents: what it shows is
-# escaped, so a quoted "<img src=…>" is shown as text and never loaded.
+# the answer as composed) and what the chat shows, and for an answer the ``Answer`` itself (what the
+# conversation export writes). The Chatbot renders HTML in messages even without Markdown, and answers quote
+# untrusted documents: what it shows is escaped, so a quoted "<img src=…>" is shown as text and never loaded.
 # The HTML of an answer (answer.html) keeps to what the Chatbot's sanitiser keeps: common tags with their
 # ``class``, ``title`` and ``style`` attributes; no ``<style>`` element survives, and the page's stylesheets do
 # not reach the messages, hence inline styles.

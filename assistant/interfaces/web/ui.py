@@ -18,6 +18,7 @@ from assistant.interfaces.web.handlers import (
     chat_turn_stream,
     check_text,
     cite_tab,
+    export_conversation,
     library_state,
     removal_question,
     remove_document,
@@ -94,7 +95,7 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
                 label="Conversation",
                 height=520,
                 # No "share" button: nothing leaves this machine. No "copy" either: it copies a message's HTML
-                # (its support marks are markup).
+                # (its support marks are markup); "Export conversation" writes the text with its sources.
                 buttons=[],
                 feedback_options=None,
                 allow_tags=False,  # answers quote untrusted documents
@@ -110,10 +111,15 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
                 info="Leave empty for any year; documents without a known year are left out otherwise.",
                 multiselect=True,
             )
+            with gr.Row():
+                export_button = gr.Button("Export conversation", scale=1)
+                exported = gr.File(label="Conversation with its sources", file_count="multiple", interactive=False,
+                                   scale=3)  # fmt: skip
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
             sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=None, max_height=640)
-    conversation = gr.State([])  # the turns as the assistant reads them back, and as the chat shows them
+    # The turns as the assistant reads them back, as the chat shows them, and each answer (for the export).
+    conversation = gr.State([])
 
     def answer(text: str, kept: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
         if not text or not text.strip():
@@ -126,7 +132,15 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
     inputs, outputs = [question, conversation, doc_filter, year_filter], [chatbot, sources, question, conversation]
     question.submit(answer, inputs, outputs, **PRIVATE)
     # The chat's own bin starts a new conversation.
-    chatbot.clear(lambda: (EMPTY_SOURCES, []), None, [sources, conversation], **PRIVATE)
+    chatbot.clear(lambda: (EMPTY_SOURCES, [], None), None, [sources, conversation, exported], **PRIVATE)
+
+    def export(kept: list) -> list[str] | None:
+        files, message = export_conversation(kept, _export_folder("tip-conversation-"))
+        if message:
+            gr.Warning(message)
+        return files or None
+
+    export_button.click(export, conversation, exported, **PRIVATE)
     return doc_filter, year_filter
 
 
