@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -102,9 +103,13 @@ def test_refused_answer_without_related_passages_says_so():
     assert "No passage in the library comes close" in panel and "<mark>" not in panel
 
 
-def make_support(label: SupportLabel, quote: str = "gamma", score: float = 0.6, **fields) -> SentenceSupport:
+def make_support(
+    label: SupportLabel, quote: str = "gamma", score: float = 0.6, reasons: tuple[str, ...] = (), **fields
+) -> SentenceSupport:
     values = {"doc_id": "d1", "source": "report.pdf", "page": 3, "start": 100, "end": 100 + len(quote)}
-    return SentenceSupport(title="Annual report", quote=quote, label=label, score=score, **{**values, **fields})
+    return SentenceSupport(
+        title="Annual report", quote=quote, label=label, score=score, reasons=reasons, **{**values, **fields}
+    )
 
 
 def checked_answer(*sentences: tuple[str, SentenceSupport]) -> Answer:
@@ -114,40 +119,96 @@ def checked_answer(*sentences: tuple[str, SentenceSupport]) -> Answer:
     return Answer("q?", " ".join(f"{s.text} [{s.citations[0]}]" for s in parts), parts, citations, False, "q")
 
 
-def test_a_supported_answer_looks_as_before():
+class ChatMessage(HTMLParser):
+    """A chat message's HTML read back as a browser shows it: ``text`` with each badge as its mark and the
+    "Why" list left out, the ``badges`` as (mark, tooltip), the items of the ``why`` list, and every element
+    as ``tags`` (tag, attributes)."""
+
+    def __init__(self, message: str):
+        super().__init__()
+        self.text, self.badges, self.why, self.tags = "", [], [], []
+        self._details, self._badge = 0, None
+        self.feed(message)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        self._details += tag == "details"
+        if tag == "li" and self._details:
+            self.why.append("")
+        if tag == "span" and "tip-badge" in attributes.get("class", ""):
+            self._badge = attributes.get("title", "")
+
+    def handle_endtag(self, tag):
+        self._details -= tag == "details"
+        if tag == "span":
+            self._badge = None
+
+    def handle_data(self, data):
+        if self._details:
+            if self.why:
+                self.why[-1] += data
+            return
+        if self._badge is not None:
+            self.badges.append((data, self._badge))
+        self.text += data
+
+
+def test_a_supported_answer_has_a_tick_after_each_sentence_and_the_same_panel():
     answer = checked_answer(
         ("One fact here.", make_support(SupportLabel.SUPPORTED, "One fact here.", 1.0)),
         ("Another fact.", make_support(SupportLabel.SUPPORTED, "Another fact.", 0.9)),
     )
-    assert render.marked_answer_text(answer) == answer.text == "One fact here. [1] Another fact. [2]"
+    shown = ChatMessage(render.answer_html(answer))
+    assert shown.text == "One fact here. [1]✅ Another fact. [2]✅"
+    assert shown.badges == [
+        ("✅", "Supported: the passage it cites says this. Source: Annual report, page 3 · cites [1] · score 1.00"),
+        ("✅", "Supported: the passage it cites says this. Source: Annual report, page 3 · cites [2] · score 0.90"),
+    ]
+    assert shown.why == [] and "details" not in {tag for tag, _ in shown.tags}  # nothing to explain
     panel = render.render_sources(answer)
     assert "tip-flagged" not in panel and "supported" not in panel and "score" not in panel
     assert panel == render.render_sources(make_answer(answer.citations))  # the same panel as without a check
 
 
-def test_partial_and_unsupported_sentences_are_marked_in_the_chat():
+DOUBLED = ("numbers not in the passage: 2020",)  # as the support checker says it
+
+
+def test_partial_and_unsupported_sentences_are_marked_in_the_chat_with_their_reason():
     answer = checked_answer(
         ("Fees rose.", make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0)),
-        ("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.")),
-        ("Fees <b>doubled</b> in 2020.", make_support(SupportLabel.UNSUPPORTED, "Fees rose in 2019.", 0.4)),
+        ("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.", 0.61)),
+        ("Fees <b>doubled</b> in 2020.", make_support(SupportLabel.UNSUPPORTED, "Fees rose in 2019.", 0.4, DOUBLED)),
     )
-    marked = render.marked_answer_text(answer)
+    entry = render.answer_entry(answer)
+    shown = ChatMessage(entry["shown"])
 
-    assert marked == (
-        "Fees rose. [1] Fees rose by half. [2] (⚠️ partly supported) "
-        "Fees <b>doubled</b> in 2020. [3] (❌ not supported by its source)"
-    )
-    entry = render.chat_entry("assistant", answer.text, marked)
-    chat = render.chat_messages([entry])
-    assert "&lt;b&gt;doubled&lt;/b&gt; in 2020. [3] (❌ not supported by its source)" in chat[0]["content"]
+    assert shown.text == "Fees rose. [1]✅ Fees rose by half. [2]⚠️ Fees <b>doubled</b> in 2020. [3]❌"
+    assert "&lt;b&gt;doubled&lt;/b&gt;" in entry["shown"] and "<b>" not in entry["shown"]
+    partial, unsupported = shown.badges[1][1], shown.badges[2][1]
+    assert partial == ("Partly supported: the closest span of the passage it cites carries only part of it. "
+                       "Closest span: Annual report, page 3 · cites [2] · score 0.61")  # fmt: skip
+    assert unsupported.startswith("Not supported by its source: numbers not in the passage: 2020. Closest span:")
+    # the same reasons, a click away, for a screen without hover
+    assert shown.why == [f"⚠️ “Fees rose by half.” {partial}", f"❌ “Fees <b>doubled</b> in 2020.” {unsupported}"]
+    assert "Why these 2 sentences are marked" in entry["shown"]
+    assert "\n" not in entry["shown"]  # the chat keeps line breaks: the message has none of its own
     # the marks are the UI's: the history handed back to the assistant holds the answer as composed
     assert render.plain_turns([entry]) == [{"role": "assistant", "content": answer.text}]
+    assert entry["answer"] is answer
+    assert render.chat_messages([entry]) == [{"role": "assistant", "content": entry["shown"]}]
+
+
+def test_a_sentence_citing_nothing_says_so_in_its_tooltip():
+    shown = ChatMessage(render.answer_html(checked_answer(("Fees doubled.", SentenceSupport.nothing()))))
+    assert shown.badges == [("❌", "Not supported by its source: it cites no passage that could back it.")]
 
 
 def test_a_flagged_sentence_missing_from_the_text_is_marked_at_the_end():
     answer = checked_answer(("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.")))
     reworded = replace(answer, text="Fees went up by half [1].")
-    assert render.marked_answer_text(reworded) == "Fees went up by half [1]. (⚠️ partly supported)"
+    assert ChatMessage(render.answer_html(reworded)).text == "Fees went up by half [1].⚠️"
 
 
 def test_a_repeated_wording_is_marked_where_the_flagged_sentence_is():
@@ -155,13 +216,19 @@ def test_a_repeated_wording_is_marked_where_the_flagged_sentence_is():
         ("Fees rose.", make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0)),
         ("Fees rose.", make_support(SupportLabel.UNSUPPORTED, "Wages fell.", 0.2)),
     )
-    assert render.marked_answer_text(answer) == "Fees rose. [1] Fees rose. [2] (❌ not supported by its source)"
+    assert ChatMessage(render.answer_html(answer)).text == "Fees rose. [1]✅ Fees rose. [2]❌"
 
 
 def test_citation_markers_stay_with_their_sentence():
     answer = checked_answer(("Fees rose by half.", make_support(SupportLabel.PARTIAL, "Fees rose somewhat.")))
     answer = replace(answer, text="Fees rose by half. [1, 2][3] Then more.")
-    assert render.marked_answer_text(answer) == "Fees rose by half. [1, 2][3] (⚠️ partly supported) Then more."
+    assert ChatMessage(render.answer_html(answer)).text == "Fees rose by half. [1, 2][3]⚠️ Then more."
+
+
+def test_an_unchecked_sentence_has_no_badge():
+    answer = replace(make_answer(), sentences=(AnswerSentence("The library does not say.", ()),))
+    message = render.answer_html(answer)
+    assert ChatMessage(message).text == "The library does not say." and "tip-badge" not in message
 
 
 def test_sources_panel_explains_flagged_sentences_with_the_closest_quote_escaped():
@@ -282,10 +349,12 @@ def test_the_conversation_kept_by_the_ui_reaches_the_assistant_as_plain_turns(sp
     ]
     assert chat[1]["content"] == "First answer [1] (⚠️ partly supported)"  # an earlier answer keeps its mark
     assert chat[-2]["content"] == question and entries[-2]["content"] == question
-    assert "three months' wages" in chat[-1]["content"] and "[1]" in chat[-1]["content"]
+    shown = ChatMessage(chat[-1]["content"])
+    assert "three months' wages" in shown.text and "[1]✅" in shown.text
     assert "<mark>" in panel and "fees-brief.txt" in panel
-    # the extractive answer quotes its sources: every sentence supported, nothing marked
-    assert "supported" not in chat[-1]["content"] and "tip-flagged" not in panel
+    # the extractive answer quotes its sources: every sentence supported, none flagged
+    assert {mark for mark, _ in shown.badges} == {"✅"} and shown.why == [] and "tip-flagged" not in panel
+    assert entries[-1]["answer"].text == entries[-1]["content"]  # the answer itself is kept, for the export
     assert len(entries) == 4 and entries[:2] == kept
     assert box == ""  # answered: the question box is emptied for the next one
 
@@ -577,8 +646,9 @@ def test_generated_text_streams_into_the_chat_then_the_checked_answer_replaces_i
     assert len(streamed) > 3 and all(panel == render.CHECKING and entries == [] for _, panel, _, entries in streamed)
     assert kept[-1]["content"].startswith("Recruitment agencies") and "not supported" not in kept[-1]["content"]
     assert streamed[-1][0][-1]["content"].startswith("Recruitment agencies charged")
-    assert "three months' wages. [1]" in final_chat[-1]["content"]
-    assert "not supported" in final_chat[-1]["content"]  # the invented sentence is flagged once checked
+    shown = ChatMessage(final_chat[-1]["content"])
+    assert "three months' wages. [1]✅" in shown.text
+    assert shown.text.endswith("1850.❌")  # the invented sentence is flagged once checked (and cites nothing)
 
 
 def test_notices_are_shown_escaped_above_the_sources():
@@ -591,43 +661,64 @@ def test_notices_are_shown_escaped_above_the_sources():
 def test_draft_tab_summarizes_and_cites_with_files_to_download(spy, tmp_path):
     import docx
 
-    preview, files = handlers.summarize_tab(spy.real, "recruitment fees", "document", tmp_path / "summary")
-    assert "# What the library says on “recruitment fees”" in preview and "[^1]" in preview
+    message, preview, files = handlers.summarize_tab(spy.real, "recruitment fees", "document", tmp_path / "summary")
+    assert message == ""
+    assert "<h1>What the library says on “recruitment fees”</h1>" in preview and "[^1]" not in preview
+    assert '<a href="#tip-note-1" id="tip-cite-1" title="Note 1">1</a>' in preview and 'id="tip-note-1"' in preview
     md, word = (Path(f) for f in files)
-    assert md.suffix == ".md" and md.read_text(encoding="utf-8") in preview
+    assert md.suffix == ".md" and md.read_text(encoding="utf-8").startswith("# What the library says on")
+    assert "[^1]: " in md.read_text(encoding="utf-8")  # the download keeps its footnotes
     assert word.suffix == ".docx" and docx.Document(str(word)).core_properties.title.startswith("What the library")
 
-    preview, files = handlers.cite_tab(spy.real, "Agencies charged workers fees of up to three months' wages. "
-                                  "The ministry banned all agencies in 1850.", tmp_path / "cited")  # fmt: skip
-    assert "three months' wages.[^1]" in preview and "1850. **[citation needed]**" in preview
+    draft = "Agencies charged workers fees of up to three months' wages. The ministry banned all agencies in 1850."
+    message, preview, files = handlers.cite_tab(spy.real, draft, tmp_path / "cited")
+    assert 'three months&#39; wages.<sup class="tip-ref"><a href="#tip-note-1"' in preview
+    assert '1850. <mark class="tip-needed">[citation needed]</mark>' in preview
     assert "1 marked [citation needed]" in preview and len(files) == 2
+    assert "1850. **[citation needed]**" in Path(files[0]).read_text(encoding="utf-8")
 
 
 def test_draft_tab_says_what_to_do_first(tmp_path, embedder):
     empty = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
-    assert handlers.summarize_tab(empty, " ", "auto", tmp_path) == ("*Type a topic to summarize first.*", [])
-    assert handlers.cite_tab(empty, "", tmp_path) == ("*Paste your draft first.*", [])
-    assert "library is empty" in handlers.summarize_tab(empty, "fees", "auto", tmp_path)[0]
+    message, preview, files = handlers.summarize_tab(empty, " ", "auto", tmp_path)
+    assert "Type a topic to summarize first." in message and preview is None and files is None
+    message, preview, files = handlers.cite_tab(empty, "", tmp_path)
+    assert "Paste your draft into “Or cite your own draft” first." in message and (preview, files) == (None, None)
+    assert "library is empty" in handlers.summarize_tab(empty, "fees", "auto", tmp_path).message
 
 
 @pytest.mark.integration
 def test_draft_tab_uses_only_the_chosen_documents(spy, tmp_path):
     shelter = spy.real.find_document("shelter.txt").doc_id
-    preview, _ = handlers.summarize_tab(spy.real, "survivors and fees", "document", tmp_path / "s", doc_ids=[shelter])
+    topic = "survivors and fees"
+    _, preview, _ = handlers.summarize_tab(spy.real, topic, "document", tmp_path / "s", doc_ids=[shelter])
     assert "shelter.txt" in preview and "fees-brief.txt" not in preview
-    preview, files = handlers.cite_tab(spy.real, "Agencies charged fees of up to three months' wages.", tmp_path / "c",
-                                  doc_ids=[shelter])  # fmt: skip
-    assert "**[citation needed]**" in preview  # the brief that says so is not among the chosen documents
+    _, preview, files = handlers.cite_tab(spy.real, "Agencies charged fees of up to three months' wages.",
+                                          tmp_path / "c", doc_ids=[shelter])  # fmt: skip
+    assert '<mark class="tip-needed">[citation needed]</mark>' in preview  # the brief is not among the chosen
     spy.real.remove("shelter.txt")
-    preview = handlers.summarize_tab(spy.real, "fees", "auto", tmp_path, doc_ids=[shelter])[0]
-    assert "no longer in the library" in preview
+    message = handlers.summarize_tab(spy.real, "fees", "auto", tmp_path, doc_ids=[shelter]).message
+    assert "no longer in the library" in message
 
 
-def test_a_refusal_in_the_chat_says_why():
-    reason = "nothing in the library mentions “Antarctica”"
-    refused = Answer("q", REFUSAL_TEXT, (), (), True, "q", refusal_reason=reason)
-    assert render.marked_answer_text(refused) == f"{REFUSAL_TEXT} Why: {reason}."
-    assert render.marked_answer_text(Answer("q", REFUSAL_TEXT, (), (), True, "q")) == REFUSAL_TEXT
+def test_a_refusal_in_the_chat_is_labelled_not_in_the_library_and_says_why():
+    reason = "nothing in the library mentions “<Antarctica>”"
+    related = make_citation(1, context="A nearby passage.", quote="A nearby passage.", context_start=0, page=7)
+    refused = Answer("q", REFUSAL_TEXT, (), (), True, "q", related=(related,), refusal_reason=reason)
+    message = render.answer_html(refused)
+    shown = ChatMessage(message)
+
+    assert shown.text == (
+        f"Not in the library{REFUSAL_TEXT}Why: {reason}."
+        "Possibly related, not an answer (see Sources): Annual report (report.pdf, p. 7)"
+    )
+    assert message.startswith('<div class="tip-refusal" style="border-left: 4px solid') and shown.badges == []
+    assert "&lt;Antarctica&gt;" in message and "A nearby passage" not in message  # the passages are in Sources
+    bare = ChatMessage(render.answer_html(Answer("q", REFUSAL_TEXT, (), (), True, "q")))
+    assert bare.text == f"Not in the library{REFUSAL_TEXT}"
+    # an answer is never framed as a refusal
+    answer = checked_answer(("Fees rose.", make_support(SupportLabel.SUPPORTED, "Fees rose.", 1.0)))
+    assert "tip-refusal" not in render.answer_html(answer) and "Not in the library" not in render.answer_html(answer)
 
 
 def test_serving_off_loopback_without_a_token_is_one_line(tmp_path, monkeypatch, capsys):

@@ -61,7 +61,8 @@ def md_escape(text: str) -> str:
     return _MD_BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
 
 
-def _md_heading(text: str) -> str:
+def md_heading(text: str) -> str:
+    """``text`` as the text of a Markdown heading (after "## ")."""
     # A trailing run of "#" would be read as the heading's closing sequence and dropped.
     return re.sub(r"#(?=#*$)", r"\\#", md_escape(text))
 
@@ -120,10 +121,10 @@ def md_reference(ref: Reference) -> str:
 def to_markdown(cited: CitedText, quote_limit: int = QUOTE_LIMIT) -> str:
     """The cited text as Markdown: headings, paragraphs with footnote references, footnotes, references."""
     notes = _checked_notes(cited)
-    blocks = [f"# {_md_heading(cited.title)}"]
+    blocks = [f"# {md_heading(cited.title)}"]
     for section in cited.sections:
         if section.heading is not None:
-            blocks.append(f"## {_md_heading(section.heading)}")
+            blocks.append(f"## {md_heading(section.heading)}")
         for paragraph in section.paragraphs:
             if paragraph:
                 blocks.append(" ".join(_md_sentence(s) for s in paragraph))
@@ -173,8 +174,7 @@ def to_docx(cited: CitedText, path: Path, quote_limit: int = QUOTE_LIMIT) -> Pat
     if notes:
         document.add_heading("Notes", 1)
         for note in notes:
-            para = document.add_paragraph(f"{note.n}. {clean(note.title)} ({clean(note.source)}), {note.location}: ")
-            para.add_run(f"“{shorten(note.quote, quote_limit)}”").italic = True
+            add_docx_note(document, f"{note.n}.", note, quote_limit)
     references = cited.references()
     if references:
         document.add_heading("References", 1)
@@ -183,6 +183,15 @@ def to_docx(cited: CitedText, path: Path, quote_limit: int = QUOTE_LIMIT) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))
     return path
+
+
+def add_docx_note(document, label: str, note: Citation, quote_limit: int | None = QUOTE_LIMIT) -> None:
+    """A paragraph of ``document`` for ``note``: ``label`` ("3." or "[3]", or none), the document's title, file
+    and location, and the quote in italics, shortened to ``quote_limit`` characters (whole when None)."""
+    lead = f"{label} " if label else ""
+    para = document.add_paragraph(f"{lead}{clean(note.title)} ({clean(note.source)}), {note.location}: ")
+    quote = clean(note.quote) if quote_limit is None else shorten(note.quote, quote_limit)
+    para.add_run(f"“{quote}”").italic = True
 
 
 # --- Either ----------------------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """Citation markers as answers carry them: "[1]", "[1, 2]", "[1; 3]", a run "[2][3]".
 
 One spelling for every reader of them: the generative composer parses a model's markers, the follow-up
-condenser strips them from the previous answer, the web UI places its support marks after them.
+condenser strips them from the previous answer, the web UI and the conversation export place their support
+marks after them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TypeVar
 
 # One marker; group 1 holds its numbers ("1, 2").
 _ONE = r"\[(\d+(?:\s*[,;]\s*\d+)*)\]"
@@ -38,3 +41,26 @@ def neutralize_markers(text: str) -> str:
 def strip_markers(text: str) -> str:
     """``text`` without its citation markers."""
     return MARKER.sub("", text)
+
+
+Mark = TypeVar("Mark")
+
+
+def place_marks(text: str, sentences: Sequence[str], marks: Sequence[Mark]) -> list[tuple[str, Mark | None]]:
+    """``text`` cut after each of ``sentences`` and the citation markers that follow it, each piece paired with
+    that sentence's mark: ``(piece, mark)`` in reading order, then ``(rest, None)`` for the text after the
+    last sentence found, then ``("", mark)`` for each sentence not found in ``text``. Sentences are looked for
+    in order from where the previous one ended, so a repeated wording is marked in its place; joining the
+    pieces gives ``text`` back."""
+    placed: list[tuple[str, Mark | None]] = []
+    unplaced: list[tuple[str, Mark | None]] = []
+    cursor = 0
+    for sentence, mark in zip(sentences, marks, strict=True):
+        at = text.find(sentence, cursor) if sentence else -1
+        if at < 0:
+            unplaced.append(("", mark))
+            continue
+        end = MARKER_RUN.match(text, at + len(sentence)).end()
+        placed.append((text[cursor:end], mark))
+        cursor = end
+    return [*placed, (text[cursor:], None), *unplaced]

@@ -1,21 +1,22 @@
-"""What the web UI does, as plain functions of the assistant: a chat turn, the ``/ask`` API, checking a text,
-drafting, uploads and removal. Gradio calls them from ``assistant.interfaces.web.ui``; tests call them
-directly."""
+"""What the web UI does, as plain functions of the assistant: a chat turn, the ``/ask`` API, exporting the
+conversation, checking a text, drafting, uploads and removal. Gradio calls them from
+``assistant.interfaces.web.ui``; tests call them directly."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from assistant.answering.conversation import HistoryError, checked_history
-from assistant.drafting.drafts import CITATION_NEEDED, CitedText
-from assistant.drafting.export import md_escape, to_markdown, write
+from assistant.drafting import transcript
+from assistant.drafting.drafts import CitedText
+from assistant.drafting.export import to_markdown, write
 from assistant.errors import TipError
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.payloads import stage_uploads
@@ -24,19 +25,21 @@ from assistant.interfaces.web.render import (
     CHECKING,
     EMPTY_SOURCES,
     ChatEntry,
+    answer_entry,
     chat_entry,
     chat_messages,
     check_message,
     document_choices,
     document_rows,
+    draft_message,
     format_report,
-    marked_answer_text,
     plain_turns,
     render_checked,
+    render_draft,
     render_sources,
 )
 from assistant.service import Assistant, DocumentNotFound
-from assistant.types import Progress
+from assistant.types import Answer, Progress
 from ingest.pipeline import FileOutcome, IngestReport
 
 
@@ -92,7 +95,7 @@ def chat_turn_stream(
                 so_far = chat_entry("assistant", piece, piece + " …")
                 yield ChatStep(chat_messages([*asked, so_far]), CHECKING, "", before)
             else:
-                answered = [*asked, chat_entry("assistant", piece.text, marked_answer_text(piece))]
+                answered = [*asked, answer_entry(piece)]
                 yield ChatStep(chat_messages(answered), render_sources(piece), "", answered)
     except TipError as exc:
         reply = chat_entry("assistant", not_answered(exc))
@@ -137,6 +140,45 @@ def parse_history(history_json: str) -> list[dict[str, str]]:
 def ask_api(assistant: Assistant, question: str, history_json: str) -> dict:
     """The ``/ask`` endpoint: ``Answer.to_dict()``; a bad question or history raises a ``TipError``."""
     return assistant.ask(question, parse_history(history_json)).to_dict()
+
+
+# ----- exporting the conversation -----------------------------------------------------------------------
+NOTHING_TO_EXPORT = "Ask a question first: the conversation is exported with the sources of each answer."
+
+
+class ConversationExport(NamedTuple):
+    """The Chat tab's export: the files to download (Markdown, then Word), or none and why."""
+
+    files: list[str]
+    message: str
+
+
+def exchanges(entries: Sequence[Mapping[str, Any]] | None) -> list[transcript.Exchange]:
+    """The questions of a conversation kept by the UI, each with the answer that follows it. A reply kept
+    without its ``Answer`` (an entry made by ``chat_entry``) is exported as its text, citing nothing."""
+    found, question = [], None
+    for entry in entries or ():
+        if entry["role"] == "user":
+            question = entry["content"]
+        elif question is not None:
+            answer = entry.get("answer") or Answer(question, entry["content"], (), (), False, question)
+            found.append(transcript.Exchange(question, answer))
+            question = None
+    return found
+
+
+def export_conversation(
+    entries: Sequence[Mapping[str, Any]] | None, folder: Path, when: datetime | None = None
+) -> ConversationExport:
+    """The conversation so far as ``conversation.md`` and ``conversation.docx`` in ``folder``: each question,
+    its answer with the citation markers and support marks, and under it the sources with document, page and
+    the quoted passage (``assistant.drafting.transcript``)."""
+    found = exchanges(entries)
+    if not found:
+        return ConversationExport([], NOTHING_TO_EXPORT)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [transcript.write(found, folder / f"conversation.{fmt}", fmt, when) for fmt in ("md", "docx")]
+    return ConversationExport([str(p) for p in paths], "")
 
 
 ProgressFn = Callable[..., Any]  # gr.Progress, or anything with its call signature
@@ -214,22 +256,33 @@ KEPT = "Your text is kept: try again once this is fixed."
 
 # ----- drafting -----------------------------------------------------------------------------------------
 GROUPINGS = [("Automatic", "auto"), ("By country", "country"), ("By theme", "theme"), ("By document", "document")]
-EMPTY_DRAFT = "*A cited summary, or your draft with its sources, appears here; download it as Markdown or Word.*"
+OWN_DRAFT = "Or cite your own draft"  # the label of the draft box
 
 
-def draft_outputs(cited: CitedText, folder: Path) -> tuple[str, list[str]]:
-    """The Markdown preview and the two files to download (Markdown with footnotes, Word with notes)."""
+class DraftResult(NamedTuple):
+    """What the Draft tab shows after Summarize or Attach sources: a message (HTML; "" for none), the preview
+    (HTML) and the files to download. ``preview`` and ``files`` are None when nothing new was drafted: the
+    tab then keeps the previous summary or draft and its files, and the message says why."""
+
+    message: str
+    preview: str | None
+    files: list[str] | None
+
+
+def draft_outputs(cited: CitedText, folder: Path) -> DraftResult:
+    """The preview of ``cited`` (HTML, notes and references as a reader sees them) and the two files to
+    download (Markdown with footnotes, Word with notes)."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^\w-]+", "-", cited.title.lower()).strip("-")[:60] or "cited-text"
-    markdown = to_markdown(cited)
     md_path = folder / f"{stem}.md"
-    md_path.write_text(markdown, encoding="utf-8")
+    md_path.write_text(to_markdown(cited), encoding="utf-8")
     docx_path = write(cited, folder / f"{stem}.docx", "docx")
-    needed = sum(s.needs_citation for s in cited.sentences())
-    summary = f"*{counted(len(cited.sentences()), 'sentence')}, {counted(len(cited.references()), 'document')} cited"
-    summary += f", {needed} marked {CITATION_NEEDED}*" if needed else "*"
-    notices = "".join(f"> ⚠️ {md_escape(n)}\n\n" for n in cited.notices)
-    return f"{notices}{summary}\n\n{markdown}", [str(md_path), str(docx_path)]
+    return DraftResult("", render_draft(cited), [str(md_path), str(docx_path)])
+
+
+def _kept(message: str) -> DraftResult:
+    """Nothing new drafted: ``message``, and the previous preview and files stay."""
+    return DraftResult(draft_message(message), None, None)
 
 
 def summarize_tab(
@@ -239,20 +292,20 @@ def summarize_tab(
     folder: Path,
     progress: ProgressFn | None = None,
     doc_ids: Sequence[str] | None = None,
-) -> tuple[str, list[str]]:
+) -> DraftResult:
     """The Draft tab's summary: preview and files, or a message saying what to do first."""
     if not topic or not topic.strip():
-        return "*Type a topic to summarize first.*", []
+        return _kept("Type a topic to summarize first.")
     problem = _draft_problem(assistant, doc_ids)
     if problem:
-        return problem, []
+        return _kept(problem)
     step = progress_bar(progress)
     try:
         cited = assistant.summarize(topic.strip(), grouping, assistant.select_documents(doc_ids), progress=step)
     except TipError as exc:
-        return _not_drafted(exc), []
+        return _kept(_not_drafted(exc))
     if not cited.sections:
-        return f"*The library holds nothing on “{html.escape(topic.strip())}”.*", []
+        return _kept(f"The library holds nothing on “{topic.strip()}”.")
     return draft_outputs(cited, folder)
 
 
@@ -262,35 +315,35 @@ def cite_tab(
     folder: Path,
     progress: ProgressFn | None = None,
     doc_ids: Sequence[str] | None = None,
-) -> tuple[str, list[str]]:
+) -> DraftResult:
     """The Draft tab's cited draft: the drafter's text with sources attached, preview and files."""
     if not text or not text.strip():
-        return "*Paste your draft first.*", []
+        return _kept(f"Paste your draft into “{OWN_DRAFT}” first.")
     problem = _draft_problem(assistant, doc_ids)
     if problem:
-        return problem, []
+        return _kept(problem)
     step = progress_bar(progress, "checking paragraphs", "paragraphs")
     try:
         cited = assistant.cite(text, assistant.select_documents(doc_ids), progress=step)
     except TipError as exc:
-        return _not_drafted(exc), []
+        return _kept(_not_drafted(exc))
     return draft_outputs(cited, folder)
 
 
 def _not_drafted(error: TipError) -> str:
     """The Draft tab's message for an error the user can fix (e.g. the Chroma server is down); the topic and
     the draft are not outputs of the tab, so they stay as typed."""
-    return f"*Nothing was drafted. {md_escape(error_text(error))} {KEPT}*"
+    return f"Nothing was drafted. {error_text(error)} {KEPT}"
 
 
 def _draft_problem(assistant: Assistant, doc_ids: Sequence[str] | None) -> str | None:
     """What stops the Draft tab, as a message: an empty library, or a chosen document removed meanwhile."""
     if not assistant.documents():
-        return "*The library is empty: add documents in the Library tab first.*"
+        return "The library is empty: add documents in the Library tab first."
     try:
         assistant.select_documents(doc_ids)
     except DocumentNotFound:
-        return f"*{error_text(ChosenDocumentGone())}*"
+        return error_text(ChosenDocumentGone())
     return None
 
 

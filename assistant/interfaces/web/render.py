@@ -1,6 +1,6 @@
 """What the web UI shows, as HTML strings: answers with their support marks, the Sources panel, checked text,
-the library table, an evaluation's figures and failed items, and its comparison with a previous run. Plain
-functions of the library's values, tested without a browser."""
+cited drafts with their notes, the library table, an evaluation's figures and failed items, and its
+comparison with a previous run. Plain functions of the library's values, tested without a browser."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from assistant.drafting.drafts import CITATION_NEEDED, CitedText, Reference
+from assistant.drafting.export import format_pages
 from assistant.evaluation.compare import (
     ITEM_CHECK_LABELS,
     ITEM_VERDICTS,
@@ -27,10 +29,10 @@ from assistant.evaluation.report import figure_rows, format_value, kind_rows, la
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.payloads import outcome_dict
 from assistant.interfaces.text import counted, format_outcome
-from assistant.text.markers import MARKER_RUN
+from assistant.text.markers import place_marks
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.loaders import SUPPORTED_SUFFIXES
-from ingest.models import location_of
+from ingest.models import is_sectioned, location_of
 from ingest.pipeline import IngestReport
 from vectorstore import DocumentRecord
 
@@ -39,9 +41,27 @@ TABLE_HEADERS = ["Title", "File", "Language", "Year", "Pages", "Chunks", "Added 
 EMPTY_SOURCES = '<p class="tip-empty">The sources of the latest answer appear here.</p>'
 CHECKING = '<p class="tip-empty">Generating… each sentence is checked against its sources when done.</p>'
 EMPTY_CHECK = '<p class="tip-empty">Each sentence of the text appears here with the passage that backs it.</p>'
+EMPTY_DRAFT = (
+    '<p class="tip-empty">A cited summary, or your draft with its sources, appears here; download it as Markdown '
+    "or Word.</p>"
+)
 
-# Next to an answer sentence in the chat that its cited passage does not fully back (supported: no mark).
+# The Sources panel's label of an answer sentence that its cited passage does not fully back.
 CHAT_MARKS = {SupportLabel.PARTIAL: "⚠️ partly supported", SupportLabel.UNSUPPORTED: "❌ not supported by its source"}
+# The badge after each checked sentence of an answer in the chat, and the words its tooltip opens with.
+BADGES = {SupportLabel.SUPPORTED: "✅", SupportLabel.PARTIAL: "⚠️", SupportLabel.UNSUPPORTED: "❌"}
+BADGE_WORDS = {
+    SupportLabel.SUPPORTED: "Supported",
+    SupportLabel.PARTIAL: "Partly supported",
+    SupportLabel.UNSUPPORTED: "Not supported by its source",
+}
+# Why a sentence got its label when the support checker recorded no failed check (``SentenceSupport.reasons``).
+NO_REASON = {
+    SupportLabel.SUPPORTED: "the passage it cites says this",
+    SupportLabel.PARTIAL: "the closest span of the passage it cites carries only part of it",
+    SupportLabel.UNSUPPORTED: "no span of the passage it cites says this",
+}
+NOT_IN_LIBRARY = "Not in the library"
 NOTHING_IN_LIBRARY = "No passage in the library comes close."
 NOTHING_CITED = "It cites no passage that could back it."
 # In the "Check text" tab, where every sentence gets its label.
@@ -71,6 +91,18 @@ SOURCES_CSS = """
 .tip-label { font-weight: 600; margin-right: 6px; }
 .tip-sentence { margin: 4px 0; white-space: pre-wrap; }
 .tip-summary { font-weight: 600; margin: 0 0 10px; }
+.tip-draft { font-size: 0.95rem; line-height: 1.5; }
+.tip-draft h1 { font-size: 1.3rem; margin: 0 0 10px; }
+.tip-draft h2 { font-size: 1.1rem; margin: 16px 0 6px; }
+.tip-draft p { margin: 0 0 10px; }
+.tip-draft a { padding: 0; text-decoration: none; }  /* Gradio pads links in an HTML block like buttons */
+.tip-ref { margin-left: 1px; }
+.tip-needed { background: #ffe066; color: #000; font-weight: 700; padding: 0 3px; border-radius: 3px; }
+.tip-notes { padding-left: 2em; margin: 0 0 10px; }
+.tip-notes li { margin: 0 0 6px; }
+.tip-notes li:target { background: var(--color-accent-soft); }
+.tip-quote { font-style: italic; }
+.tip-references { padding-left: 1.2em; margin: 0; }
 """
 
 
@@ -197,10 +229,13 @@ def format_report(report: IngestReport, documents_in_library: int) -> str:
 
 # ----- chat ---------------------------------------------------------------------------------------------
 # The UI keeps the conversation as entries holding both what the assistant reads back (the question as typed,
-# the answer as composed) and what the chat shows. The Chatbot renders HTML in messages even without
-# Markdown, and answers quote untrusted documents: what it shows is escaped, so a quoted "<img src=…>" is
-# shown as text and never loaded.
-ChatEntry = dict[str, str]  # {"role": "user" | "assistant", "content": plain text, "shown": escaped display}
+# the answer as composed) and what the chat shows, and for an answer the ``Answer`` itself (what the
+# conversation export writes). The Chatbot renders HTML in messages even without Markdown, and answers quote
+# untrusted documents: what it shows is escaped, so a quoted "<img src=…>" is shown as text and never loaded.
+# The HTML of an answer (answer.html) keeps to what the Chatbot's sanitiser keeps: common tags with their
+# ``class``, ``title`` and ``style`` attributes; no ``<style>`` element survives, and the page's stylesheets do
+# not reach the messages, hence inline styles.
+ChatEntry = dict[str, Any]  # {"role", "content": plain text, "shown": HTML for the chat, "answer": Answer}
 
 
 def chat_entry(role: str, content: str, shown: str | None = None) -> ChatEntry:
@@ -208,35 +243,92 @@ def chat_entry(role: str, content: str, shown: str | None = None) -> ChatEntry:
     return {"role": role, "content": content, "shown": html.escape(content if shown is None else shown, quote=False)}
 
 
-def chat_messages(entries: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+def answer_entry(answer: Answer) -> ChatEntry:
+    """The assistant's turn for ``answer``: its text as composed, shown with a support badge after each
+    sentence (or, for a refusal, as one), and the answer itself."""
+    return {"role": "assistant", "content": answer.text, "shown": answer_html(answer), "answer": answer}
+
+
+def chat_messages(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """The Chatbot's messages for a conversation."""
     return [{"role": e["role"], "content": e["shown"]} for e in entries]
 
 
-def plain_turns(entries: Sequence[Mapping[str, str]] | None) -> list[dict[str, str]]:
+def plain_turns(entries: Sequence[Mapping[str, Any]] | None) -> list[dict[str, str]]:
     """The conversation as the assistant's ``{"role", "content"}`` history."""
     return [{"role": e["role"], "content": e["content"]} for e in entries or ()]
 
 
-def marked_answer_text(answer: Answer) -> str:
-    """The answer's text with "(⚠️ partly supported)" or "(❌ not supported by its source)" after each sentence
-    (and its citation markers) that the support checker did not find fully backed; supported sentences stay
-    as they are. A flagged sentence that cannot be found in the text has its mark at the end. A refusal ends
-    with its reason."""
-    if answer.refused:  # why, in the reply itself, so a reader of the chat (or a copy of it) sees it too
-        return f"{answer.text} Why: {answer.refusal_reason}." if answer.refusal_reason else answer.text
-    text, pieces, cursor, unplaced = answer.text, [], 0, []
-    flagged = {id(s) for s in flagged_sentences(answer)}
-    for sentence in answer.sentences:  # every sentence, in order, so a repeated wording is found in its place
-        mark = f" ({CHAT_MARKS[sentence.support.label]})" if id(sentence) in flagged else ""
-        at = text.find(sentence.text, cursor) if sentence.text else -1
-        if at < 0:
-            unplaced.append(mark)
-            continue
-        end = MARKER_RUN.match(text, at + len(sentence.text)).end()
-        pieces += [text[cursor:end], mark]
-        cursor = end
-    return "".join([*pieces, text[cursor:], *unplaced])
+def support_reason(sentence: AnswerSentence) -> str:
+    """Why the support checker labelled ``sentence`` as it did, in one line for its badge's tooltip: the label,
+    the failed checks it recorded (or what the label means when there are none), the span it compared the
+    sentence with, and the score."""
+    support = sentence.support
+    if support is None:
+        return ""
+    words = BADGE_WORDS[support.label]
+    if not support.quote:
+        return f"{words}: {NOTHING_CITED[:1].lower()}{NOTHING_CITED[1:]}"
+    why = "; ".join(support.reasons) if support.reasons else NO_REASON[support.label]
+    found = "Source" if support.label is SupportLabel.SUPPORTED else "Closest span"
+    cites = f" · cites {cited_numbers(sentence)}" if sentence.citations else ""
+    span = f"{support.title}, {location_of(support.source, support.page, short=False)}"
+    return f"{words}: {why}. {found}: {span}{cites} · score {support.score:.2f}"
+
+
+def answer_html(answer: Answer) -> str:
+    """An answer as the chat shows it. A refusal says so under the label "Not in the library", with its
+    reason and the titles of the possibly related passages (which the Sources panel shows). Otherwise the
+    text, each checked sentence followed (after its citation markers) by a ✅, ⚠️ or ❌ badge whose tooltip
+    gives the reason (``support_reason``); and when a sentence is not fully supported, a "Why" list that opens
+    with a click, for screens without hover. A sentence that cannot be found in the text has its badge at
+    the end. Everything from the answer is escaped."""
+    sentences = answer.sentences
+    pieces = place_marks(answer.text, [s.text for s in sentences], list(sentences))
+    flagged = flagged_sentences(answer)
+    return _render(
+        "answer.html", answer=answer, pieces=pieces, flagged=flagged, badges=BADGES, reason=support_reason,
+        not_in_library=NOT_IN_LIBRARY,
+    )  # fmt: skip
+
+
+# ----- drafts -------------------------------------------------------------------------------------------
+def draft_summary(cited: CitedText) -> str:
+    """The line above a cited text: "5 sentences, 2 documents cited, 1 marked [citation needed]"."""
+    needed = sum(s.needs_citation for s in cited.sentences())
+    line = f"{counted(len(cited.sentences()), 'sentence')}, {counted(len(cited.references()), 'document')} cited"
+    return f"{line}, {needed} marked {CITATION_NEEDED}" if needed else line
+
+
+def reference_pages(ref: Reference) -> str:
+    return format_pages(ref.pages, sections=is_sectioned(ref.source))
+
+
+def render_draft(cited: CitedText) -> str:
+    """A cited summary or draft as a reader sees it: notices, a one-line count, the title and sections, each
+    sentence followed by its note numbers in superscript (links to its notes) or by a highlighted
+    [citation needed]; then the Notes (document, file, page and the quoted passage, each linking back to where
+    it is first cited) and the References (each document once, with its pages)."""
+    first_cited: set[int] = set()
+    anchors: dict[int, list[tuple[int, bool]]] = {}  # per sentence: its notes, and whether it cites each first
+    for i, sentence in enumerate(cited.sentences()):
+        anchors[i] = [(n, n not in first_cited) for n in sorted(set(sentence.notes))]
+        first_cited.update(sentence.notes)
+    numbered = iter(range(len(anchors)))
+    sections = [
+        (section.heading, [[(s, anchors[next(numbered)]) for s in paragraph] for paragraph in section.paragraphs])
+        for section in cited.sections
+    ]
+    return _render(
+        "draft.html", cited=cited, sections=sections, notes=sorted(cited.notes, key=lambda note: note.n),
+        references=cited.references(), summary=draft_summary(cited), needed=CITATION_NEEDED,
+        pages=reference_pages, cited_notes=first_cited,
+    )  # fmt: skip
+
+
+def draft_message(message: str) -> str:
+    """A message in place of a draft (what to do first, or why nothing was drafted)."""
+    return _render("message.html", message=message)
 
 
 # ----- evaluation ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.drafting.drafts import CITATION_NEEDED
 from assistant.errors import TipError
@@ -12,13 +12,15 @@ from assistant.interfaces.startup import Startup, already_ready
 from assistant.interfaces.web.evaluate import compare_with_previous, gold_sets, run_evaluation
 from assistant.interfaces.web.handlers import (
     CANCELLED,
-    EMPTY_DRAFT,
     GROUPINGS,
+    OWN_DRAFT,
+    DraftResult,
     add_uploads,
     ask_api,
     chat_turn_stream,
     check_text,
     cite_tab,
+    export_conversation,
     library_state,
     removal_question,
     remove_document,
@@ -27,6 +29,7 @@ from assistant.interfaces.web.handlers import (
 from assistant.interfaces.web.render import (
     EMPTY_CHECK,
     EMPTY_COMPARISON,
+    EMPTY_DRAFT,
     EMPTY_EVALUATION,
     EMPTY_FAILURES,
     EMPTY_SOURCES,
@@ -55,7 +58,8 @@ def _focus(elem_id: str) -> str:
 INTRO = (
     "## Trafficking-in-persons library assistant\n"
     "Answers are taken from the documents in the library; every sentence cites a document, "
-    "page and passage. A sentence its passage does not fully back is marked ⚠️ or ❌."
+    "page and passage, and is marked ✅ supported, ⚠️ partly supported or ❌ not supported by it "
+    "(point at a mark for the reason)."
 )
 
 
@@ -132,7 +136,9 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
             chatbot = gr.Chatbot(
                 label="Conversation",
                 height=520,
-                buttons=["copy"],  # no "share" button: nothing leaves this machine
+                # No "share" button: nothing leaves this machine. No "copy" either: it copies a message's HTML
+                # (its support marks are markup); "Export conversation" writes the text with its sources.
+                buttons=[],
                 feedback_options=None,
                 allow_tags=False,  # answers quote untrusted documents
                 render_markdown=False,  # shown as written: a quoted "- " or "#" is not formatting
@@ -149,10 +155,15 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
                 info="Leave empty for any year; documents without a known year are left out otherwise.",
                 multiselect=True,
             )
+            with gr.Row():
+                export_button = gr.Button("Export conversation", scale=1)
+                exported = gr.File(label="Conversation with its sources", file_count="multiple", interactive=False,
+                                   scale=3)  # fmt: skip
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
             sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=None, max_height=640)
-    conversation = gr.State([])  # the turns as the assistant reads them back, and as the chat shows them
+    # The turns as the assistant reads them back, as the chat shows them, and each answer (for the export).
+    conversation = gr.State([])
 
     def answer(text: str, kept: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
         if not text or not text.strip():
@@ -165,7 +176,15 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
     inputs, outputs = [question, conversation, doc_filter, year_filter], [chatbot, sources, question, conversation]
     question.submit(answer, inputs, outputs, **PRIVATE)
     # The chat's own bin starts a new conversation.
-    chatbot.clear(lambda: (EMPTY_SOURCES, []), None, [sources, conversation], **PRIVATE)
+    chatbot.clear(lambda: (EMPTY_SOURCES, [], None), None, [sources, conversation, exported], **PRIVATE)
+
+    def export(kept: list) -> list[str] | None:
+        files, message = export_conversation(kept, _export_folder("tip-conversation-"))
+        if message:
+            gr.Warning(message)
+        return files or None
+
+    export_button.click(export, conversation, exported, **PRIVATE)
     return doc_filter, year_filter
 
 
@@ -211,7 +230,7 @@ def _draft_tab(assistant: Assistant) -> gr.Dropdown:
             )
             summarize_button = gr.Button("Summarize", variant="primary")
             own_text = gr.Textbox(
-                label="Or cite your own draft",
+                label=OWN_DRAFT,
                 info="Sources are attached to each sentence the library supports; the others are marked "
                 f"{CITATION_NEEDED}.",
                 lines=8,
@@ -219,22 +238,33 @@ def _draft_tab(assistant: Assistant) -> gr.Dropdown:
             )
             cite_button = gr.Button("Attach sources")
         with gr.Column(scale=3):
-            draft_view = gr.Markdown(EMPTY_DRAFT, max_height=720)
+            # What to do first, or why nothing was drafted: above the preview, which it leaves as it was.
+            draft_message = gr.HTML("", css_template=SOURCES_CSS, js_on_load=None)
+            draft_view = gr.HTML(EMPTY_DRAFT, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
             draft_files = gr.File(label="Download", file_count="multiple", interactive=False)
 
     def summarize(topic_text: str, how: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
-        return summarize_tab(assistant, topic_text, how, _draft_folder(), progress, doc_ids)
+        return _shown(summarize_tab(assistant, topic_text, how, _export_folder("tip-draft-"), progress, doc_ids))
 
     def cite(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
-        return cite_tab(assistant, text, _draft_folder(), progress, doc_ids)
+        return _shown(cite_tab(assistant, text, _export_folder("tip-draft-"), progress, doc_ids))
 
-    summarize_button.click(summarize, [topic, grouping, draft_filter], [draft_view, draft_files], **PRIVATE)
-    cite_button.click(cite, [own_text, draft_filter], [draft_view, draft_files], **PRIVATE)
+    outputs = [draft_message, draft_view, draft_files]
+    summarize_button.click(summarize, [topic, grouping, draft_filter], outputs, **PRIVATE)
+    cite_button.click(cite, [own_text, draft_filter], outputs, **PRIVATE)
     return draft_filter
 
 
-def _draft_folder() -> Path:
-    return Path(tempfile.mkdtemp(prefix="tip-draft-"))
+def _shown(result: DraftResult) -> tuple[Any, ...]:
+    """A Draft tab result as Gradio outputs: a preview or files of None stay as they are."""
+    import gradio as gr
+
+    return tuple(gr.skip() if value is None else value for value in result)
+
+
+def _export_folder(prefix: str) -> Path:
+    """A new folder for files to download (Gradio serves files from the system's temporary folder)."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
 
 
 def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdown], year_filter: gr.Dropdown) -> tuple:
