@@ -59,7 +59,7 @@ INTRO = (
     "## Trafficking-in-persons library assistant\n"
     "Answers are taken from the documents in the library; every sentence cites a document, "
     "page and passage, and is marked ✅ supported, ⚠️ partly supported or ❌ not supported by it "
-    "(point at a mark for the reason)."
+    "(point at a mark for the reason). Other tools reach the same library through the [JSON API](/docs)."
 )
 
 
