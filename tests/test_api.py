@@ -81,6 +81,15 @@ def test_cite_gives_json_markdown_or_a_word_file(client):
     assert word.status_code == 200 and word.content[:2] == b"PK"  # a .docx is a zip file
 
 
+def test_a_body_that_is_not_a_json_object_says_how_to_send_one(client):
+    json_list = (b'["Why?"]', {"Content-Type": "application/json"})
+    for body, headers in ((b"question=Why?", {}), (b"{not json", {}), json_list):
+        response = client.post("/api/v1/ask", content=body, headers=headers)
+        assert response.status_code == 400
+        assert response.json() == {"error": "the request body must be a JSON object: send it with the header "
+                                            "'Content-Type: application/json'"}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "message"),
     [

@@ -152,6 +152,8 @@ def create_api(assistant: Assistant, local_token: str | None = None, startup: St
         first = exc.errors()[0]
         if first["type"] == "json_invalid":
             message = f"the request body is not valid JSON ({first.get('ctx', {}).get('error', 'malformed')})"
+        elif tuple(first["loc"]) == ("body",):  # not an object: a form, plain text, or JSON sent as text
+            message = "the request body must be a JSON object: send it with the header 'Content-Type: application/json'"
         else:
             field = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
             message = f"{field}: {first['msg']}"
