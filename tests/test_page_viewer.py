@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.interfaces.web import handlers, render
+from assistant.interfaces.web import handlers, render, ui
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.types import Answer, Citation
@@ -192,3 +192,13 @@ def test_a_removed_or_changed_document_is_said_to_be_so(library, tmp_path):
     library.remove("shelter.txt")
     gone = handlers.open_cited(library, entries, 1, message=1)
     assert handlers.DOCUMENT_GONE in gone.heading and (gone.previous, gone.next, gone.download) == (False, False, None)
+
+
+def test_the_open_events_get_the_browser_s_event_data(tmp_path):
+    """Gradio hands event data only to a parameter whose annotation resolves to gr.EventData."""
+    import gradio as gr
+    from gradio.utils import get_type_hints
+
+    demo = ui.build_ui(Assistant(Settings(data_dir=tmp_path / "data")))
+    opening = [f.fn for f in demo.fns.values() if f.fn is not None and f.fn.__name__.startswith("open_from_")]
+    assert len(opening) == 2 and all(get_type_hints(fn)["evt"] is gr.EventData for fn in opening)

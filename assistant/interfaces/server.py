@@ -100,6 +100,7 @@ def build_app(assistant: Assistant, local_token: str | None = None, startup: Sta
         auth_message="Sign in with your name and password (TIP_USERS), or any name and the server's token "
         "(TIP_API_TOKEN) as the password.",
         max_file_size=f"{settings.max_upload_mb}mb",
+        allowed_paths=[str(assistant.originals.folder.resolve())],  # the page viewer's download of the original
         server_name=settings.host,
         server_port=settings.port,
     )
