@@ -63,7 +63,7 @@ SOURCES_CSS = """
 .tip-sentence { margin: 4px 0; white-space: pre-wrap; }
 .tip-summary { font-weight: 600; margin: 0 0 10px; }
 .tip-open {
-  float: right; margin-left: 8px; padding: 1px 8px; font-size: 0.85em; cursor: pointer;
+  float: right; margin-left: 8px; padding: 1px 8px; font-size: 0.85em; font-weight: 400; cursor: pointer;
   border: 1px solid var(--border-color-primary); border-radius: 4px; background: var(--background-fill-secondary);
 }
 .tip-open:hover, .tip-open:focus-visible { border-color: var(--color-accent); }
