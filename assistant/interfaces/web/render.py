@@ -229,8 +229,15 @@ def check_message(message: str) -> str:
 
 def document_rows(docs: Sequence[DocumentRecord]) -> list[list[Any]]:
     return [
-        [d.title, d.source, d.language or "", d.year or "", d.page_count, d.chunk_count,
-         d.ingested_at[:16].replace("T", " ")]  # fmt: skip
+        [
+            d.title,
+            d.source,
+            d.language or "",
+            d.year or "",
+            d.page_count,
+            d.chunk_count,
+            d.ingested_at[:16].replace("T", " "),
+        ]
         for d in docs
     ]
 

@@ -429,8 +429,8 @@ def _library_tab(assistant: Assistant, demo: gr.Blocks, filters: list[gr.Dropdow
             add_button = gr.Button("Add to library", variant="primary")
         ingest_status = gr.Textbox(label="Ingest report", lines=8, interactive=False)
     table = gr.Dataframe(
-        headers=TABLE_HEADERS, column_widths=["34%", "30%", "7%", "6%", "6%", "6%", "11%"], interactive=False, wrap=True,
-        label="Documents",
+        headers=TABLE_HEADERS, column_widths=["34%", "30%", "7%", "6%", "6%", "6%", "11%"], interactive=False,
+        wrap=True, label="Documents",
     )  # fmt: skip
     # Removal takes two steps: "Remove…" asks, in the Removal box, whether to remove the chosen document
     # (naming it and its chunks) and shows Confirm and Cancel below; only Confirm removes.
