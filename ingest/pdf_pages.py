@@ -102,7 +102,7 @@ def render_page(path: Path, number: int, scale: float = RENDER_SCALE) -> PageIma
     return _render_page(*_version(path), number, scale)
 
 
-@lru_cache(maxsize=24)  # about 8 MB of PNG: the pages a reader goes back and forth between
+@lru_cache(maxsize=24)  # 300-700 KB of PNG each: the pages a reader goes back and forth between
 def _render_page(path: str, size: int, mtime_ns: int, number: int, scale: float) -> PageImage:
     with _opened(Path(path)) as document:
         image = _page(document, number).render(scale=scale).to_pil()
