@@ -31,6 +31,7 @@ from ingest.chunking import Chunker
 from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import Prompt, load_prompts
 from vectorstore import CATALOG_FILE, Catalog, ChunkStore, DocumentRecord, Embedder, open_store
+from vectorstore.originals import ORIGINALS_DIR, Originals
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -209,7 +210,9 @@ class Assistant:
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
         with self._ingest_lock, self._library_write_lock():
-            return ingest_files(files, self.store, chunker, progress)
+            report = ingest_files(files, self.store, chunker, progress)
+            self.originals.keep(report.outcomes)  # after the store: a copy never stands for an unstored version
+            return report
 
     @contextmanager
     def _library_write_lock(self) -> Iterator[None]:
@@ -240,6 +243,11 @@ class Assistant:
         """The library's catalogue (documents, pages, chunks, lexical index), which the store shares."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return Catalog(self.settings.data_dir / CATALOG_FILE)
+
+    @cached_property
+    def originals(self) -> Originals:
+        """The original files of the documents, kept to show a cited page as printed and to download."""
+        return Originals(self.settings.data_dir / ORIGINALS_DIR)
 
     def find_document(self, ref: str) -> DocumentRecord:
         """A document by id, source (its path as ingested), file name or title (case-insensitive for names
@@ -286,6 +294,7 @@ class Assistant:
         doc = self.find_document(ref)
         with self._ingest_lock, self._library_write_lock():
             self.store.remove_document(doc.doc_id)
+            self.originals.discard(doc.doc_id)
         return doc
 
     def page_text(self, doc_id: str, page: int) -> str | None:

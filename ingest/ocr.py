@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
+from ingest.pdf_pages import PDFIUM_LOCK
+
 log = logging.getLogger(__name__)
 
 OCR_DPI = 300
@@ -50,11 +52,13 @@ def pages_with_images(data: bytes, indexes: Sequence[int]) -> list[int]:
     """Those of the 0-based page ``indexes`` that show an image: the pages worth reading by OCR."""
     import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(data)
-    try:
-        return [i for i in indexes if any(o.type in (_IMAGE_OBJECT, _FORM_OBJECT) for o in document[i].get_objects())]
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        document = pdfium.PdfDocument(data)
+        try:
+            shown = (_IMAGE_OBJECT, _FORM_OBJECT)
+            return [i for i in indexes if any(o.type in shown for o in document[i].get_objects())]
+        finally:
+            document.close()
 
 
 def read_pages(data: bytes, indexes: Sequence[int]) -> dict[int, str]:
@@ -65,16 +69,19 @@ def read_pages(data: bytes, indexes: Sequence[int]) -> dict[int, str]:
     languages = tesseract_languages()
     if languages is None:
         raise RuntimeError("Tesseract is not installed")
-    document = pdfium.PdfDocument(data)
+    with PDFIUM_LOCK:
+        document = pdfium.PdfDocument(data)
     try:
         read = {}
         with _one_thread():
             for i in indexes:
-                image = document[i].render(scale=OCR_DPI / 72).to_pil()
+                with PDFIUM_LOCK:  # only while rendering: a page shown in the web UI meanwhile need not wait for OCR
+                    image = document[i].render(scale=OCR_DPI / 72).to_pil()
                 read[i] = pytesseract.image_to_string(image, lang=languages)
         return read
     finally:
-        document.close()
+        with PDFIUM_LOCK:
+            document.close()
 
 
 @contextmanager

@@ -102,6 +102,7 @@ def build_app(assistant: Assistant, local_token: str | None = None, startup: Sta
         max_file_size=f"{settings.max_upload_mb}mb",
         # Gradio's own "Use via API" page describes its internal protocol, not the /api/v1 the intro links to
         footer_links=["gradio", "settings"],
+        allowed_paths=[str(assistant.originals.folder.resolve())],  # the page viewer's download of the original
         server_name=settings.host,
         server_port=settings.port,
     )

@@ -5,6 +5,7 @@ conversation, checking a text, drafting, uploads and removal. Gradio calls them 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,6 +26,7 @@ from assistant.interfaces.web.render import (
     CHECKING,
     EMPTY_SOURCES,
     ChatEntry,
+    PageView,
     answer_entry,
     chat_entry,
     chat_messages,
@@ -37,10 +39,15 @@ from assistant.interfaces.web.render import (
     render_checked,
     render_draft,
     render_sources,
+    render_viewer_heading,
+    render_viewer_page,
 )
 from assistant.service import Assistant, DocumentNotFound
-from assistant.types import Answer, Progress
+from assistant.types import Answer, Citation, Progress
+from ingest.pdf_pages import quote_boxes, render_page
 from ingest.pipeline import FileOutcome, IngestReport
+
+log = logging.getLogger(__name__)
 
 
 class ChatStep(NamedTuple):
@@ -422,3 +429,140 @@ def library_state(
     ids = {d.doc_id for d in docs}
     years = sorted({d.year for d in docs if d.year is not None}, reverse=True)
     return document_rows(docs), document_choices(docs), [i for i in selected or [] if i in ids], years
+
+
+# ----- page viewer --------------------------------------------------------------------------------------
+# An answer's [n] markers in the chat and the cards of its Sources panel open the page its passage n is on:
+# as printed, with the quote boxed, for a PDF whose original file is kept; as stored text with the passage
+# marked otherwise. Opening never fails: what cannot be shown is said in a note.
+CONTEXT_CHARS = 1500  # stored text shown around a passage on each side, at most (whole paragraphs when they fit)
+PAGE_TEXT_CHARS = 6000  # stored text shown of a page without the passage, at most
+NO_ORIGINAL = (
+    "The original file of this document is not kept (it was added before original files were kept), so its "
+    "stored text is shown and there is no file to download. Add the file again to keep it."
+)
+NOT_LOCATED = "The quoted passage could not be found on the page as printed; it is marked in the stored text below."
+CHANGED = (
+    "This document has changed since the answer was given: the quoted passage is no longer on this page. Ask "
+    "again for an answer from the current version."
+)
+DOCUMENT_GONE = "This document is no longer in the library."
+NOT_CHECKED_YET = "The sources of this answer can be opened once it has been checked."
+
+
+class ViewerStep(NamedTuple):
+    """What the page viewer shows: its heading and its page (HTML, see ``render_viewer_heading`` and
+    ``render_viewer_page``), whether there is a page before and after, the original file to offer for download
+    (a path; None when none is kept), and what to keep for turning pages: the citation and the page shown."""
+
+    heading: str
+    page: str
+    previous: bool
+    next: bool
+    download: str | None
+    viewing: tuple[Citation, int]
+
+
+def cited_in(entries: Sequence[Mapping[str, Any]] | None, message: int | None = None) -> tuple[Citation, ...]:
+    """The passages listed for the answer at index ``message`` of the conversation ``entries`` (as
+    ``chat_entry`` makes them; the chat shows one message per entry, in order), or for ``message=None`` those of
+    the latest answer, which the Sources panel lists. Empty for a question, and for an index past the
+    conversation: an answer still being written or checked, or a reply saying why there is none."""
+    entries = list(entries or [])
+    if message is None:
+        answers = [e for e in entries if e.get("role") == "assistant"]
+        return tuple(answers[-1].get("cited", ())) if answers else ()
+    if not 0 <= message < len(entries) or entries[message].get("role") != "assistant":
+        return ()
+    return tuple(entries[message].get("cited", ()))
+
+
+def open_cited(
+    assistant: Assistant, entries: Sequence[Mapping[str, Any]] | None, n: int, message: int | None = None
+) -> ViewerStep | None:
+    """The viewer on passage ``n`` of an answer (chosen as by ``cited_in``), at the page it is on, with its
+    quote highlighted; None when that answer lists no passage ``n``."""
+    citation = next((c for c in cited_in(entries, message) if c.n == n), None)
+    return None if citation is None else view_page(assistant, citation, citation.page)
+
+
+def turn_page(assistant: Assistant, viewing: tuple[Citation, int], step: int) -> ViewerStep:
+    """The viewer ``step`` pages on from what it shows (``viewing``: the citation and the page), within the
+    document."""
+    citation, page = viewing
+    return view_page(assistant, citation, page + step)
+
+
+def view_page(assistant: Assistant, citation: Citation, page: int) -> ViewerStep:
+    """The viewer on page ``page`` (1-based, brought within the document) of the document ``citation`` cites."""
+    view = page_view(assistant, citation, page)
+    download = str(view.original) if view.original is not None else None
+    return ViewerStep(render_viewer_heading(view), render_viewer_page(view), view.page > 1,
+                      view.page < view.page_count, download, (citation, view.page))  # fmt: skip
+
+
+def page_view(assistant: Assistant, citation: Citation, page: int) -> PageView:
+    """What the viewer shows of page ``page`` of the document ``citation`` cites (see ``PageView``): the quote is
+    highlighted on the cited page only, found at the citation's offsets or, in a document updated since,
+    wherever the page still holds it."""
+    try:
+        doc = assistant.find_document(citation.doc_id)
+    except DocumentNotFound:
+        return PageView(citation, page, 0, notes=(DOCUMENT_GONE,))
+    page = max(1, min(page, doc.page_count))
+    original = assistant.originals.find(doc.doc_id, doc.sha256)
+    notes = [] if original is not None else [NO_ORIGINAL]
+    try:
+        stored = assistant.page_text(doc.doc_id, page) or ""
+    except TipError as exc:  # e.g. the Chroma server is down
+        stored = ""
+        notes.append(error_text(exc))
+    span = _quote_span(stored, citation) if page == citation.page else None
+    if page == citation.page and span is None and stored:
+        notes.append(CHANGED)
+    image, boxes = None, ()
+    if original is not None and doc.file_type == "pdf":
+        try:
+            image = render_page(original, page)
+            if span is not None:
+                boxes = tuple(quote_boxes(original, page, citation.quote, span[0] / len(stored)))
+        except Exception as exc:  # a damaged copy costs the picture of the page, never the page: its text shows
+            log.warning("%s, page %d could not be rendered (%s)", doc.source, page, exc)
+            image, boxes = None, ()
+        if image is not None and span is not None and not boxes:
+            notes.append(NOT_LOCATED)
+    text, mark = ("", None) if image is not None and (span is None or boxes) else _excerpt(stored, span)
+    return PageView(citation, page, doc.page_count, image, boxes, text, mark, tuple(notes), original)
+
+
+def _quote_span(text: str, citation: Citation) -> tuple[int, int] | None:
+    if citation.quote and text[citation.start : citation.end] == citation.quote:
+        return citation.start, citation.end
+    at = text.find(citation.quote) if citation.quote else -1
+    return (at, at + len(citation.quote)) if at >= 0 else None
+
+
+def _excerpt(text: str, span: tuple[int, int] | None) -> tuple[str, tuple[int, int] | None]:
+    """The stored text to show, and the passage's span in it: the paragraph holding the passage with the one
+    before and the one after, at most ``CONTEXT_CHARS`` each side of it (cut at a space), or without a passage
+    the page's first ``PAGE_TEXT_CHARS``; "…" where text is left out."""
+    if span is None:
+        start = end = 0
+        low, high = 0, len(text)
+        limit_low, limit_high = 0, PAGE_TEXT_CHARS
+    else:
+        start, end = span
+        before = text.rfind("\n\n", 0, start)  # the break that opens the passage's paragraph
+        low = 0 if before < 0 else text.rfind("\n\n", 0, before) + 2  # the paragraph before it, or the start
+        after = text.find("\n\n", end)  # the break that closes it
+        high = len(text) if after < 0 else text.find("\n\n", after + 2) % (len(text) + 1)  # the one after it
+        limit_low, limit_high = start - CONTEXT_CHARS, end + CONTEXT_CHARS
+    if low < limit_low:  # a long paragraph: cut within it, at a space
+        space = text.find(" ", limit_low, start)
+        low = space + 1 if space >= 0 else limit_low
+    if high > limit_high:
+        space = text.rfind(" ", end, limit_high)
+        high = space if space > end else limit_high
+    opening, closing = ("… " if low > 0 else ""), (" …" if high < len(text) else "")
+    shown = opening + text[low:high] + closing
+    return shown, None if span is None else (start - low + len(opening), end - low + len(opening))

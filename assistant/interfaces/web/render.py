@@ -4,9 +4,12 @@ comparison with a previous run. Plain functions of the library's values, tested 
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -33,6 +36,7 @@ from assistant.text.markers import place_marks
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.models import is_sectioned, location_of
+from ingest.pdf_pages import Box, PageImage
 from ingest.pipeline import IngestReport
 from vectorstore import DocumentRecord
 
@@ -103,6 +107,35 @@ SOURCES_CSS = """
 .tip-notes li:target { background: var(--color-accent-soft); }
 .tip-quote { font-style: italic; }
 .tip-references { padding-left: 1.2em; margin: 0; }
+.tip-open {
+  float: right; margin-left: 8px; padding: 1px 8px; font-size: 0.85em; font-weight: 400; cursor: pointer;
+  border: 1px solid var(--border-color-primary); border-radius: 4px; background: var(--background-fill-secondary);
+}
+.tip-open:hover, .tip-open:focus-visible { border-color: var(--color-accent); }
+"""
+
+# The page viewer: a dialog over the page (the rules at the top style the viewer itself, as gr.HTML scopes them),
+# its toolbar staying in view while the page scrolls, the quote's boxes over the page image.
+VIEWER_CSS = """
+position: fixed; top: 3vh; bottom: 3vh; left: 0; right: 0; margin: 0 auto; width: min(980px, 96vw); z-index: 1000;
+overflow: auto; padding: 0 16px 16px; background: var(--background-fill-primary);
+border: 1px solid var(--border-color-primary); border-radius: 8px; box-shadow: 0 0 0 100vmax rgba(0, 0, 0, 0.45);
+.tip-viewer-head { padding-top: 12px; }
+.tip-viewer-title { font-size: 1.15rem; font-weight: 600; margin: 0 0 2px; }
+.tip-n { font-weight: 700; margin-right: 6px; }
+.tip-meta { color: var(--body-text-color-subdued); font-size: 0.9em; margin: 0 0 6px; }
+.tip-note { border-left: 4px solid #d97706; padding: 4px 10px; margin: 6px 0; }
+.tip-viewer-toolbar {
+  position: sticky; top: 0; z-index: 2; padding: 6px 0; background: var(--background-fill-primary);
+}
+.tip-page { position: relative; width: 100%; margin: 6px auto 0; border: 1px solid var(--border-color-primary); }
+.tip-page img { display: block; width: 100%; height: auto; }
+.tip-page .tip-highlight {
+  position: absolute; background: rgba(255, 208, 0, 0.4); mix-blend-mode: multiply; pointer-events: none;
+  outline: 1px solid rgba(217, 119, 6, 0.9); border-radius: 2px;
+}
+.tip-page-text { white-space: pre-wrap; line-height: 1.5; margin-top: 8px; }
+.tip-page-text mark.tip-highlight { background: #ffe066; color: #000; padding: 0 1px; }
 """
 
 
@@ -119,7 +152,9 @@ def _templates() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(quoted=_quoted, cited_numbers=lambda s: cited_numbers(s), sentence_case=_sentence_case,
-                       where=lambda span: location_of(span.source, span.page, short=False))  # fmt: skip
+                       where=lambda span: location_of(span.source, span.page, short=False),
+                       located=lambda source, page: location_of(source, page, short=False), unit=_unit,
+                       image_data=lambda image: base64.b64encode(image.png).decode("ascii"))  # fmt: skip
     return env
 
 
@@ -143,6 +178,11 @@ def _quoted(citation: Citation) -> Markup:
     return highlight(citation.context, start, end)
 
 
+def _unit(source: str) -> str:
+    """What a document is cut into: "section" for Word files and web pages, "page" otherwise."""
+    return "section" if is_sectioned(source) else "page"
+
+
 def _sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -159,6 +199,37 @@ def render_sources(answer: Answer) -> str:
         "sources.html", answer=answer, flagged=flagged_sentences(answer), empty=Markup(EMPTY_SOURCES),
         marks=CHAT_MARKS, nothing_cited=NOTHING_CITED,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PageView:
+    """One page of a document as the viewer shows it, opened from ``citation``: the page (or section) ``page`` of
+    ``page_count`` (0 when the document is gone); the page as printed (``image``, a PDF whose original is kept)
+    with a box over each line of the quote (``boxes``, on the cited page only), and/or stored text (``text``)
+    with the quote's span in it (``mark``, offsets into ``text``); ``notes`` for the reader, and the original
+    file to download (``original``, None when none is kept)."""
+
+    citation: Citation
+    page: int
+    page_count: int
+    image: PageImage | None = None
+    boxes: tuple[Box, ...] = ()
+    text: str = ""
+    mark: tuple[int, int] | None = None
+    notes: tuple[str, ...] = ()
+    original: Path | None = None
+
+
+def render_viewer_heading(view: PageView) -> str:
+    """The viewer's heading: ``[n]`` and the title, the file, "page N of M" and whether it is the cited page,
+    then the notes."""
+    return str(_templates().get_template("viewer.html").module.heading(view))
+
+
+def render_viewer_page(view: PageView) -> str:
+    """The page: its image with an absolutely placed ``div.tip-highlight`` over each line of the quote
+    (positions in percent of the page), and/or its stored text with the quote in ``mark.tip-highlight``."""
+    return str(_templates().get_template("viewer.html").module.page(view))
 
 
 def flagged_sentences(answer: Answer) -> list[AnswerSentence]:
@@ -230,12 +301,13 @@ def format_report(report: IngestReport, documents_in_library: int) -> str:
 # ----- chat ---------------------------------------------------------------------------------------------
 # The UI keeps the conversation as entries holding both what the assistant reads back (the question as typed,
 # the answer as composed) and what the chat shows, and for an answer the ``Answer`` itself (what the
-# conversation export writes). The Chatbot renders HTML in messages even without Markdown, and answers quote
-# untrusted documents: what it shows is escaped, so a quoted "<img src=…>" is shown as text and never loaded.
-# The HTML of an answer (answer.html) keeps to what the Chatbot's sanitiser keeps: common tags with their
+# conversation export writes) and the passages its Sources panel lists ("cited"), which its [n] markers and the
+# panel's cards open in the page viewer. The Chatbot renders HTML in messages even without Markdown, and answers
+# quote untrusted documents: what it shows is escaped, so a quoted "<img src=…>" is shown as text and never
+# loaded. The HTML of an answer (answer.html) keeps to what the Chatbot's sanitiser keeps: common tags with their
 # ``class``, ``title`` and ``style`` attributes; no ``<style>`` element survives, and the page's stylesheets do
 # not reach the messages, hence inline styles.
-ChatEntry = dict[str, Any]  # {"role", "content": plain text, "shown": HTML for the chat, "answer": Answer}
+ChatEntry = dict[str, Any]  # {"role", "content": plain text, "shown": HTML for the chat, "answer"?, "cited"?}
 
 
 def chat_entry(role: str, content: str, shown: str | None = None) -> ChatEntry:
@@ -243,10 +315,16 @@ def chat_entry(role: str, content: str, shown: str | None = None) -> ChatEntry:
     return {"role": role, "content": content, "shown": html.escape(content if shown is None else shown, quote=False)}
 
 
+def shown_passages(answer: Answer) -> tuple[Citation, ...]:
+    """The passages the Sources panel lists for ``answer``: its citations, or for a refusal the related ones."""
+    return answer.related if answer.refused else answer.citations
+
+
 def answer_entry(answer: Answer) -> ChatEntry:
     """The assistant's turn for ``answer``: its text as composed, shown with a support badge after each
-    sentence (or, for a refusal, as one), and the answer itself."""
-    return {"role": "assistant", "content": answer.text, "shown": answer_html(answer), "answer": answer}
+    sentence (or, for a refusal, as one), the answer itself, and the passages its markers open."""
+    return {"role": "assistant", "content": answer.text, "shown": answer_html(answer), "answer": answer,
+            "cited": shown_passages(answer)}  # fmt: skip
 
 
 def chat_messages(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -13,8 +13,10 @@ from assistant.interfaces.web.evaluate import compare_with_previous, gold_sets, 
 from assistant.interfaces.web.handlers import (
     CANCELLED,
     GROUPINGS,
+    NOT_CHECKED_YET,
     OWN_DRAFT,
     DraftResult,
+    ViewerStep,
     add_uploads,
     ask_api,
     chat_turn_stream,
@@ -22,9 +24,11 @@ from assistant.interfaces.web.handlers import (
     cite_tab,
     export_conversation,
     library_state,
+    open_cited,
     removal_question,
     remove_document,
     summarize_tab,
+    turn_page,
 )
 from assistant.interfaces.web.render import (
     EMPTY_CHECK,
@@ -37,6 +41,7 @@ from assistant.interfaces.web.render import (
     SOURCES_CSS,
     TABLE_HEADERS,
     UPLOAD_TYPES,
+    VIEWER_CSS,
 )
 from assistant.service import Assistant
 
@@ -53,6 +58,125 @@ def _focus(elem_id: str) -> str:
     """Browser code moving the keyboard focus to the element ``elem_id`` once it shows (a hidden one cannot
     take it: then nothing happens)."""
     return f"() => {{ setTimeout(() => document.getElementById('{elem_id}')?.focus(), 50); }}"
+
+
+# ----- the page viewer and what opens it ----------------------------------------------------------------------
+CHAT_ID, VIEWER_ID = "tip-chat", "tip-viewer"
+VIEWER_TITLE_ID, CLOSE_ID = "tip-viewer-title", "tip-viewer-close"
+OPEN_EVENT = "open_citation"  # what the Sources panel's cards and the chat's markers trigger, with {n[, message]}
+
+# The Sources panel's "Open page" buttons (event delegation: the panel's content is replaced with each answer).
+SOURCES_JS = f"""
+element.addEventListener('click', (event) => {{
+  const button = event.target.closest('button.tip-open');
+  if (!button) return;
+  window.tipViewerOpener = button;
+  trigger('{OPEN_EVENT}', {{n: Number(button.dataset.n)}});
+}});
+"""
+
+# The chat shows answers as plain text (render_markdown=False, allow_tags=False: they quote untrusted documents).
+# This turns the text "[n]" of answers, a marker of ours (a document's own bracketed numbers are shown as ［n］),
+# into buttons as the chat renders them, and a click into the open event with the marker's number and the
+# position of its message in the chat (one message per turn of the conversation kept, in order).
+MARKERS_JS = f"""
+const MARKER = /\\[(\\d+(?:\\s*[,;]\\s*\\d+)*)\\]/;  // one marker; group 1 holds its numbers
+const SEPARATOR = /(\\s*[,;]\\s*)/;
+if (!document.getElementById('tip-marker-style')) {{
+  const style = document.createElement('style');
+  style.id = 'tip-marker-style';
+  style.textContent = `#{CHAT_ID} .tip-marker {{ font: inherit; color: var(--color-accent); background: none;
+    border: none; padding: 0; margin: 0; cursor: pointer; text-decoration: underline dotted; }}
+    #{CHAT_ID} .tip-marker:hover, #{CHAT_ID} .tip-marker:focus-visible {{ text-decoration: underline; }}`;
+  document.head.appendChild(style);
+}}
+function markerButton(n, text) {{
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'tip-marker';
+  button.dataset.n = n;
+  button.title = 'Open the page of source ' + n;
+  button.textContent = text;
+  return button;
+}}
+function markUp(chat) {{
+  for (const content of chat.querySelectorAll('.bot-row .message-content')) {{
+    const walker = document.createTreeWalker(content, NodeFilter.SHOW_TEXT);
+    const found = [];
+    while (walker.nextNode()) {{
+      const node = walker.currentNode;
+      if (!node.parentElement.closest('.tip-marker') && MARKER.test(node.data)) found.push(node);
+    }}
+    for (const node of found) {{
+      const pieces = document.createDocumentFragment();
+      let last = 0;
+      for (const match of node.data.matchAll(new RegExp(MARKER.source, 'g'))) {{
+        pieces.append(node.data.slice(last, match.index));
+        const parts = match[1].split(SEPARATOR);
+        if (parts.length === 1) pieces.append(markerButton(parts[0], match[0]));
+        else {{
+          pieces.append('[');
+          parts.forEach((part, i) => pieces.append(i % 2 ? part : markerButton(part, part)));
+          pieces.append(']');
+        }}
+        last = match.index + match[0].length;
+      }}
+      pieces.append(node.data.slice(last));
+      node.replaceWith(pieces);
+    }}
+  }}
+}}
+function watch() {{
+  const chat = document.getElementById('{CHAT_ID}');
+  if (!chat || chat.dataset.tipMarkers) return;
+  chat.dataset.tipMarkers = 'on';
+  let pending = false;  // one pass per frame, however many changes (a streamed answer changes often)
+  const later = () => {{ pending = false; markUp(chat); }};
+  const changed = () => {{ if (!pending) {{ pending = true; requestAnimationFrame(later); }} }};
+  new MutationObserver(changed).observe(chat, {{childList: true, subtree: true, characterData: true}});
+  markUp(chat);
+  chat.addEventListener('click', (event) => {{
+    const button = event.target.closest('button.tip-marker');
+    if (!button) return;
+    const rows = [...chat.querySelectorAll('.message-row')];
+    window.tipViewerOpener = button;
+    trigger('{OPEN_EVENT}', {{n: Number(button.dataset.n), message: rows.indexOf(button.closest('.message-row'))}});
+  }});
+}}
+watch();
+setInterval(watch, 1000);  // the chat may be drawn after this, or drawn again
+"""
+
+# The viewer is a dialog: Escape closes it (one listener for the page, however often the viewer is drawn).
+VIEWER_JS = f"""
+element.setAttribute('role', 'dialog');
+element.setAttribute('aria-modal', 'true');
+element.setAttribute('aria-labelledby', '{VIEWER_TITLE_ID}');
+if (!window.tipViewerKeys) {{
+  window.tipViewerKeys = true;
+  document.addEventListener('keydown', (event) => {{
+    if (event.key !== 'Escape' || !document.getElementById('{VIEWER_ID}')) return;
+    document.getElementById('{CLOSE_ID}')?.click();
+  }});
+}}
+"""
+
+# Once a page shows: the first box of the quote in view (else the page's top), and the keyboard focus on the
+# viewer's title unless it is on one of its buttons still usable (Previous or Next, turning pages).
+REVEAL_JS = f"""() => {{ setTimeout(() => {{
+  const viewer = document.getElementById('{VIEWER_ID}');
+  if (!viewer) return;
+  const box = viewer.querySelector('.tip-highlight');
+  if (box) box.scrollIntoView({{block: 'center'}});
+  else viewer.querySelector('[role=dialog]')?.scrollTo(0, 0);
+  const focused = document.activeElement;
+  if (!(focused && viewer.contains(focused) && focused.tagName === 'BUTTON' && !focused.disabled)) {{
+    document.getElementById('{VIEWER_TITLE_ID}')?.focus({{preventScroll: true}});
+  }}
+}}, 60); }}"""
+
+# Once the viewer closes: the focus back on what opened it, if it is still there.
+REFOCUS_JS = "() => { const opener = window.tipViewerOpener; if (opener && opener.isConnected) opener.focus(); }"
 
 
 INTRO = (
@@ -135,6 +259,7 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
                 label="Conversation",
+                elem_id=CHAT_ID,
                 height=520,
                 # No "share" button: nothing leaves this machine. No "copy" either: it copies a message's HTML
                 # (its support marks are markup); "Export conversation" writes the text with its sources.
@@ -161,9 +286,11 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
                                    scale=3)  # fmt: skip
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
-            sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=None, max_height=640)
-    # The turns as the assistant reads them back, as the chat shows them, and each answer (for the export).
+            sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=SOURCES_JS, max_height=640)
+    # The turns as the assistant reads them back, as the chat shows them, each answer (for the export) and the
+    # passages it cites (for the page viewer).
     conversation = gr.State([])
+    _page_viewer(assistant, conversation, sources)
 
     def answer(text: str, kept: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
         if not text or not text.strip():
@@ -186,6 +313,76 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
 
     export_button.click(export, conversation, exported, **PRIVATE)
     return doc_filter, year_filter
+
+
+def _page_viewer(assistant: Assistant, conversation: gr.State, sources: gr.HTML) -> None:
+    """The viewer of a cited page, a dialog opened by the "Open page" buttons of the Sources panel (the latest
+    answer's passages) and by the [n] markers of the answers in the chat (that answer's passage n)."""
+    import gradio as gr
+
+    markers = gr.HTML("", js_on_load=MARKERS_JS, visible="hidden", elem_id="tip-markers")
+    with gr.HTML(
+        "", html_template="${value}@children", css_template=VIEWER_CSS, js_on_load=VIEWER_JS, elem_id=VIEWER_ID,
+        visible=False,
+    ) as viewer:  # fmt: skip
+        with gr.Row(elem_classes="tip-viewer-toolbar"):
+            previous = gr.Button("◀ Previous page", size="sm", elem_id="tip-viewer-previous")
+            following = gr.Button("Next page ▶", size="sm", elem_id="tip-viewer-next")
+            download = gr.DownloadButton("Download the original file", size="sm", elem_id="tip-viewer-download")
+            close = gr.Button("Close", size="sm", variant="primary", elem_id=CLOSE_ID)
+        page = gr.HTML("", js_on_load=None, elem_id="tip-viewer-page")
+    viewing = gr.State(None)  # the citation the viewer was opened on, and the page it shows
+    outputs = [viewer, page, previous, following, download, viewing]
+
+    def show(step: ViewerStep | None) -> tuple:
+        if step is None:
+            gr.Info(NOT_CHECKED_YET)
+            return tuple(gr.skip() for _ in outputs)
+        name = Path(step.download).name if step.download else ""
+        return (
+            gr.update(value=step.heading, visible=True),
+            step.page,
+            gr.update(interactive=step.previous),
+            gr.update(interactive=step.next),
+            gr.update(value=step.download, label=f"Download {name}", visible=True)
+            if step.download
+            else gr.update(value=None, visible=False),
+            step.viewing,
+        )
+
+    def open_from_chat(entries: list, evt: gr.EventData) -> tuple:
+        n, message = _event_number(evt, "n"), _event_number(evt, "message")
+        return show(open_cited(assistant, entries, n, message) if n is not None and message is not None else None)
+
+    def open_from_sources(entries: list, evt: gr.EventData) -> tuple:
+        n = _event_number(evt, "n")
+        return show(open_cited(assistant, entries, n) if n is not None else None)
+
+    # Gradio hands the event's data to a parameter annotated gr.EventData; the annotations of this module are
+    # strings, and "gr" is no name of it (gradio is imported late, see build_ui), so the class is given itself.
+    open_from_chat.__annotations__["evt"] = open_from_sources.__annotations__["evt"] = gr.EventData
+
+    def turn(held: tuple | None, step: int) -> tuple:
+        return show(turn_page(assistant, held, step)) if held else tuple(gr.skip() for _ in outputs)
+
+    getattr(markers, OPEN_EVENT)(open_from_chat, conversation, outputs, **PRIVATE).then(None, js=REVEAL_JS, **PRIVATE)
+    getattr(sources, OPEN_EVENT)(open_from_sources, conversation, outputs, **PRIVATE).then(
+        None, js=REVEAL_JS, **PRIVATE
+    )
+    previous.click(lambda held: turn(held, -1), viewing, outputs, **PRIVATE).then(None, js=REVEAL_JS, **PRIVATE)
+    following.click(lambda held: turn(held, 1), viewing, outputs, **PRIVATE).then(None, js=REVEAL_JS, **PRIVATE)
+    close.click(lambda: (gr.update(visible=False), None), None, [viewer, viewing], **PRIVATE).then(
+        None, js=REFOCUS_JS, **PRIVATE
+    )
+
+
+def _event_number(evt: gr.EventData, key: str) -> int | None:
+    """A whole number the browser sent with an event (``trigger(name, {key: …})``), or None: it is not trusted."""
+    try:
+        value = getattr(evt, key)
+    except (AttributeError, TypeError):  # no such key, or no data at all
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _check_tab(assistant: Assistant) -> gr.Dropdown:
