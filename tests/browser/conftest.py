@@ -17,6 +17,7 @@ import pytest
 from assistant.interfaces import server
 from assistant.service import Assistant
 from assistant.settings import Settings
+from tests.pdf_factory import make_text_pdf
 from tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,14 +54,19 @@ def browser():
         launched.close()
 
 
-def start_server(data_dir: Path, embedder, docs: dict[str, str] | None = None, **settings) -> server.BackgroundServer:
-    """A running server over a library in ``data_dir`` holding ``docs`` (file name → text)."""
+def start_server(
+    data_dir: Path, embedder, docs: dict[str, str] | None = None, pdfs: dict[str, list[str]] | None = None, **settings
+) -> server.BackgroundServer:
+    """A running server over a library in ``data_dir`` holding ``docs`` (file name → text) and ``pdfs`` (file
+    name → the text of each page, written as a real PDF)."""
     assistant = Assistant(Settings(data_dir=data_dir, port=free_port(), **settings), embedder=embedder)
-    if docs:
-        folder = data_dir.parent / "docs"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, text in docs.items():
-            (folder / name).write_text(text, encoding="utf-8")
+    folder = data_dir.parent / "docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in (docs or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    for name, pages in (pdfs or {}).items():
+        make_text_pdf(folder / name, pages)
+    if docs or pdfs:
         assert assistant.ingest([folder]).ok
     return server.serve(assistant, background=True)
 
