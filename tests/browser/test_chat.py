@@ -33,14 +33,33 @@ def test_a_question_the_library_cannot_answer_says_so_and_why(page):
     assert "212" not in refusal.inner_text()
 
 
-def test_every_control_of_the_chat_has_a_name_and_the_question_box_has_the_focus(page):
-    assert page.evaluate("document.activeElement.getAttribute('aria-label') || document.activeElement.placeholder")
-    focused = page.evaluate("document.activeElement.tagName")
-    assert focused == "TEXTAREA"  # the page opens ready to type a question
-    for role in ("button", "textbox", "combobox", "tab"):
-        for control in page.get_by_role(role).all():
-            if control.is_visible():
-                name = control.evaluate(
-                    "e => e.getAttribute('aria-label') || e.labels?.[0]?.innerText || e.innerText || e.title"
-                )
-                assert name and name.strip(), f"a {role} without a name: {control.evaluate('e => e.outerHTML')[:200]}"
+def test_every_control_of_every_tab_has_a_name_and_the_question_box_has_the_focus(page):
+    question = page.get_by_role("textbox", name="Question")
+    assert question.evaluate("e => e === document.activeElement")  # the page opens ready to type a question
+    for tab in ("Chat", "Check text", "Draft", "Library", "Evaluate"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(300)
+        for role in ("button", "textbox", "combobox", "radio", "checkbox"):
+            for control in page.get_by_role(role).all():
+                if control.is_visible():
+                    name = control.evaluate(
+                        "e => e.getAttribute('aria-label') || e.labels?.[0]?.innerText || e.innerText || e.title"
+                    )
+                    shown = control.evaluate("e => e.outerHTML")[:200]
+                    assert name and name.strip(), f"{tab} tab: a {role} without a name: {shown}"
+
+
+def test_tab_moves_from_the_question_to_ask_and_on_to_the_filters(page):
+    page.get_by_role("textbox", name="Question").fill("How many survivors did the Arusha network host in 2023?")
+    names = []
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        names.append(
+            page.evaluate("document.activeElement.getAttribute('aria-label') || document.activeElement.innerText")
+        )
+    assert names.index("Ask") < names.index("Search only these documents")
+    page.keyboard.press("Shift+Tab")  # back to Ask, then press it with the keyboard
+    while page.evaluate("document.activeElement.innerText") != "Ask":
+        page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    page.get_by_role("log", name="chatbot conversation").get_by_text("212 survivors").first.wait_for()

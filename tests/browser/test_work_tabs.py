@@ -25,6 +25,10 @@ def test_a_summary_is_drafted_and_its_word_file_downloads(page, tmp_path):
     page.get_by_role("button", name="Summarize").click()
     download_link = page.locator('a[data-testid="download-link"][download$=".docx"]')
     download_link.wait_for()
+    # The preview shows notes as a reader sees them: superscript numbers linking to a list of notes.
+    note_link = page.locator(".tip-draft sup.tip-ref a").first
+    assert note_link.inner_text() == "1" and note_link.get_attribute("href") == "#tip-note-1"
+    assert page.locator(".tip-draft #tip-note-1").is_visible() and "[^1]" not in page.locator(".tip-draft").inner_text()
     with page.expect_download() as pending:
         download_link.click()
     word = tmp_path / "summary.docx"
