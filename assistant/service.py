@@ -125,6 +125,11 @@ class Assistant:
         """The support checker every answer sentence and checked text goes through."""
         return SupportChecker(self.embedder)
 
+    def check_setup(self) -> None:
+        """Open the store and build the answering pipeline without loading the model (about a second): a setting
+        to fix (a model folder, a prompt file, a Chroma server) raises its error here, as ``warm_up`` would."""
+        _ = self.pipeline
+
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for: the model, the word frequencies and
         stemmers of the question reader (~0.6 s) and the gazetteer (~1.3 s)."""

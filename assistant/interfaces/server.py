@@ -176,8 +176,8 @@ def serve(
     """Serve the API and the UI on ``TIP_HOST:TIP_PORT`` until interrupted. The server listens at once; the
     model loads and ``documents`` (files and folders) are added in the background, each step shown in the web
     UI, on ``/api/v1/health`` and through ``say(line)`` (a line for the terminal). With ``background``, the
-    server runs in a thread and is returned ready (its ``close()`` stops it). Raises ``ExposedWithoutToken`` and
-    ``LibraryAlreadyServed``."""
+    server runs in a thread and is returned ready (its ``close()`` stops it). Raises ``ExposedWithoutToken``,
+    ``LibraryAlreadyServed`` and the errors of ``Assistant.check_setup``."""
     settings = assistant.settings
     say = say or (lambda line: None)
     token = secrets.token_urlsafe(32)  # the command line's, through server.json
@@ -186,6 +186,7 @@ def serve(
     running = answering_server(settings.data_dir)
     if running is not None:
         raise LibraryAlreadyServed(settings.data_dir, running.url)
+    assistant.check_setup()  # a setting to fix stops the start in one line, before anything listens
 
     def on_listening() -> None:
         url = server.url
