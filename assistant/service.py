@@ -91,7 +91,24 @@ class Assistant:
     @cached_property
     def store(self) -> ChunkStore:
         """The library's store; raises ``StoreConfigError`` or ``StoreUnavailable`` for ``TIP_CHROMA_URL``."""
-        return open_store(self.settings.data_dir, self.embedder, self.settings.chroma_url, self.catalog)
+        store = open_store(self.settings.data_dir, self.embedder, self.settings.chroma_url, self.catalog, False)
+        self._reconcile(store)
+        return store
+
+    def _reconcile(self, store: ChunkStore) -> None:
+        """Remove the vectors an interrupted write left, unless another process is writing the library now:
+        the vectors of the document it is storing are not in the catalogue until its last batch is written.
+        Whatever is left is removed by the next opening."""
+        lock = FileLock(self.catalog.path.parent / WRITE_LOCK)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.info("another process is writing to %s; orphan vectors are left for later", self.settings.data_dir)
+            return
+        try:
+            store.reconcile()
+        finally:
+            lock.release()
 
     @cached_property
     def pipeline(self) -> AnswerPipeline:
@@ -208,8 +225,9 @@ class Assistant:
         outcome)`` is called after each file."""
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
+        store = self.store  # opened before the write lock is taken: opening reconciles under that lock
         with self._ingest_lock, self._library_write_lock():
-            return ingest_files(files, self.store, chunker, progress)
+            return ingest_files(files, store, chunker, progress)
 
     @contextmanager
     def _library_write_lock(self) -> Iterator[None]:
@@ -284,8 +302,9 @@ class Assistant:
         """Delete a document (by id, file name or title) and everything stored for it; returns what was
         removed. Raises ``DocumentNotFound``."""
         doc = self.find_document(ref)
+        store = self.store  # opened before the write lock is taken: opening reconciles under that lock
         with self._ingest_lock, self._library_write_lock():
-            self.store.remove_document(doc.doc_id)
+            store.remove_document(doc.doc_id)
         return doc
 
     def page_text(self, doc_id: str, page: int) -> str | None:
