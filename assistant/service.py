@@ -28,7 +28,7 @@ from assistant.grounding.support import CheckedSentence, SupportChecker, from_pa
 from assistant.settings import Settings
 from assistant.types import Answer, PageSpan, Progress
 from ingest.chunking import Chunker
-from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
+from ingest.pipeline import ChunkProgress, FileSizeLimit, IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import Prompt, load_prompts
 from vectorstore import CATALOG_FILE, Catalog, ChunkStore, DocumentRecord, Embedder, open_store
 
@@ -217,17 +217,33 @@ class Assistant:
         return cite_draft(lambda paragraph: self.verify(paragraph, doc_ids), text, progress=progress)
 
     # ----- the library ---------------------------------------------------------------------------------
-    def ingest(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        progress: ProgressCallback | None = None,
+        chunk_progress: ChunkProgress | None = None,
+    ) -> IngestReport:
         """Add the files under ``paths`` (files or folders; PDF, .docx, .html, .txt, .md) to the library: new
         and changed files are stored, unchanged ones skipped. A file in a folder is known by its path relative to that
         folder, a file named directly by its name. Each file's outcome is in the report (files of other kinds
-        found in a folder as skipped), a bad file never stops the others, and ``progress(done, total,
-        outcome)`` is called after each file."""
+        found in a folder as skipped), a bad file never stops the others.
+
+        A file larger than ``settings.max_upload_mb`` megabytes (``TIP_MAX_UPLOAD_MB``) fails unread, with a
+        message giving its size and the limit. A document is embedded and stored a batch of chunks at a time,
+        so a large file takes little more memory than its text, and it enters the library only once all of it
+        is stored.
+
+        ``progress(done_files, total_files, outcome)`` is called after each file. ``chunk_progress(source,
+        done_chunks, total_chunks)`` is called within each file that is stored: with 0 done once the file is
+        read and cut into chunks, then after each batch of chunks is embedded and written, the last call with
+        ``done_chunks == total_chunks``; ``source`` is the name the file is known by (as in its outcome).
+        Raises ``ModelNotFound``, ``StoreConfigError`` or ``StoreUnavailable`` for a setting to fix."""
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
+        limit = FileSizeLimit(self.settings.max_upload_mb, "TIP_MAX_UPLOAD_MB")
         store = self.store  # opened before the write lock is taken: opening reconciles under that lock
         with self._ingest_lock, self._library_write_lock():
-            return ingest_files(files, store, chunker, progress)
+            return ingest_files(files, store, chunker, progress, size_limit=limit, chunk_progress=chunk_progress)
 
     @contextmanager
     def _library_write_lock(self) -> Iterator[None]:
