@@ -28,7 +28,7 @@ from assistant.grounding.support import CheckedSentence, SupportChecker, from_pa
 from assistant.settings import Settings
 from assistant.types import Answer, PageSpan, Progress
 from ingest.chunking import Chunker
-from ingest.pipeline import IngestReport, ProgressCallback, collect_files, ingest_files
+from ingest.pipeline import ChunkProgress, FileSizeLimit, IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import Prompt, load_prompts
 from vectorstore import CATALOG_FILE, Catalog, ChunkStore, DocumentRecord, Embedder, open_store
 from vectorstore.originals import ORIGINALS_DIR, Originals
@@ -92,7 +92,24 @@ class Assistant:
     @cached_property
     def store(self) -> ChunkStore:
         """The library's store; raises ``StoreConfigError`` or ``StoreUnavailable`` for ``TIP_CHROMA_URL``."""
-        return open_store(self.settings.data_dir, self.embedder, self.settings.chroma_url, self.catalog)
+        store = open_store(self.settings.data_dir, self.embedder, self.settings.chroma_url, self.catalog, False)
+        self._reconcile(store)
+        return store
+
+    def _reconcile(self, store: ChunkStore) -> None:
+        """Remove the vectors an interrupted write left, unless another process is writing the library now:
+        the vectors of the document it is storing are not in the catalogue until its last batch is written.
+        Whatever is left is removed by the next opening."""
+        lock = FileLock(self.catalog.path.parent / WRITE_LOCK)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.info("another process is writing to %s; orphan vectors are left for later", self.settings.data_dir)
+            return
+        try:
+            store.reconcile()
+        finally:
+            lock.release()
 
     @cached_property
     def pipeline(self) -> AnswerPipeline:
@@ -206,16 +223,33 @@ class Assistant:
         return cite_draft(lambda paragraph: self.verify(paragraph, doc_ids), text, progress=progress)
 
     # ----- the library ---------------------------------------------------------------------------------
-    def ingest(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        progress: ProgressCallback | None = None,
+        chunk_progress: ChunkProgress | None = None,
+    ) -> IngestReport:
         """Add the files under ``paths`` (files or folders; PDF, .docx, .html, .txt, .md) to the library: new
         and changed files are stored, unchanged ones skipped. A file in a folder is known by its path relative to that
         folder, a file named directly by its name. Each file's outcome is in the report (files of other kinds
-        found in a folder as skipped), a bad file never stops the others, and ``progress(done, total,
-        outcome)`` is called after each file."""
+        found in a folder as skipped), a bad file never stops the others.
+
+        A file larger than ``settings.max_upload_mb`` megabytes (``TIP_MAX_UPLOAD_MB``) fails unread, with a
+        message giving its size and the limit. A document is embedded and stored a batch of chunks at a time,
+        so a large file takes little more memory than its text, and it enters the library only once all of it
+        is stored.
+
+        ``progress(done_files, total_files, outcome)`` is called after each file. ``chunk_progress(source,
+        done_chunks, total_chunks)`` is called within each file that is stored: with 0 done once the file is
+        read and cut into chunks, then after each batch of chunks is embedded and written, the last call with
+        ``done_chunks == total_chunks``; ``source`` is the name the file is known by (as in its outcome).
+        Raises ``ModelNotFound``, ``StoreConfigError`` or ``StoreUnavailable`` for a setting to fix."""
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
+        limit = FileSizeLimit(self.settings.max_upload_mb, "TIP_MAX_UPLOAD_MB")
+        store = self.store  # opened before the write lock is taken: opening reconciles under that lock
         with self._ingest_lock, self._library_write_lock():
-            report = ingest_files(files, self.store, chunker, progress)
+            report = ingest_files(files, store, chunker, progress, size_limit=limit, chunk_progress=chunk_progress)
             self.originals.keep(report.outcomes)  # after the store: a copy never stands for an unstored version
             return report
 
@@ -297,8 +331,9 @@ class Assistant:
         """Delete a document (by id, file name or title) and everything stored for it; returns what was
         removed. Raises ``DocumentNotFound``."""
         doc = self.find_document(ref)
+        store = self.store  # opened before the write lock is taken: opening reconciles under that lock
         with self._ingest_lock, self._library_write_lock():
-            self.store.remove_document(doc.doc_id)
+            store.remove_document(doc.doc_id)
             self.originals.discard(doc.doc_id)
         return doc
 

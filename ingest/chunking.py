@@ -15,6 +15,9 @@ Rules:
   page when the budget allows.
 * ``page.text[chunk.char_start:chunk.char_end] == chunk.text`` always holds.
 
+``Chunker.chunk`` lists a document's chunks; ``Chunker.chunk_lazily`` keeps only their positions and makes
+each ``Chunk`` when it is read, so a large document's chunk texts are not all in memory at once.
+
 Counting tokens is the costly part, so each sentence is counted once and chunk sizes are estimated as the
 sum of their sentences' counts (exact for WordPiece, which splits at whitespace anyway); the real count is
 taken only near the limit and once per finished chunk.
@@ -23,8 +26,9 @@ taken only near the limit and once per finished chunk.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from ingest.models import Chunk, LoadedDocument
 from ingest.sentences import split_sentences
@@ -80,27 +84,12 @@ class Chunker:
 
     def chunk(self, document: LoadedDocument) -> list[Chunk]:
         """All chunks of ``document``, page by page, numbered from 0 across the document."""
-        doc_id = document.doc_id
-        version = document.sha256[:8]
-        chunks: list[Chunk] = []
-        for page in document.pages:
-            for start, end in self._page_spans(page.text):
-                index = len(chunks)
-                chunks.append(
-                    Chunk(
-                        chunk_id=f"{doc_id}-{version}-{index:05d}",
-                        doc_id=doc_id,
-                        source=document.source,
-                        title=document.title,
-                        page_start=page.number,
-                        page_end=page.number,
-                        char_start=start,
-                        char_end=end,
-                        text=page.text[start:end],
-                        index=index,
-                    )
-                )
-        return chunks
+        return list(self.chunk_lazily(document))
+
+    def chunk_lazily(self, document: LoadedDocument) -> DocumentChunks:
+        """The chunks of ``document`` as ``chunk`` gives them, each made when it is read (see ``DocumentChunks``)."""
+        spans = [(n, start, end) for n, page in enumerate(document.pages) for start, end in self._page_spans(page.text)]
+        return DocumentChunks(document, spans)
 
     # --- one page ---------------------------------------------------------------------------------------
 
@@ -231,3 +220,53 @@ class Chunker:
             pieces.append((start, start + low, best_tokens))
             start += low
         return pieces
+
+
+class DocumentChunks(Sequence[Chunk]):
+    """The chunks of one document, kept as positions in its pages: each ``Chunk`` (with its text) is made when
+    it is read, by index, slice or iteration, and equals the one ``Chunker.chunk`` lists. A 50 MB text file
+    has some 70,000 chunks; their texts need not be in memory at once, beside the page they are cut from."""
+
+    def __init__(self, document: LoadedDocument, spans: list[tuple[int, int, int]]):
+        """``spans`` are ``(page index in document.pages, char_start, char_end)``, in chunk order."""
+        self.document = document
+        self._spans = spans
+        self._doc_id = document.doc_id
+        self._version = document.sha256[:8]
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    @overload
+    def __getitem__(self, index: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, index: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(index, slice):
+            return [self._chunk(i) for i in range(*index.indices(len(self._spans)))]
+        if index < 0:
+            index += len(self._spans)
+        if not 0 <= index < len(self._spans):
+            raise IndexError("chunk index out of range")
+        return self._chunk(index)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self._chunk(i) for i in range(len(self._spans)))
+
+    def _chunk(self, index: int) -> Chunk:
+        page_index, start, end = self._spans[index]
+        page = self.document.pages[page_index]
+        return Chunk(
+            chunk_id=f"{self._doc_id}-{self._version}-{index:05d}",
+            doc_id=self._doc_id,
+            source=self.document.source,
+            title=self.document.title,
+            page_start=page.number,
+            page_end=page.number,
+            char_start=start,
+            char_end=end,
+            text=page.text[start:end],
+            index=index,
+        )

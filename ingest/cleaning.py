@@ -29,6 +29,8 @@ from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
+from ingest.blocks import BLANK_LINE, WHITESPACE, block_spans, substitute
+
 __all__ = [
     "clean_pages",
     "drop_footnote_markers",
@@ -64,8 +66,20 @@ _DOT_LEADER = re.compile(r"[ \t]*(?:\.[ \t]?){4,}[ \t]*")
 
 
 def normalize_characters(text: str) -> str:
-    """NFKC plus removal of invisible characters and normalisation of spaces and line ends."""
+    """NFKC plus removal of invisible characters and normalisation of spaces and line ends.
+
+    A large text is normalised a block at a time, cut between the two line breaks of a blank line: no step
+    matches across that point and NFKC never composes across a line break, so the result is the same, and
+    NFKC's working copies stay the size of a block.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    spans = block_spans(text, BLANK_LINE)
+    if len(spans) == 1:
+        return _normalize_block(text)
+    return "".join([_normalize_block(text[start:end]) for start, end in spans])
+
+
+def _normalize_block(text: str) -> str:
     text = _SOFT_HYPHEN_BREAK.sub("", text)
     text = _GLYPH_BULLET.sub("• ", text)
     text = unicodedata.normalize("NFKC", text)
@@ -168,7 +182,9 @@ _LINE_END_HYPHEN_DIGIT = re.compile(r"(?<=[^\W_])-[ \t]*\n[ \t]*(?=\d)")
 def _vocabulary(pages: Iterable[str]) -> tuple[Counter[str], set[str]]:
     """Words of the document (outside line-end hyphenation) and hyphenated compounds written on one line."""
     text = "\n".join(pages).casefold()
-    words = Counter(_WORD.findall(text))
+    words: Counter[str] = Counter()
+    for start, end in block_spans(text, WHITESPACE):  # not one list of all the words of a large file
+        words.update(_WORD.findall(text, start, end))
     for match in _LINE_END_HYPHEN.finditer(text):
         words[match.group(1)] -= 1  # halves of a broken word are not words of the document
         words[match.group(3)] -= 1
@@ -316,8 +332,8 @@ def drop_footnote_markers(pages: list[str]) -> list[str]:
     glued = Counter(
         (parts["word"] + parts["mark"]).casefold()
         for page in pages
-        for token in _TOKEN.findall(page)
-        if (parts := _GLUED_DIGITS.fullmatch(token))
+        for token in _TOKEN.finditer(page)  # not findall: a large page would be held again as a list of words
+        if (parts := _GLUED_DIGITS.fullmatch(token.group()))
     )
     single_letters = sum(
         1
@@ -341,7 +357,7 @@ def drop_footnote_markers(pages: list[str]) -> list[str]:
             return parts["head"] + parts["punct"]
         return token.group()
 
-    return [_TOKEN.sub(fix, page) for page in pages]
+    return [substitute(_TOKEN, fix, page) for page in pages]
 
 
 # --- 5. paragraphs and spaces -----------------------------------------------------------------------------
@@ -420,8 +436,9 @@ def reflow(text: str) -> str:
 # --- the whole chain --------------------------------------------------------------------------------------
 
 
-def clean_pages(raw_pages: list[str]) -> list[str]:
-    """Clean the raw page texts of one document; returns one cleaned text per page, in order."""
+def clean_pages(raw_pages: Iterable[str]) -> list[str]:
+    """Clean the raw page texts of one document; returns one cleaned text per page, in order. ``raw_pages`` is
+    read once, page by page: a raw page that nothing else holds is let go as soon as it is normalised."""
     pages = [normalize_characters(page) for page in raw_pages]
     pages = drop_running_lines(pages)
     pages = join_hyphenated(pages)

@@ -16,6 +16,8 @@ from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
+from ingest.blocks import WHITESPACE, block_spans
+
 FIRST_LANGUAGES = ("en", "fr", "es")
 OTHER_LANGUAGES = ("de", "pt", "it", "nl", "ru", "uk", "ar", "pl", "tr")
 SAMPLE_WORDS = 300  # words looked up at most, spread over the text
@@ -31,7 +33,7 @@ def detect_language(pages: list[str]) -> str | None:
     sample of up to ``DETECTION_SAMPLE`` characters taken evenly from the pages; None for a text of fewer
     than ``MIN_WORDS`` words."""
     texts = [page for page in pages if page.strip()]
-    if not texts or len(_WORD.findall(" ".join(texts)[:DETECTION_SAMPLE])) < MIN_WORDS:
+    if not texts or len(_WORD.findall(_joined_head(texts, DETECTION_SAMPLE))) < MIN_WORDS:
         return None
     import py3langid
 
@@ -57,10 +59,32 @@ def is_language(text: str) -> bool | None:
     return (known_word_share(text) or 0.0) >= LANGUAGE_SHARE
 
 
+def _joined_head(texts: list[str], length: int) -> str:
+    """``" ".join(texts)[:length]`` without joining a large document whole."""
+    head: list[str] = []
+    size = 0
+    for text in texts:
+        head.append(text[: max(0, length - size)])
+        size += len(text) + 1
+        if size > length:
+            break
+    return " ".join(head)[:length]
+
+
 def _sample(text: str) -> list[str]:
-    words = _WORD.findall(text)
-    step = max(1, len(words) // SAMPLE_WORDS)
-    return [w.lower() for w in words[::step][:SAMPLE_WORDS]]
+    """Every n-th word of ``text``, lower-cased, ``SAMPLE_WORDS`` at most: counted, then picked, a block at a
+    time (``ingest.blocks``), so that a large file's words are never all listed at once."""
+    spans = block_spans(text, WHITESPACE)
+    step = max(1, sum(len(_WORD.findall(text, start, end)) for start, end in spans) // SAMPLE_WORDS)
+    words: list[str] = []
+    seen = 0  # words in the blocks before this one
+    for start, end in spans:
+        found = _WORD.findall(text, start, end)
+        words.extend(w.lower() for w in found[-seen % step :: step])
+        seen += len(found)
+        if len(words) >= SAMPLE_WORDS:
+            break
+    return words[:SAMPLE_WORDS]
 
 
 @lru_cache(maxsize=100_000)

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -77,6 +78,7 @@ def load_file(path: Path, source: str | None = None) -> LoadedDocument:
         raise IngestError(name, f"cannot read the file ({problem}): check its path and permissions") from exc
     if not data:
         raise IngestError(name, EMPTY.format(detail="0 bytes"))
+    sha256 = hashlib.sha256(data).hexdigest()
 
     year: int | None = None
     metadata_title: str | None = None
@@ -89,11 +91,9 @@ def load_file(path: Path, source: str | None = None) -> LoadedDocument:
         pdf = read_pdf(name, data)
         cleaned, metadata_title, year, ocr_pages = clean_pages(pdf.pages), pdf.title, pdf.year, pdf.ocr_pages
     else:
-        text = _decode(name, data)
-        if suffix == ".md":
-            # Headings lose their "#" and stand as paragraphs of their own; tables become rows with headers.
-            text = markdown_tables_as_rows(_MARKDOWN_HEADING.sub(lambda m: f"\n{m.group(1)}\n", text))
-        cleaned = clean_pages([text])
+        raw_pages = _text_pages(name, data, markdown=suffix == ".md")
+        del data  # ``raw_pages`` alone holds the bytes, then the raw text, each only while it is needed
+        cleaned = clean_pages(raw_pages)
     if not any(page for page in cleaned):
         if suffix == ".pdf" and tesseract_languages() is None:  # only page numbers or stamps: a scan
             raise IngestError(name, NO_TEXT_LAYER)
@@ -103,7 +103,7 @@ def load_file(path: Path, source: str | None = None) -> LoadedDocument:
     return LoadedDocument(
         source=name,
         title=title,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         pages=pages,
         file_type="html" if suffix == ".htm" else suffix.lstrip("."),
         year=year or _year_from_text(cleaned[0]),
@@ -127,6 +127,18 @@ def _year_from_text(first_page: str) -> int | None:
 # --- text files ---------------------------------------------------------------------------------------------
 
 
+def _text_pages(name: str, data: bytes, markdown: bool) -> Iterator[str]:
+    """The one page of a text file, decoded when cleaning asks for it. The bytes are let go once decoded and
+    the raw text once cleaning has normalised it (``clean_pages`` reads its pages one by one), so a large
+    file is not held as bytes, raw text and cleaned text all at once."""
+    text = _decode(name, data)
+    del data
+    if markdown:
+        # Headings lose their "#" and stand as paragraphs of their own; tables become rows with headers.
+        text = markdown_tables_as_rows(_MARKDOWN_HEADING.sub(lambda m: f"\n{m.group(1)}\n", text))
+    yield text
+
+
 # A byte-order mark decides the encoding; UTF-32's marks start with UTF-16's, so they are tried first.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -138,6 +150,8 @@ _BOMS = (
 # Decodings the detector finds as clean as its best (its "chaos" within this much) are told apart by words.
 _CHAOS_TIE = 0.01
 _CONTROL_SHARE = 0.05  # more control characters than this: binary data, not text
+# Control characters (Unicode category Cc) other than the layout ones "\t\n\v\f\r".
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 def _decode(name: str, data: bytes) -> str:
@@ -156,7 +170,7 @@ def _decode(name: str, data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = _detected(name, data)
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
+    controls = sum(1 for _ in _CONTROL_CHARACTER.finditer(text))
     if controls > _CONTROL_SHARE * len(text) or is_language(text) is False:
         raise IngestError(name, NOT_TEXT.format(detail="its characters do not read as text"))
     return text
@@ -203,7 +217,21 @@ def _looks_like_title(text: str) -> bool:
 def _title_from_text(pages: list[str], paragraphs: int = 5) -> str | None:
     """The first short paragraph among the first ones of the first page with text."""
     first = next((page for page in pages if page), "")
-    for paragraph in first.split("\n\n")[:paragraphs]:
+    for paragraph in _first_paragraphs(first, paragraphs):
         if _looks_like_title(paragraph) and ROW_SEPARATOR not in paragraph:  # not a table's header row
             return paragraph
     return None
+
+
+def _first_paragraphs(text: str, count: int) -> list[str]:
+    """``text.split("\n\n")[:count]`` without splitting (and so copying) the rest of a large page."""
+    paragraphs: list[str] = []
+    start = 0
+    while len(paragraphs) < count:
+        end = text.find("\n\n", start)
+        if end < 0:
+            paragraphs.append(text[start:])
+            break
+        paragraphs.append(text[start:end])
+        start = end + 2
+    return paragraphs

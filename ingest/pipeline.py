@@ -5,8 +5,9 @@ file name when the file was named directly, and versioned by the hash of its byt
 skipped after hashing (no parsing), a changed file replaces its old version, and the same bytes under
 another path are reported as a duplicate. Files of a kind no loader reads, found in a folder, are listed as
 skipped with what to do; hidden files (".DS_Store", ".git/…") and Office lock files ("~$draft.docx") are
-passed over without a word. A file that fails is reported with its reason and the batch goes on;
-nothing of a failed file is stored, because the sink stores a document whole or not at all.
+passed over without a word. A file larger than the size limit (``FileSizeLimit``) fails before it is read. A
+file that fails is reported with its reason and the batch goes on; nothing of a failed file is stored,
+because the sink stores a document whole or not at all.
 """
 
 from __future__ import annotations
@@ -104,7 +105,46 @@ class DocumentSink(Protocol):
 
     def document_by_sha(self, sha256: str) -> StoredVersion | None: ...
 
-    def add_document(self, document: LoadedDocument, chunks: Sequence[Chunk]) -> None: ...
+    def add_document(
+        self,
+        document: LoadedDocument,
+        chunks: Sequence[Chunk],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Store ``document`` whole or not at all, calling ``progress(done_chunks, total_chunks)`` as its
+        chunks are embedded and stored."""
+        ...
+
+
+MEGABYTE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileSizeLimit:
+    """The largest file ingest reads, in megabytes of 1,048,576 bytes, and the setting that sets it (named in
+    the refusal, e.g. "TIP_MAX_UPLOAD_MB")."""
+
+    megabytes: int
+    setting: str = ""
+
+    def refusal(self, size: int) -> str | None:
+        """Why a file of ``size`` bytes is refused and what to do, or None when it is within the limit."""
+        if size <= self.megabytes * MEGABYTE:
+            return None
+        where = f" ({self.setting})" if self.setting else ""
+        return (
+            f"the file is {_megabytes(size, self.megabytes)} MB, over the {self.megabytes} MB limit{where}: "
+            "split it, or raise the limit"
+        )
+
+
+def _megabytes(size: int, limit: int) -> str:
+    """``size`` bytes in megabytes, with as many decimals as it takes to show it above ``limit``."""
+    for decimals in range(1, 7):
+        shown = f"{size / MEGABYTE:.{decimals}f}"
+        if float(shown) > limit:
+            break
+    return shown.rstrip("0").rstrip(".")
 
 
 def collect_files(paths: Iterable[str | Path]) -> list[SourceFile]:
@@ -146,15 +186,24 @@ def file_sha256(path: Path) -> str:
 
 
 ProgressCallback = Callable[[int, int, FileOutcome], None]
+# ``chunk_progress(source, done_chunks, total_chunks)``: progress within one file (see ``ingest_one``).
+ChunkProgress = Callable[[str, int, int], None]
 
 
 def ingest_files(
-    files: Sequence[SourceFile], sink: DocumentSink, chunker: Chunker, progress: ProgressCallback | None = None
+    files: Sequence[SourceFile],
+    sink: DocumentSink,
+    chunker: Chunker,
+    progress: ProgressCallback | None = None,
+    *,
+    size_limit: FileSizeLimit | None = None,
+    chunk_progress: ChunkProgress | None = None,
 ) -> IngestReport:
-    """Ingest ``files`` one by one; ``progress(done, total, outcome)`` is called after each."""
+    """Ingest ``files`` one by one; ``progress(done, total, outcome)`` is called after each, and
+    ``chunk_progress`` within each (see ``ingest_one``)."""
     report = IngestReport()
     for done, file in enumerate(files, start=1):
-        outcome = ingest_one(file, sink, chunker)
+        outcome = ingest_one(file, sink, chunker, size_limit=size_limit, chunk_progress=chunk_progress)
         log.info("%s: %s %s", outcome.source, outcome.status.value, outcome.message)
         report.outcomes.append(outcome)
         if progress:
@@ -162,8 +211,21 @@ def ingest_files(
     return report
 
 
-def ingest_one(file: SourceFile, sink: DocumentSink, chunker: Chunker) -> FileOutcome:
-    """Store ``file`` as a new document or a new version, or say why not (see the module docstring)."""
+def ingest_one(
+    file: SourceFile,
+    sink: DocumentSink,
+    chunker: Chunker,
+    *,
+    size_limit: FileSizeLimit | None = None,
+    chunk_progress: ChunkProgress | None = None,
+) -> FileOutcome:
+    """Store ``file`` as a new document or a new version, or say why not (see the module docstring).
+
+    A file larger than ``size_limit`` fails before it is read. ``chunk_progress(source, done_chunks,
+    total_chunks)`` is called with 0 done once the file is cut into chunks, then after each batch of chunks is
+    embedded and stored, ending with ``done_chunks == total_chunks`` (the document is committed just after);
+    it is not called for a file that is skipped, unchanged, a duplicate or unreadable.
+    """
     started = time.perf_counter()
     path, source = file.path, file.source
 
@@ -175,6 +237,9 @@ def ingest_one(file: SourceFile, sink: DocumentSink, chunker: Chunker) -> FileOu
     if not path.is_file():
         return outcome(FileStatus.FAILED, "no such file: check the path")
     try:
+        too_large = size_limit.refusal(path.stat().st_size) if size_limit else None
+        if too_large:
+            return outcome(FileStatus.FAILED, too_large)
         sha = file_sha256(path)
     except OSError as exc:
         return outcome(FileStatus.FAILED, f"cannot read the file ({exc.strerror}): check its permissions")
@@ -188,10 +253,14 @@ def ingest_one(file: SourceFile, sink: DocumentSink, chunker: Chunker) -> FileOu
 
     try:
         document = load_file(path, source)
-        chunks = chunker.chunk(document)
+        chunks = chunker.chunk_lazily(document)  # a large file's chunk texts are made batch by batch
         if not chunks:
             raise IngestError(source, "no text to index after cleaning")
-        sink.add_document(document, chunks)
+        if chunk_progress is None:
+            sink.add_document(document, chunks)
+        else:
+            chunk_progress(source, 0, len(chunks))
+            sink.add_document(document, chunks, lambda done, total: chunk_progress(source, done, total))
     except IngestError as exc:
         return outcome(FileStatus.FAILED, exc.reason)
     except Exception as exc:  # the batch goes on; the store keeps what it had before this file

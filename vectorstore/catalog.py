@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 from assistant.text.lexicon import stem
@@ -280,7 +281,8 @@ class Catalog:
     # ----- writing -----------------------------------------------------------------------------------
     @_locked
     def replace_document(self, document: LoadedDocument, chunks: Sequence[Chunk]) -> None:
-        """Store a document with its pages and chunks in one transaction, replacing any older version."""
+        """Store a document with its pages and chunks in one transaction, replacing any older version. Rows
+        are handed to SQLite one by one, never listed whole: a large document is not held twice."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction():
             old_words = self._document_words(document.doc_id)
@@ -305,12 +307,12 @@ class Catalog:
             )
             self._db.executemany(
                 "INSERT INTO pages VALUES (?,?,?)",
-                [(document.doc_id, p.number, p.text) for p in document.pages],
+                ((document.doc_id, p.number, p.text) for p in document.pages),
             )
             self._db.executemany(
                 "INSERT INTO chunks(chunk_id, doc_id, idx, page_start, page_end, char_start, char_end, text, "
                 "text_hash) VALUES (?,?,?,?,?,?,?,?,?)",
-                [
+                (
                     (
                         c.chunk_id,
                         c.doc_id,
@@ -323,17 +325,17 @@ class Catalog:
                         c.text_hash,
                     )
                     for c in chunks
-                ],
+                ),
             )
             self._db.executemany(
                 "INSERT INTO chunks_fts(rowid, title, text, stems) "
                 "SELECT rowid, ?, ?, ? FROM chunks WHERE chunk_id = ?",
-                [
+                (
                     (document.title, searchable_text(c.text), chunk_stems(c.text, document.language), c.chunk_id)
                     for c in chunks
-                ],
+                ),
             )
-            new_words = _words_of([document.title, *(c.text for c in chunks)])
+            new_words = _words_of(chain([document.title], (c.text for c in chunks)))
             self._update_vocabulary(old_words, new_words)
 
     @_locked
@@ -363,7 +365,7 @@ class Catalog:
         if row is None:
             return Counter()
         texts = (r[0] for r in self._db.execute("SELECT text FROM chunks WHERE doc_id = ?", (doc_id,)))
-        return _words_of([row[0], *texts])
+        return _words_of(chain([row[0]], texts))
 
     def _update_vocabulary(self, old: Counter[str], new: Counter[str]) -> None:
         changes = [(word, new[word] - old[word]) for word in old.keys() | new.keys() if new[word] != old[word]]

@@ -39,10 +39,16 @@ def chroma_client(data_dir: Path, chroma_url: str | None):
 
 
 def open_store(
-    data_dir: Path, embedder: Embedder, chroma_url: str | None = None, catalog: Catalog | None = None
+    data_dir: Path,
+    embedder: Embedder,
+    chroma_url: str | None = None,
+    catalog: Catalog | None = None,
+    reconcile: bool = True,
 ) -> ChunkStore:
     """Open (creating if needed) the library under ``data_dir``; vectors go to ``chroma_url`` when set. The
-    catalogue is ``catalog`` when the caller has it open already.
+    catalogue is ``catalog`` when the caller has it open already. With ``reconcile``, vectors left by an
+    interrupted write are removed (``ChunkStore.reconcile``); a caller that cannot rule out another process
+    writing the library at this moment passes False and reconciles when it can.
 
     Raises ``StoreConfigError`` for a malformed ``chroma_url`` and ``StoreUnavailable`` when no server answers
     at it."""
@@ -65,7 +71,8 @@ def open_store(
     reopen = None if chroma_url else (lambda: _reopened_collection(data_dir))
     store = ChunkStore(catalog or Catalog(data_dir / CATALOG_FILE), collection, embedder, reopen,
                        (lambda exc: server_down(chroma_url, exc)) if chroma_url else None)  # fmt: skip
-    store.reconcile()
+    if reconcile:
+        store.reconcile()
     return store
 
 

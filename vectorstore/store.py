@@ -1,9 +1,10 @@
 """The library's storage: Chroma for vectors, the SQLite catalogue for everything else.
 
 Writes are ordered so that a failure at any step leaves the previous state intact:
-vectors of the new version are added first under new ids, the catalogue switches to the new version in one
-transaction (the commit point), and only then are the old vectors deleted. The catalogue is the authority;
-vectors it does not know are ignored by search and removed by ``reconcile``.
+vectors of the new version are added first under new ids, a batch of chunks at a time (so memory does not
+grow with the document), the catalogue switches to the new version in one transaction (the commit point), and
+only then are the old vectors deleted. The catalogue is the authority; vectors it does not know are ignored by
+search and removed by ``reconcile``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ LEXICAL_WEIGHT_MAX = 0.5
 FEEDBACK_PASSAGES = 5
 FEEDBACK_WEIGHT = 0.3
 _CHROMA_BATCH = 1000
+# Chunks embedded and written to Chroma per step of a document: the vectors and texts in memory at once, and
+# how often progress is reported (about 10 s of embedding on two cores).
+EMBED_BATCH = 512
 FOLLOWING_PASSAGE_DISCOUNT = 0.9
 
 
@@ -65,13 +69,18 @@ class ChunkStore:
         embedder: Embedder,
         reopen: Callable[[], Any] | None = None,
         unreachable: Callable[[BaseException], Exception] | None = None,
+        batch_size: int = EMBED_BATCH,
     ):
         """``reopen`` gives the collection afresh when another process has written the library (the embedded
         store only; a Chroma server is shared by design). ``unreachable`` turns a failed call to a Chroma
-        server into the error to raise (``StoreUnavailable``), for a server that stops answering."""
+        server into the error to raise (``StoreUnavailable``), for a server that stops answering.
+        ``batch_size`` is the number of chunks embedded and written per step (see ``add_document``)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.catalog = catalog
         self.collection = collection
         self.embedder = embedder
+        self.batch_size = batch_size
         self._unreachable = unreachable
         self._reopen = reopen
         self._reopen_lock = threading.Lock()
@@ -132,35 +141,89 @@ class ChunkStore:
         return self.catalog.vocabulary_version()
 
     # ----- writes --------------------------------------------------------------------------------------
-    def add_document(self, document: LoadedDocument, chunks: Sequence[Chunk]) -> None:
-        """Store a document (or a new version of it) whole, or leave the library as it was."""
-        self.add_documents([(document, chunks)])
+    def add_document(
+        self,
+        document: LoadedDocument,
+        chunks: Sequence[Chunk],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Store a document (or a new version of it) whole, or leave the library as it was.
+
+        The chunks are embedded and their vectors written ``batch_size`` at a time, and ``progress(done_chunks,
+        total_chunks)`` is called after each batch; the catalogue takes the document, its pages and chunks in
+        one transaction once every vector is written. Vectors written before an error are deleted again;
+        those of a process killed midway are unknown to the catalogue and ``reconcile`` removes them. Errors
+        of the embedder, of Chroma (``StoreUnavailable`` for a server that stops answering) and of
+        ``progress`` itself propagate after that clean-up.
+        """
+        self._store_version(document, chunks, progress=progress)
 
     def add_documents(self, items: Sequence[tuple[LoadedDocument, Sequence[Chunk]]]) -> None:
-        """Store several documents, embedding all their chunks in one batched pass (much faster for many
-        small documents). Each document is committed on its own, so a failure keeps the ones before it."""
-        vectors = self.embedder.encode([searchable_text(c.text) for _, chunks in items for c in chunks])
-        with self._server_calls():
-            self._store_documents(items, vectors)
+        """Store several documents, each whole or not at all, in order; a failure keeps the ones before it.
+        Small documents share embedding passes of up to ``batch_size`` chunks (much faster than a pass each
+        for many small documents); a larger one is embedded in batches of its own."""
+        group: list[tuple[LoadedDocument, Sequence[Chunk]]] = []
 
-    def _store_documents(self, items: Sequence[tuple[LoadedDocument, Sequence[Chunk]]], vectors: np.ndarray) -> None:
-        self._current_collection()
-        offset = 0
+        def store_group() -> None:
+            vectors = self._embed([c for _, chunks in group for c in chunks])
+            offset = 0
+            for document, chunks in group:
+                self._store_version(document, chunks, vectors[offset : offset + len(chunks)])
+                offset += len(chunks)
+            group.clear()
+
         for document, chunks in items:
-            self._store_version(document, chunks, vectors[offset : offset + len(chunks)])
-            offset += len(chunks)
+            if group and sum(len(c) for _, c in group) + len(chunks) > self.batch_size:
+                store_group()
+            if len(chunks) > self.batch_size:
+                self._store_version(document, chunks)
+            else:
+                group.append((document, chunks))
+        if group:
+            store_group()
+
+    def _embed(self, chunks: Sequence[Chunk]) -> np.ndarray:
+        return self.embedder.encode([searchable_text(c.text) for c in chunks])
+
+    def _store_version(
+        self,
+        document: LoadedDocument,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Write the chunks' vectors batch by batch (``vectors`` when already computed, else embedded here),
+        then the catalogue in one transaction, then delete the old version's vectors. Only the store's own
+        calls are read as a Chroma server failure: an error of the embedder or of ``progress`` is its own."""
+        with self._server_calls():
+            self._current_collection()
+            old_ids = set(self.catalog.chunk_ids(document.doc_id))
+        written: list[str] = []
+        try:
+            for start in range(0, len(chunks), self.batch_size):
+                batch = chunks[start : start + self.batch_size]
+                batch_vectors = self._embed(batch) if vectors is None else vectors[start : start + len(batch)]
+                written.extend(c.chunk_id for c in batch)  # before the upsert, which may write part of a batch
+                with self._server_calls():
+                    self._upsert_vectors(batch, batch_vectors)
+                if progress is not None:
+                    progress(start + len(batch), len(chunks))
+            with self._server_calls():
+                self.catalog.replace_document(document, chunks)
+        except BaseException:
+            self._delete_new_vectors([i for i in written if i not in old_ids])
+            raise
+        with self._server_calls():
+            self._delete_vectors(sorted(old_ids - set(written)))
             self._wrote()
 
-    def _store_version(self, document: LoadedDocument, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        old_ids = set(self.catalog.chunk_ids(document.doc_id))
-        new_ids = [c.chunk_id for c in chunks]
-        self._upsert_vectors(chunks, vectors)
+    def _delete_new_vectors(self, ids: Sequence[str]) -> None:
+        """Delete the vectors of a version that failed to store; the error that stopped it is the one to report,
+        so a failure here is only logged (``reconcile`` removes what stays)."""
         try:
-            self.catalog.replace_document(document, chunks)
-        except BaseException:
-            self._delete_vectors([i for i in new_ids if i not in old_ids])
-            raise
-        self._delete_vectors(sorted(old_ids - set(new_ids)))
+            self._delete_vectors(ids)
+        except Exception as exc:
+            log.warning("could not delete %d vectors of an unfinished write: %r", len(ids), exc)
 
     def remove_document(self, doc_id: str) -> bool:
         """Delete a document's vectors, chunks, pages and lexical entries. False when it is not stored."""
@@ -173,7 +236,9 @@ class ChunkStore:
         return removed
 
     def reconcile(self) -> int:
-        """Delete vectors whose chunks the catalogue does not hold (left by an interrupted write)."""
+        """Delete vectors whose chunks the catalogue does not hold (left by an interrupted write); returns how
+        many. Only while no other process writes the library: the vectors of a document being stored are not
+        in the catalogue until its last batch is written."""
         known = set(self.catalog.chunk_ids())
         stored = set(self.collection.get(include=[])["ids"])
         orphans = sorted(stored - known)

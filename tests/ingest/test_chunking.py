@@ -253,3 +253,20 @@ def test_whole_corpus_chunks_are_exact_and_fit_minilm(count_tokens):
         assert max(count_tokens(chunk.text) for chunk in chunks) <= 254, path.name
         words.extend(len(chunk.text.split()) for chunk in chunks)
     assert 100 <= statistics.median(words) <= 200
+
+
+def test_chunks_made_lazily_are_the_listed_chunks_read_any_way():
+    doc = document([prose(seed) for seed in range(4)])
+    chunker = Chunker(count_words, target_words=30, min_words=8)
+    listed = chunker.chunk(doc)
+    lazy = chunker.chunk_lazily(doc)
+
+    assert len(listed) > 10 and len(lazy) == len(listed)
+    assert list(lazy) == listed
+    assert [lazy[i] for i in range(len(lazy))] == listed
+    assert lazy[3:9] == listed[3:9] and lazy[-4:] == listed[-4:] and lazy[::5] == listed[::5]
+    assert lazy[-1] == listed[-1]
+    with pytest.raises(IndexError):
+        lazy[len(listed)]
+    assert lazy[2] is not lazy[2]  # made when read, not kept
+    assert not Chunker(count_words).chunk_lazily(document(["", "  "]))

@@ -375,3 +375,95 @@ def test_an_older_library_gets_languages_and_the_stems_column_on_open(tmp_path, 
     assert languages == {"note.txt": "fr", "camps.txt": "en"}
     assert again.catalog.lexical_search(["exploitées"], limit=5)  # found through the French stems
     assert again.search("Dzaleka", k=1)[0].lexical > 0  # and nothing already stored was lost
+
+
+def site_pages(count: int) -> list[str]:
+    return [f"Site {n} in the Sahel held {13 * n + 7} children in gold mines in {2000 + n}." for n in range(count)]
+
+
+def stored_state(store, doc_id: str) -> tuple:
+    """A document as the library holds it, its date of addition aside: record, pages, chunks, vectors."""
+    record = replace(store.document(doc_id), ingested_at="")
+    ids = store.catalog.chunk_ids(doc_id)
+    pages = [store.page_text(doc_id, n) for n in range(1, record.page_count + 1)]
+    got = store.collection.get(ids=ids, include=["embeddings", "metadatas"])
+    vectors = dict(zip(got["ids"], np.asarray(got["embeddings"]), strict=True))
+    metadata = dict(zip(got["ids"], got["metadatas"], strict=True))
+    return record, pages, store.catalog.chunks(ids), np.stack([vectors[i] for i in ids]), [metadata[i] for i in ids]
+
+
+def test_a_document_written_in_batches_is_stored_as_one_pass_stores_it(tmp_path, embedder):
+    doc, chunks = make_document("sites.txt", site_pages(8))
+    whole = open_store(tmp_path / "whole", embedder)
+    batched = open_store(tmp_path / "batched", embedder)
+    batched.batch_size = 3
+    calls: list[tuple[int, int]] = []
+
+    whole.add_document(doc, chunks)
+    batched.add_document(doc, chunks, progress=lambda done, total: calls.append((done, total)))
+
+    assert 2 * batched.batch_size < len(chunks) <= whole.batch_size  # three batches against one
+    assert calls == [(min(start + 3, len(chunks)), len(chunks)) for start in range(0, len(chunks), 3)]
+    record, pages, stored_chunks, vectors, metadata = stored_state(batched, doc.doc_id)
+    record_1, pages_1, stored_chunks_1, vectors_1, metadata_1 = stored_state(whole, doc.doc_id)
+    assert (record, pages, stored_chunks, metadata) == (record_1, pages_1, stored_chunks_1, metadata_1)
+    assert np.allclose(vectors, vectors_1, atol=1e-5)
+    query = "children in gold mines in 2003"
+    assert [r.chunk.chunk_id for r in batched.search(query)] == [r.chunk.chunk_id for r in whole.search(query)]
+
+
+class FailingEmbedder:
+    """The real embedder, failing on its ``fail_on``-th call to ``encode``."""
+
+    def __init__(self, real, fail_on: int):
+        self.real, self.fail_on, self.calls = real, fail_on, 0
+
+    def encode(self, texts):
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError("out of memory")
+        return self.real.encode(texts)
+
+
+@pytest.mark.parametrize("failing", ["embedder", "progress"])
+def test_a_failure_between_batches_keeps_the_previous_version_and_no_new_vector(store, embedder, monkeypatch, failing):
+    old_doc, old_chunks = make_document("sites.txt", [MALAWI], version="a")
+    store.add_document(old_doc, old_chunks)
+    store.batch_size = 3
+    vectors_seen: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        vectors_seen.append(vector_count(store))
+        if failing == "progress" and done == 6:
+            raise KeyboardInterrupt  # the user stopped it
+
+    if failing == "embedder":
+        monkeypatch.setattr(store, "embedder", FailingEmbedder(embedder, fail_on=3))
+    with pytest.raises(RuntimeError if failing == "embedder" else KeyboardInterrupt):
+        store.add_document(*make_document("sites.txt", site_pages(8), version="b"), progress=progress)
+
+    assert vectors_seen[-1] == 1 + 6  # two batches of the new version had been written
+    assert [d.sha256[:1] for d in store.documents()] == ["a"]
+    assert set(store.collection.get(include=[])["ids"]) == {c.chunk_id for c in old_chunks}
+    monkeypatch.undo()
+    assert store.search("gold mines", k=1)[0].chunk.text == MALAWI
+
+
+def test_many_small_documents_share_embedding_passes_no_larger_than_a_batch(store, embedder, monkeypatch):
+    sizes = [1, 1, 1, 5, 2, 2, 1]
+    items = [make_document(f"doc-{n}.txt", site_pages(size), version=str(n)) for n, size in enumerate(sizes)]
+    passes: list[int] = []
+
+    class Recording:
+        def encode(self, texts):
+            passes.append(len(texts))
+            return embedder.encode(texts)
+
+    store.batch_size = 3
+    monkeypatch.setattr(store, "embedder", Recording())
+    store.add_documents(items)
+
+    assert sum(passes) == sum(sizes) and max(passes) <= store.batch_size
+    assert len(passes) < len(sizes)  # small documents were embedded together
+    assert {d.source: d.chunk_count for d in store.documents()} == {d.source: len(c) for d, c in items}
+    assert set(store.collection.get(include=[])["ids"]) == set(store.catalog.chunk_ids())
