@@ -163,3 +163,23 @@ def test_a_client_call_loads_no_model_store_or_ui(served):
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_a_long_file_reports_its_chunks_going_in_on_both_paths(served, tmp_path, capsys, monkeypatch):
+    from assistant.interfaces import console
+
+    monkeypatch.setattr(console, "LONG_FILE_CHUNKS", 1)  # lines for any file: this one is short
+    text = " ".join(f"In {2000 + n % 20} the Kisumu office logged case {n} of labour exploitation." for n in range(300))
+    (tmp_path / "through").mkdir()
+    (tmp_path / "through" / "log-a.txt").write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "--data-dir", str(served), "ingest", str(tmp_path / "through" / "log-a.txt"))
+    assert code == 0 and "log-a.txt: added" in out
+    total = err.splitlines()[-1].split(" of ")[1].split()[0]
+    assert f"log-a.txt: {total} of {total} chunks stored" in err and int(total) > 1
+
+    data = tmp_path / "data"
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "log-b.txt").write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "--data-dir", str(data), "ingest", str(tmp_path / "here" / "log-b.txt"))
+    assert code == 0 and f"log-b.txt: {total} of {total} chunks stored" in err
+    run(capsys, "--data-dir", str(served), "remove", "log-a.txt")

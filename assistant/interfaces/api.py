@@ -262,8 +262,9 @@ def _routes(assistant: Assistant, local_token: str | None, startup: Startup) -> 
 
     @router.post("/documents/local", response_class=StreamingResponse)
     def add_local_documents(request: LocalPathsRequest, http: Request) -> StreamingResponse:
-        """Add files and folders on the server's machine, for the command line there: one JSON line per file as
-        it is done (``{"done", "total", "outcome"}``), then ``{"summary", "failed", "documents"}``."""
+        """Add files and folders on the server's machine, for the command line there: JSON lines as the work goes,
+        ``{"source", "chunks_done", "chunks"}`` within a file, ``{"done", "total", "outcome"}`` as each file is
+        done, then ``{"summary", "failed", "documents"}``."""
         if local_token is None or not _bearer_is(http, local_token):
             raise LocalPathsRefused()
         return StreamingResponse(_ingest_lines(assistant, request.paths), media_type="application/x-ndjson")
@@ -307,8 +308,11 @@ def _ingest_lines(assistant: Assistant, paths: list[str]) -> Iterator[str]:
 
     def run() -> None:
         try:
-            report = assistant.ingest(paths, lambda done, total, o: events.put(
-                {"done": done, "total": total, "outcome": outcome_dict(o)}))  # fmt: skip
+            report = assistant.ingest(
+                paths,
+                lambda done, total, o: events.put({"done": done, "total": total, "outcome": outcome_dict(o)}),
+                lambda source, done, total: events.put({"source": source, "chunks_done": done, "chunks": total}),
+            )
             events.put({"summary": report.summary(), "failed": len(report.failed),
                         "documents": len(assistant.documents())})  # fmt: skip
         except TipError as exc:

@@ -22,6 +22,7 @@ from assistant.errors import TipError
 from assistant.interfaces.console import (
     EXIT_FAILED_FILES,
     EXIT_OK,
+    WithinFile,
     format_answer,
     format_checked,
     format_documents,
@@ -104,16 +105,20 @@ def cmd_ingest(server: ServerClient, args: argparse.Namespace) -> int:
 
     # Absolute, without resolving links: the server names each file as `ingest` here would.
     paths = [os.path.abspath(p) for p in args.paths]
+    within = WithinFile()
     with tqdm(total=0, unit="file", file=sys.stderr, disable=None) as bar:
         for event in server.lines("/documents/local", {"paths": paths}):
             if "error" in event:
                 raise ServerError(event["error"])
-            if "outcome" in event:
+            if "chunks" in event:
+                within(event["source"], event["chunks_done"], event["chunks"])
+            elif "outcome" in event:
                 bar.total = event["total"]
                 bar.update(1)
                 tqdm.write(format_outcome(event["outcome"]), file=sys.stdout)
             else:
                 summary = event
+    within.close()
     print(f"{summary['summary']}; {counted(summary['documents'], 'document')} in the library")
     return EXIT_FAILED_FILES if summary["failed"] else EXIT_OK
 

@@ -118,3 +118,33 @@ def format_documents(documents: Sequence[Mapping]) -> str:
 
 def format_removed(document: Mapping) -> str:
     return f"removed {document['source']} ({counted(document['chunk_count'], 'chunk')})"
+
+
+# A file this many chunks long or more gets progress lines within it when the bar is not shown (no terminal).
+LONG_FILE_CHUNKS = 2000
+
+
+class WithinFile:
+    """Progress within a file being ingested, on stderr: a bar of its chunks on a terminal; elsewhere (a log, a
+    pipe) a line at each tenth of a long file. Called as ``chunk_progress(source, done_chunks, total_chunks)``."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=0, unit="chunk", file=sys.stderr, disable=None, leave=False)
+        self._said = -1
+
+    def __call__(self, source: str, done: int, total: int) -> None:
+        if done == 0:
+            self._bar.reset(total=total)
+            self._bar.set_description(source)
+            self._said = -1
+        self._bar.n = done
+        self._bar.refresh()
+        tenth = done * 10 // total if total else 10
+        if self._bar.disable and total >= LONG_FILE_CHUNKS and tenth > self._said:
+            self._said = tenth
+            print(f"{source}: {done} of {total} chunks stored", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        self._bar.close()

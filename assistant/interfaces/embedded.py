@@ -18,6 +18,7 @@ from assistant.interfaces.console import (
     EXIT_FAILED_FILES,
     EXIT_OK,
     CliError,
+    WithinFile,
     format_answer,
     format_checked,
     format_documents,
@@ -47,6 +48,7 @@ def ingest_with_progress(assistant: Assistant, paths: Sequence[Path]):
     from tqdm import tqdm
 
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=None)
+    within = WithinFile()
 
     def progress(done: int, total: int, outcome: FileOutcome) -> None:
         bar.total = total
@@ -54,8 +56,9 @@ def ingest_with_progress(assistant: Assistant, paths: Sequence[Path]):
         tqdm.write(format_outcome(outcome_dict(outcome)), file=sys.stdout)  # results on stdout, the bar on stderr
 
     try:
-        return assistant.ingest(paths, progress)
+        return assistant.ingest(paths, progress, within)
     finally:
+        within.close()
         bar.close()
 
 

@@ -221,7 +221,10 @@ def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, s
                 say(format_outcome(outcome_dict(outcome)))
                 startup.moved_to(f"Adding documents: {done} of {counted(total, 'file')} done…")
 
-            report = assistant.ingest(documents, progress)
+            def within(source: str, done: int, total: int) -> None:
+                startup.moved_to(f"Adding documents: {source}, {done} of {counted(total, 'chunk')} stored…")
+
+            report = assistant.ingest(documents, progress, within)
             say(f"tip-assistant: {report.summary()}; {counted(len(assistant.documents()), 'document')} in the library")
         ready = f"Ready: {counted(len(assistant.documents()), 'document')} in the library."
         startup.finished(ready)

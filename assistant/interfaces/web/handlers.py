@@ -377,10 +377,14 @@ def add_uploads(
         if progress is not None:
             progress((done, total), desc=f"{outcome.source}: {outcome.status.value}", unit="files")
 
+    def within_file(source: str, done: int, total: int) -> None:
+        if progress is not None:  # a large file shows its chunks going in rather than a still bar
+            progress((done, total), desc=f"{source}: storing", unit="chunks")
+
     try:
         with tempfile.TemporaryDirectory(prefix="tip-upload-") as folder:
             staged, refused = stage_uploads([(Path(u).name, Path(u)) for u in uploads], Path(folder))
-            report = assistant.ingest(staged, on_file)
+            report = assistant.ingest(staged, on_file, within_file)
     except TipError as exc:
         return UploadResult(f"Nothing was added. {error_text(exc)} The files are still chosen: add them again "
                             "once this is fixed.", False)  # fmt: skip
