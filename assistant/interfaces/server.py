@@ -41,9 +41,10 @@ from ingest.pipeline import FileOutcome
 
 log = logging.getLogger(__name__)
 
-# Questions the UI answers at once; more wait in Gradio's queue. The one loaded model is shared by the
-# threads (the API's requests run in FastAPI's thread pool the same way). Not yet sized by measurement.
-UI_CONCURRENCY = 4
+# Questions the UI answers at once; more wait in Gradio's queue, in order. Two, as for the API's questions
+# (assistant.answering.pipeline.QUESTIONS_AT_ONCE, one per core of the 2-core machine measured): each encodes
+# on one core of the shared model, and with 16 at once the slowest waited behind every newcomer (bench/load.py).
+UI_CONCURRENCY = 2
 STARTUP_TIMEOUT = 60.0  # seconds a test server gets to start listening
 
 
