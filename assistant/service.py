@@ -179,12 +179,14 @@ class Assistant:
         history: Sequence[Mapping[str, str]] = (),
         doc_ids: Sequence[str] | None = None,
     ) -> Iterator[str | Answer]:
-        """The answer's text as it is generated (with a model configured), then the checked ``Answer``."""
+        """The answer's text as it is generated (with a model configured), then the checked ``Answer``. It takes
+        its turn among the questions being answered, as ``ask`` does (``AnswerPipeline.turns``)."""
         if not question or not question.strip():
             raise EmptyQuestion()
         pipeline = self.pipeline
         self._require_documents()
-        yield from pipeline.stream(pipeline.prepare(question, history, doc_ids))
+        with pipeline.turns.turn():  # the web chat's questions queue with the API's for the same cores
+            yield from pipeline.stream(pipeline.prepare(question, history, doc_ids))
 
     def verify(self, text: str, doc_ids: Sequence[str] | None = None) -> list[CheckedSentence]:
         """Each sentence of ``text`` (a draft, another system's answer) with the library passage that best

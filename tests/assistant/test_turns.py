@@ -91,3 +91,22 @@ def test_answer_waits_for_its_turn():
     first.join(timeout=30)
     second.join(timeout=30)
     assert answers == {"first": "answer to first", "second": "answer to second"}
+
+
+@pytest.mark.integration
+def test_a_streamed_answer_takes_its_turn_with_the_others(tmp_path, embedder):
+    # The web chat streams; its questions must queue with the API's for the same cores.
+    from assistant.service import Assistant
+    from assistant.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "shelters.txt").write_text("In 2023 the Arusha shelter network hosted 212 survivors.", encoding="utf-8")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
+    assistant.ingest([docs])
+    turns = assistant.pipeline.turns
+    pieces = assistant.ask_stream("How many survivors did the Arusha shelter network host in 2023?")
+    first = next(pieces)
+    assert turns.inside == 1  # held while the answer is being handed out
+    assert [first, *pieces][-1].text.startswith("In 2023")
+    assert turns.inside == 0  # and given back once it is done
