@@ -247,3 +247,17 @@ def test_a_streamed_ask_without_a_model_sends_the_answer_and_errors_stay_json(cl
     assert [name for name, _ in _events(response.text)] == ["answer"]
     empty = client.post("/api/v1/ask", json={"question": "  ", "stream": True})
     assert empty.status_code == 400 and empty.json() == {"error": "the question is empty: type a question"}
+
+
+def test_an_answer_given_while_the_server_starts_says_documents_may_be_missing(library):
+    from assistant.interfaces.startup import Startup
+
+    startup = Startup()
+    startup.moved_to("Adding documents: 4 of 10 files done…")
+    starting = TestClient(create_api(library, startup=startup))
+    notices = starting.post("/api/v1/ask", json={"question": QUESTION}).json()["notices"]
+    assert notices[-1].startswith("The server is still starting (Adding documents: 4 of 10 files done)")
+    startup.finished()
+    assert not any(
+        "still starting" in n for n in starting.post("/api/v1/ask", json={"question": QUESTION}).json()["notices"]
+    )

@@ -221,7 +221,11 @@ def _routes(assistant: Assistant, local_token: str | None, startup: Startup) -> 
         history = [turn.model_dump() for turn in request.history]
         if request.stream:
             return _answer_events(assistant.ask_stream(request.question, history, doc_ids))
-        return assistant.ask(request.question, history, doc_ids).to_dict()
+        answer = assistant.ask(request.question, history, doc_ids).to_dict()
+        if not startup.ready.is_set():  # a refusal now may only mean the document is not in yet
+            answer["notices"].append(f"The server is still starting ({startup.stage.rstrip('…')}): documents it "
+                                     "is adding may be missing from this answer.")  # fmt: skip
+        return answer
 
     @router.post("/verify")
     def verify(request: VerifyRequest) -> dict:

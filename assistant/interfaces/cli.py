@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from assistant.errors import DocumentNotFound, TipError
-from assistant.interfaces.console import EXIT_INTERRUPTED, EXIT_USAGE
+from assistant.interfaces.console import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from assistant.settings import Settings, use_offline_mode
 
 GROUPINGS = ("auto", "country", "theme", "document")  # assistant.drafting.drafts.Grouping, without importing it
@@ -162,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `… | head` stopped reading: not an error of ours, and no traceback at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def run_command(settings: Settings, args: argparse.Namespace) -> int:
