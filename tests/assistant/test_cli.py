@@ -13,6 +13,7 @@ from tests.shared_paths import SUBMISSION, require
 
 @pytest.fixture(autouse=True)
 def library(tmp_path, monkeypatch, embedder):
+    (tmp_path / "data").mkdir()  # an empty library (no folder at all is another case, tested below)
     monkeypatch.setenv("TIP_DATA_DIR", str(tmp_path / "data"))
     # every CLI call builds an Assistant; let them share the model already loaded for this run
     monkeypatch.setattr(assistant.service, "Embedder", lambda *args, **kwargs: embedder)
@@ -225,6 +226,20 @@ def test_an_empty_library_says_so_in_one_line(capsys, monkeypatch, argv):
     assert err.strip() == (
         "error: the library is empty: add files with `tip-assistant ingest PATH` or in the Library tab"
     )
+
+
+@pytest.mark.parametrize("argv", [("ask", "How many victims were identified?"), ("docs",), ("remove", "a.pdf")])
+def test_a_command_run_where_there_is_no_library_names_the_folder_and_creates_nothing(
+    capsys, tmp_path, monkeypatch, argv
+):
+    elsewhere = tmp_path / "another-folder"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("TIP_DATA_DIR")
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: there is no library at {elsewhere / 'data'}: ") and "--data-dir" in err
+    assert list(elsewhere.iterdir()) == []  # no empty ./data left behind
 
 
 def test_the_choices_the_parser_offers_are_the_ones_drafting_knows():
