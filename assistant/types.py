@@ -170,10 +170,11 @@ class Answer:
 
     @classmethod
     def refusal(cls, question: str, retrieval_query: str, closest: Sequence[Chunk], reason: str = "") -> Answer:
-        """The library does not hold the answer: say so, and offer the closest passages as related only."""
-        related = tuple(
-            Citation.from_chunk(n, c, c.char_start, c.char_end) for n, c in enumerate(closest[:RELATED_SHOWN], 1)
-        )
+        """The library does not hold the answer: say so, and offer the closest passages as related only, the
+        best one of each page (several passages of one page would be listed as the same place)."""
+        pages = {(c.doc_id, c.page_start): c for c in reversed(closest)}  # the earliest, best-ranked, wins
+        shown = [c for c in closest if pages[(c.doc_id, c.page_start)] is c][:RELATED_SHOWN]
+        related = tuple(Citation.from_chunk(n, c, c.char_start, c.char_end) for n, c in enumerate(shown, 1))
         return cls(question, REFUSAL_TEXT, (), (), True, retrieval_query, related=related, refusal_reason=reason)
 
     def citation(self, n: int) -> Citation:

@@ -119,6 +119,14 @@ def test_unrelated_passages_give_a_refusal_with_possibly_related(composer):
     assert [c.source for c in answer.related] == ["report.pdf", "report.pdf"]
 
 
+def test_a_refusal_offers_each_page_once_with_its_best_passage(composer):
+    answer = ask(composer, "Who won the football world cup in 1998?",
+                 [passage(MINES, 1, 0, 0.05), passage(BAZAR, 1, 400, 0.045), passage(CAMP, 2, 0, 0.04),
+                  passage(CAMP, 1, 900, 0.03)])  # fmt: skip
+    assert answer.refused
+    assert [(c.page, c.start) for c in answer.related] == [(1, 0), (2, 0)]
+
+
 def test_nothing_retrieved_is_a_refusal(composer):
     answer = ask(composer, "How many victims?", [])
     assert answer.refused and answer.related == ()
