@@ -184,3 +184,16 @@ def test_the_export_button_writes_the_conversation_kept_and_the_bin_clears_it(li
         assert export([]) is None
     chatbot = component(demo, gr.Chatbot, "Conversation")
     assert on(demo, chatbot, "clear")() == (render.EMPTY_SOURCES, [], None)  # sources, conversation, files
+
+
+@pytest.mark.integration
+def test_a_question_shows_in_the_chat_at_once_with_a_line_saying_it_is_answered(library):
+    demo = ui.build_ui(library)
+    submit = on(demo, component(demo, gr.Textbox, "Question"), "submit")
+    steps = submit(f"  {FEES}  ", [], None, None)
+    chat, panel, box, kept = next(steps)  # before any work: the first answer after a start waits for the model
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert chat[0]["content"] == FEES and chat[1]["content"] == handlers.SEARCHING
+    assert box == "" and panel == gr.skip() and kept == gr.skip()
+    *_, (chat, panel, box, kept) = steps
+    assert chat[1]["content"] != handlers.SEARCHING and [e["role"] for e in kept] == ["user", "assistant"]

@@ -60,6 +60,15 @@ class ChatStep(NamedTuple):
     conversation: list[ChatEntry]
 
 
+SEARCHING = "Searching the library…"
+
+
+def asked_chat(entries: Sequence[Mapping[str, str]] | None, question: str) -> list[dict[str, str]]:
+    """The chat the moment ``question`` is sent: the question in it at once, and a line saying it is being
+    answered (the first answer after a start waits for the model to load)."""
+    return chat_messages([*(entries or []), chat_entry("user", question), chat_entry("assistant", SEARCHING)])
+
+
 def chat_turn(
     assistant: Assistant,
     question: str,

@@ -19,6 +19,7 @@ from assistant.interfaces.web.handlers import (
     ViewerStep,
     add_uploads,
     ask_api,
+    asked_chat,
     chat_turn_stream,
     check_text,
     cite_tab,
@@ -296,6 +297,7 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
         if not text or not text.strip():
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
+        yield asked_chat(kept, text.strip()), gr.skip(), "", gr.skip()
         # A question that fails (e.g. the Chroma server is down) comes back to the box, its reason in the chat.
         for chat, panel, box, entries in chat_turn_stream(assistant, text.strip(), kept, doc_ids, years):
             yield chat, gr.skip() if panel is None else panel, box, entries
