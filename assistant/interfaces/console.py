@@ -105,12 +105,13 @@ def format_documents(documents: Sequence[Mapping]) -> str:
     """The library's documents (``docs --json``), two lines each."""
     if not documents:
         return "the library is empty: add files with `tip-assistant ingest PATH`"
-    lines = []
+    lines = [f"{'id':<12}  {'year':<4}  {'lang':<4}  {'length':>10}  {'passages':>11}  {'added':<10}  file / title"]
     for d in documents:
         part = "section" if is_sectioned(d["source"]) else "page"
         pages, chunks = counted(d["page_count"], part), counted(d["chunk_count"], "chunk")
-        lines.append(f"{d['doc_id']}  {d['language'] or '??'}  {pages:>10}  {chunks:>11}  {d['ingested_at'][:10]}  "
-                     f"{d['source']}")  # fmt: skip
+        year = str(d.get("year") or "—")
+        lines.append(f"{d['doc_id']:<12}  {year:<4}  {d['language'] or '??':<4}  {pages:>10}  {chunks:>11}  "
+                     f"{d['ingested_at'][:10]}  {d['source']}")  # fmt: skip
         ocr = f" (pages read by OCR: {d['ocr_pages']})" if d["ocr_pages"] else ""
         lines.append(f"              {d['title']}{ocr}")
     return "\n".join(lines)
