@@ -20,6 +20,7 @@ from assistant.answering.answerability import Answerability
 from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
 from assistant.answering.generative import GenerativeComposer, chat_model
 from assistant.answering.pipeline import AnswerPipeline
+from assistant.answering.prefetch import SentenceVectorPrefetch
 from assistant.answering.rerank import CrossEncoderScorer
 from assistant.drafting.drafts import CitedText, Grouping, cite_draft, summarize
 from assistant.drafting.section_writer import ModelSectionWriter
@@ -30,7 +31,16 @@ from assistant.types import Answer, PageSpan, Progress
 from ingest.chunking import Chunker
 from ingest.pipeline import ChunkProgress, FileSizeLimit, IngestReport, ProgressCallback, collect_files, ingest_files
 from prompts import Prompt, load_prompts
-from vectorstore import CATALOG_FILE, Catalog, ChunkStore, DocumentRecord, Embedder, open_store
+from vectorstore import (
+    CATALOG_FILE,
+    TEXT_VECTORS_FILE,
+    Catalog,
+    ChunkStore,
+    DocumentRecord,
+    Embedder,
+    TextVectors,
+    open_store,
+)
 from vectorstore.originals import ORIGINALS_DIR, Originals
 
 if TYPE_CHECKING:
@@ -83,6 +93,7 @@ class Assistant:
         if model is not None:  # a LangChain chat model built by the caller, instead of the one TIP_LLM names
             self.model = model
         self._ingest_lock = threading.Lock()  # one ingest at a time; questions go on meanwhile
+        self._prefetch: SentenceVectorPrefetch | None = None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -117,7 +128,7 @@ class Assistant:
         prompts are validated here, at start) and the extractive one otherwise."""
         answerability = Answerability(self.store)
         config = ExtractiveConfig(max_sentences=self.settings.max_sentences)
-        extractive = ExtractiveComposer(self.embedder, config, answerability)
+        extractive = ExtractiveComposer(self.embedder, config, answerability, self.passage_vectors)
         reranker_path = self.settings.reranker_model
         reranker = CrossEncoderScorer(reranker_path) if reranker_path else None
         top_k, checker = self.settings.top_k, self.checker
@@ -140,7 +151,33 @@ class Assistant:
     @cached_property
     def checker(self) -> SupportChecker:
         """The support checker every answer sentence and checked text goes through."""
-        return SupportChecker(self.embedder)
+        return SupportChecker(self.embedder, passage_vectors=self.passage_vectors)
+
+    def prefetch_sentence_vectors(self) -> SentenceVectorPrefetch:
+        """Start computing the sentence vectors of every passage in the background, while no question is
+        answered and nothing is ingested (``assistant.answering.prefetch``); a server calls it once ready.
+        Documents added later are taken up after their ingest."""
+        if self._prefetch is None:
+            self._prefetch = SentenceVectorPrefetch(self.catalog, self.passage_vectors, self._cores_free).start()
+        return self._prefetch
+
+    def stop_prefetch(self) -> None:
+        """Stop the background pass of ``prefetch_sentence_vectors`` (when the server stops)."""
+        if self._prefetch is not None:
+            self._prefetch.stop()
+
+    def _cores_free(self) -> bool:
+        turns = self.pipeline.turns
+        return turns.inside == 0 and turns.waiting == 0 and not self._ingest_lock.locked()
+
+    def _library_changed(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.library_changed()
+
+    @cached_property
+    def passage_vectors(self) -> TextVectors:
+        """The vectors of passage sentences, embedded once and kept beside the library (``TEXT_VECTORS_FILE``)."""
+        return TextVectors(self.embedder, self.settings.data_dir / TEXT_VECTORS_FILE, self.embedder.identity)
 
     def check_setup(self) -> None:
         """Open the store and build the answering pipeline without loading the model (about a second): a setting
@@ -253,7 +290,8 @@ class Assistant:
         with self._ingest_lock, self._library_write_lock():
             report = ingest_files(files, store, chunker, progress, size_limit=limit, chunk_progress=chunk_progress)
             self.originals.keep(report.outcomes)  # after the store: a copy never stands for an unstored version
-            return report
+        self._library_changed()
+        return report
 
     @contextmanager
     def _library_write_lock(self) -> Iterator[None]:
@@ -337,6 +375,7 @@ class Assistant:
         with self._ingest_lock, self._library_write_lock():
             store.remove_document(doc.doc_id)
             self.originals.discard(doc.doc_id)
+        self._library_changed()
         return doc
 
     def page_text(self, doc_id: str, page: int) -> str | None:

@@ -4,6 +4,7 @@ from vectorstore.catalog import Catalog, DocumentRecord
 from vectorstore.embeddings import Embedder
 from vectorstore.factory import CATALOG_FILE, StoreConfigError, open_store
 from vectorstore.store import ChunkStore, ScoredChunk
+from vectorstore.text_vectors import TEXT_VECTORS_FILE, TextVectors
 
 __all__ = [
     "CATALOG_FILE",
@@ -13,5 +14,7 @@ __all__ = [
     "Embedder",
     "ScoredChunk",
     "StoreConfigError",
+    "TEXT_VECTORS_FILE",
+    "TextVectors",
     "open_store",
 ]

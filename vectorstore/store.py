@@ -292,7 +292,7 @@ class ChunkStore:
     def _search(self, query: str, k: int, doc_ids: Sequence[str] | None) -> list[ScoredChunk]:
         self._current_collection()
         pool = max(MIN_POOL, POOL_FACTOR * k)
-        query_vector = self.embedder.encode([query])[0]
+        query_vector = self.embedder.encode_query(query)
         terms = lexical_terms(query)
 
         dense = self._dense_candidates(query_vector, pool, doc_ids)

@@ -22,10 +22,12 @@ from assistant.text.markers import neutralize_markers
 from assistant.text.references import LEANS_BACK
 from assistant.text.terms import prefix_stems
 from assistant.types import Answer, AnswerSentence, Citation
+from ingest.models import Chunk
 from ingest.sentences import split_sentences
 from ingest.structured import ROW_SEPARATOR, TABLE_ROW
 from vectorstore.embeddings import Embedder
 from vectorstore.store import ScoredChunk
+from vectorstore.text_vectors import Encoder
 
 _QUANTITY_QUESTION = re.compile(
     r"\b(how (many|much|long|old|often|large)|what (number|share|proportion|percentage|fraction|age|year|amount)|"
@@ -191,11 +193,17 @@ class ExtractiveComposer:
     evidence fails them (another year, another place, no number for "how many") is never an answer."""
 
     def __init__(
-        self, embedder: Embedder, config: ExtractiveConfig | None = None, answerability: Answerability | None = None
+        self,
+        embedder: Embedder,
+        config: ExtractiveConfig | None = None,
+        answerability: Answerability | None = None,
+        passage_vectors: Encoder | None = None,
     ):
         self.embedder = embedder
         self.config = config or ExtractiveConfig()
         self.answerability = answerability
+        # the sentences of passages, embedded once and kept (vectorstore.text_vectors), or each time
+        self.passage_vectors = passage_vectors or embedder
 
     def compose(self, question: str, query: RetrievalQuery, retrieved: Sequence[ScoredChunk]) -> Answer:
         """An answer of sentences quoted from ``retrieved``, each cited; a refusal (with the reason, when a
@@ -211,7 +219,9 @@ class ExtractiveComposer:
         ]  # fmt: skip
         if not candidates or max(r.dense for r in retrieved) < cfg.min_passage_dense:
             return _refusal(question, query, retrieved)
-        vectors = self.embedder.encode([query.text, *(c.context for c in candidates)])
+        # the retrieval query's vector, then each candidate's
+        contexts = self.passage_vectors.encode([c.context for c in candidates])
+        vectors = np.vstack([self.embedder.encode_query(query.text)[None, :], contexts])
         fixed = self._fixed_scores(asked, vectors, candidates, retrieved)
         terms = _TermWeights(asked, [c.context for c in candidates])
         scores = {c.key: fixed[i] + cfg.w_terms * terms.coverage(i) for i, c in enumerate(candidates)}
@@ -315,7 +325,7 @@ class ExtractiveComposer:
         ``vectors`` holds the retrieval query's vector, then each candidate's."""
         cfg = self.config
         contexts = vectors[1:]
-        to_asked = contexts @ self.embedder.encode([asked])[0]
+        to_asked = contexts @ self.embedder.encode_query(asked)
         to_query = contexts @ vectors[0]
         top_passage = max(r.score for r in retrieved) or 1.0
         wants_number = bool(_QUANTITY_QUESTION.search(asked))
@@ -508,6 +518,12 @@ def passage_sentences(retrieved: Sequence[ScoredChunk]) -> dict[str, list[Passag
             start, end = chunk.char_start + s, chunk.char_start + e
             sentences.append(PassageSentence(r, len(sentences), start, end, text, context, item, opens))
     return out
+
+
+def sentence_contexts(chunk: Chunk) -> list[str]:
+    """What ``ExtractiveComposer.compose`` embeds of a passage when it is retrieved: each sentence's
+    ``context``. It depends on the passage alone, so it can be embedded ahead (``answering.prefetch``)."""
+    return [s.context for s in passage_sentences([ScoredChunk(chunk, 0.0, 0.0, 0.0)])[chunk.chunk_id]]
 
 
 def list_unit(sentence: PassageSentence, passage: Sequence[PassageSentence]) -> list[PassageSentence]:

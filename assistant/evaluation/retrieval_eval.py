@@ -250,7 +250,7 @@ def dense_sources(store: ChunkStore, query: str, depth: int) -> list[str]:
     count = store.collection.count()
     if count == 0:
         return []
-    vector = store.embedder.encode([query])[0]
+    vector = store.embedder.encode_query(query)
     result = store.collection.query(query_embeddings=[vector], n_results=min(depth, count), include=["distances"])
     ids = result["ids"][0]
     chunks = store.catalog.chunks(ids)

@@ -32,6 +32,7 @@ from assistant.types import Answer, Citation, PageSpan, SentenceSupport, Support
 from ingest.models import Chunk
 from ingest.sentences import split_sentences
 from vectorstore.embeddings import Embedder
+from vectorstore.text_vectors import Encoder
 
 WORDING_STEM_LENGTH = 6  # the wording score compares words by their first six characters (calibrated so)
 MAX_SPANS_CHECKED = 20  # the best-scoring spans tried against the hard checks, in order
@@ -188,9 +189,11 @@ class SupportChecker:
     sentence, and labels it ``supported``, ``partial`` or ``unsupported`` (``SupportConfig``). Numbers,
     names and negation must agree with the span for it to count at all."""
 
-    def __init__(self, embedder: Embedder, config: SupportConfig | None = None):
+    def __init__(self, embedder: Embedder, config: SupportConfig | None = None, passage_vectors: Encoder | None = None):
         self.embedder = embedder
         self.config = config or SupportConfig()
+        # the sentences of passages, embedded once and kept (vectorstore.text_vectors), or each time
+        self.passage_vectors = passage_vectors or embedder
 
     def check(self, sentence: str, passages: Sequence[PageSpan]) -> SentenceSupport:
         """The best supporting span for ``sentence`` among ``passages``, labelled."""
@@ -219,8 +222,8 @@ class SupportChecker:
         spans_each = [self._spans(passages) for passages in passages_each]
         all_spans = list({(s.evidence, s.start, s.end): s for spans in spans_each for s in spans}.values())
         index = {(s.evidence, s.start, s.end): n for n, s in enumerate(all_spans)}
-        vectors = self.embedder.encode([*sentences, *(s.text for s in all_spans)])
-        sentence_vectors, span_vectors = vectors[: len(sentences)], vectors[len(sentences) :]
+        sentence_vectors = self.embedder.encode(list(sentences))
+        span_vectors = self.passage_vectors.encode([s.text for s in all_spans])
         results = []
         for sentence, vector, spans in zip(sentences, sentence_vectors, spans_each, strict=True):
             if not spans:

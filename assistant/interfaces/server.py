@@ -120,12 +120,20 @@ class _Server(uvicorn.Server):
     """uvicorn's server, which says where it listens (``server.json``, for the command line) from the moment
     it accepts connections until it stops."""
 
-    def __init__(self, app: FastAPI, settings: Settings, token: str, on_listening: Callable[[], None]):
+    def __init__(
+        self,
+        app: FastAPI,
+        settings: Settings,
+        token: str,
+        on_listening: Callable[[], None],
+        on_stopped: Callable[[], None] = lambda: None,
+    ):
         super().__init__(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
         self.url = local_url(settings.host, settings.port)
         self._data_dir = settings.data_dir
         self._info = ServerInfo(self.url, token, os.getpid(), settings.chroma_url, settings.top_k)
         self._on_listening = on_listening
+        self._on_stopped = on_stopped
 
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets)
@@ -136,6 +144,7 @@ class _Server(uvicorn.Server):
     async def shutdown(self, sockets=None) -> None:
         self.forget()  # first, so no new command line call comes while connections close
         await super().shutdown(sockets)
+        self._on_stopped()
 
     def forget(self) -> None:
         remove_server_file(self._data_dir, self._info.token)
@@ -196,7 +205,7 @@ def serve(
         threading.Thread(target=prepare, args=(assistant, documents, startup, say), name="tip-startup",
                          daemon=True).start()  # fmt: skip
 
-    server = _Server(app, settings, token, on_listening)
+    server = _Server(app, settings, token, on_listening, assistant.stop_prefetch)
     if background:
         running_server = BackgroundServer(server).start()
         startup.ready.wait()
@@ -229,6 +238,7 @@ def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, s
             say(f"tip-assistant: {report.summary()}; {counted(len(assistant.documents()), 'document')} in the library")
         ready = f"Ready: {counted(len(assistant.documents()), 'document')} in the library."
         startup.finished(ready)
+        assistant.prefetch_sentence_vectors()  # questions that come first are answered first
         say(f"tip-assistant: {ready[0].lower()}{ready[1:]}")
     except TipError as exc:
         startup.failed(str(exc))
