@@ -161,6 +161,14 @@ class Assistant:
             self._prefetch = SentenceVectorPrefetch(self.catalog, self.passage_vectors, self._cores_free).start()
         return self._prefetch
 
+    @property
+    def sentence_vectors_state(self) -> str:
+        """ "ready" once every passage's sentence vectors are kept, "computing" while the background pass
+        runs, "not started" before ``prefetch_sentence_vectors``."""
+        if self._prefetch is None:
+            return "not started"
+        return "ready" if self._prefetch.done.is_set() else "computing"
+
     def stop_prefetch(self) -> None:
         """Stop the background pass of ``prefetch_sentence_vectors`` (when the server stops)."""
         if self._prefetch is not None:

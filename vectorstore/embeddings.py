@@ -40,8 +40,10 @@ TORCH_THREADS = 1
 # gave it. Measured only with no core to spare (the other busy): 575 ms against 558 ms for 40 texts, no loss.
 ENCODE_THREADS = min(4, os.cpu_count() or 1)
 SPLIT_MIN_TEXTS = 8
-# Question texts whose vectors are kept in memory (1.5 KB each).
-QUERY_CACHE_SIZE = 1024
+# Question texts whose vectors are kept in memory: about the texts of the questions answered at once (an answer
+# embeds two or three: the question, its condensed form, its parts), so that one answer does not embed the same
+# text twice. Larger, a benchmark replaying a question set would time answers that embed nothing at all.
+QUERY_CACHE_SIZE = 64
 
 
 def packaged_model_dir() -> Path:
@@ -180,7 +182,7 @@ class Embedder(Embeddings):
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        """The unit-length float32 vector of one question text (read-only). One answer embeds the same text
+        """The unit-length float32 vector of one question text (read-only). One answer needs the same text
         several times (its search, each part's, the composer's), so the last ``QUERY_CACHE_SIZE`` are kept."""
         return self._query_vector(text)
 

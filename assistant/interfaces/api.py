@@ -208,11 +208,13 @@ def _routes(assistant: Assistant, local_token: str | None, startup: Startup) -> 
     @router.get("/health")
     def health() -> dict:
         """Whether the server can answer: "starting" (with its stage) until the model is loaded and the documents
-        it was started with are in, then "ok"; the store reachable, how many documents."""
+        it was started with are in, then "ok"; the store reachable, how many documents; whether the sentence
+        vectors of every passage are kept yet ("ready"; "computing" while the server is idle)."""
         documents = len(assistant.store.documents())  # opening the store raises StoreUnavailable: 503
         status = "ok" if startup.ready.is_set() else "starting"
         return {"status": status, "stage": startup.stage, "model_loaded": assistant.embedder.loaded,
-                "store": "reachable", "documents": documents}  # fmt: skip
+                "store": "reachable", "documents": documents,
+                "sentence_vectors": assistant.sentence_vectors_state}  # fmt: skip
 
     @router.post("/ask", response_model=None)
     def ask(request: AskRequest) -> dict | StreamingResponse:
