@@ -1,0 +1,191 @@
+"""Which embedding backend to run all-MiniLM-L6-v2 on: speed, and closeness to the fp32 vectors.
+
+    python bench/embedding_backends.py [--data-dir DIR | --corpus ../shared/corpus] [--texts 200] [--threads 2]
+
+Embeds the same passages (chunks of the library in ``--data-dir``, or of the shared corpus cut by the
+project's chunker when no library is given, plus the first sentence of some of them, so that short texts are
+padded in batches with long ones) with each candidate, in one run:
+
+- torch fp32 (sentence-transformers, as ``vectorstore.embeddings.Embedder`` runs it without bf16);
+- torch under bf16 autocast (what the Embedder runs where the CPU computes bf16 natively: avx512_bf16 or
+  AMX; measured here whatever the CPU, so a CPU without them shows what it would cost);
+- ONNX Runtime fp32 and int8 (dynamically quantised weights, ``onnxruntime.quantization.quantize_dynamic``),
+  on a graph exported here with ``torch.onnx.export`` (dynamic batch and sequence axes), mean pooling and
+  normalisation done as the model's own pooling does.
+
+For each it prints texts per second and the ratio to torch fp32, and the minimum and mean cosine of its vectors
+to torch fp32's. The ONNX graphs are also run on unsorted batches of 7 (other shapes than the sorted batches of
+32) and checked the same way: a graph that only held for the traced shape would show there. The quality gate
+(issue "Fast at any size"): minimum cosine >= 0.99. The verdict names the fastest backend that passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assistant.settings import use_offline_mode  # noqa: E402
+from vectorstore.embeddings import MODEL_MAX_SEQ_LENGTH, cpu_supports_bf16, packaged_model_dir  # noqa: E402
+
+MIN_COSINE = 0.99
+BATCH = 32
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+
+
+def passages(data_dir: Path | None, corpus: Path, count: int) -> list[str]:
+    """``count`` chunk texts, and the first sentence of a fifth of them."""
+    if data_dir is not None:
+        db = sqlite3.connect(data_dir / "library.sqlite3")
+        texts = [r[0] for r in db.execute("SELECT text FROM chunks ORDER BY chunk_id LIMIT ?", (count,))]
+    else:
+        from ingest.chunking import Chunker
+        from ingest.loaders import load_document
+        from vectorstore.embeddings import Embedder
+
+        chunker = Chunker(Embedder().count_tokens)
+        texts = []
+        for path in sorted(corpus.iterdir()):
+            texts += [c.text for c in chunker.chunk(load_document(path))]
+            if len(texts) >= count:
+                break
+        texts = texts[:count]
+    return texts + [t.split(". ")[0] for t in texts[: count // 5]]
+
+
+def torch_backend(model_dir: Path, bf16: bool) -> Encode:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    model.max_seq_length = MODEL_MAX_SEQ_LENGTH
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return model.encode(list(texts), batch_size=BATCH, normalize_embeddings=True, convert_to_numpy=True)
+
+    return encode
+
+
+def export_onnx(model_dir: Path, folder: Path) -> tuple[Path, Path]:
+    """The model's transformer as ONNX (fp32), and the same with int8 weights."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel, AutoTokenizer
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    example = tokenizer(["a short text", "a longer text, so that the example batch is padded"], padding=True,
+                        return_tensors="pt")  # fmt: skip
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
+    torch.onnx.export(
+        LastHiddenState(AutoModel.from_pretrained(str(model_dir)).eval()),
+        tuple(example[n] for n in names),
+        str(fp32),
+        input_names=names,
+        output_names=["last_hidden_state"],
+        dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
+        opset_version=17,
+        dynamo=False,
+    )
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    return fp32, int8
+
+
+def onnx_backend(model_dir: Path, graph: Path, threads: int) -> Encode:
+    import onnxruntime as ort
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+
+    def batch(texts: Sequence[str]) -> np.ndarray:
+        tokens = tokenizer(list(texts), padding=True, truncation=True, max_length=MODEL_MAX_SEQ_LENGTH,
+                           return_tensors="np")  # fmt: skip
+        inputs = {n: tokens[n] for n in ("input_ids", "attention_mask", "token_type_ids")}
+        hidden = session.run(None, inputs)[0]
+        mask = tokens["attention_mask"][..., None].astype(np.float32)
+        mean = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        return mean / np.linalg.norm(mean, axis=1, keepdims=True)
+
+    def encode(texts: Sequence[str], size: int = BATCH, by_length: bool = True) -> np.ndarray:
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i])) if by_length else list(range(len(texts)))
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), size):
+            part = order[start : start + size]
+            out[part] = batch([texts[i] for i in part])
+        return out
+
+    return encode
+
+
+def timed(encode: Encode, texts: Sequence[str]) -> tuple[np.ndarray, float]:
+    encode(texts[:8])  # first call: allocations, lazy set-up
+    started = time.perf_counter()
+    vectors = encode(texts)
+    return np.asarray(vectors, dtype=np.float32), time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, help="a library to take chunks from (else the corpus is chunked)")
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--texts", type=int, default=200, help="chunks embedded by each backend")
+    parser.add_argument("--threads", type=int, default=2, help="threads for torch and ONNX Runtime")
+    args = parser.parse_args()
+    use_offline_mode()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    model_dir = packaged_model_dir()
+    texts = passages(args.data_dir, args.corpus, args.texts)
+    print(f"{len(texts)} texts, {args.threads} threads; this CPU computes bf16 natively: {cpu_supports_bf16()}")
+
+    reference, reference_s = timed(torch_backend(model_dir, bf16=False), texts)
+    rows = [("torch fp32", reference_s, reference, None)]
+    bf16, bf16_s = timed(torch_backend(model_dir, bf16=True), texts)
+    rows.append(("torch bf16 autocast", bf16_s, bf16, None))
+    with tempfile.TemporaryDirectory(prefix="onnx-") as folder:
+        for name, graph in zip(("onnx fp32", "onnx int8"), export_onnx(model_dir, Path(folder)), strict=True):
+            encode = onnx_backend(model_dir, graph, args.threads)
+            vectors, seconds = timed(encode, texts)
+            other_shapes = encode(texts, size=7, by_length=False)
+            rows.append((name, seconds, vectors, other_shapes))
+
+    print(f"{'backend':<20} {'texts/s':>8} {'x fp32':>7} {'min cos':>8} {'mean cos':>9} {'min cos, batches of 7':>22}")
+    passing = []
+    for name, seconds, vectors, other in rows:
+        cosine = np.sum(vectors * reference, axis=1)
+        other_min = f"{np.sum(other * reference, axis=1).min():.4f}" if other is not None else "-"
+        lowest = min(cosine.min(), np.sum(other * reference, axis=1).min() if other is not None else 1.0)
+        if lowest >= MIN_COSINE:
+            passing.append((seconds, name))
+        print(f"{name:<20} {len(texts) / seconds:8.1f} {reference_s / seconds:7.2f} {cosine.min():8.4f} "
+              f"{cosine.mean():9.5f} {other_min:>22}")  # fmt: skip
+    seconds, best = min(passing)
+    print(f"fastest with minimum cosine >= {MIN_COSINE}: {best} ({reference_s / seconds:.2f} x torch fp32)")
+
+
+if __name__ == "__main__":
+    main()
