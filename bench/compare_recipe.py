@@ -162,11 +162,13 @@ def compare(corpus: Path, gold: Path) -> dict:
         assistant.embedder.warm_up()  # counted in the ingest, as the recipe's model load is
         report = assistant.ingest([corpus])
         project_ingest = time.perf_counter() - started
+        print(f"ingest: textbook {textbook_ingest:.1f} s, tip-assistant {project_ingest:.1f} s", file=sys.stderr,
+              flush=True)  # fmt: skip
         project_chunks = sum(d.chunk_count for d in assistant.documents())
         results = run_items(assistant, items, k=k)
 
     project_rows = [
-        item_retrieval(r.item, [Passage(p.text, p.source) for p in r.answer.retrieved])
+        item_retrieval(r.item, [Passage(p.quote, p.source) for p in r.answer.retrieved])
         for r in results
         if r.item.answerable
     ]

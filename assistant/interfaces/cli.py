@@ -102,7 +102,7 @@ def _library_commands(command: Command) -> None:
     p = command("remove", "delete a document and everything stored for it")
     p.add_argument("doc", help="document id, file name or title")
 
-    p = command("serve", "start the web UI")
+    p = command("serve", "start the server: the web UI and the JSON API (see /docs)")
     p.add_argument("--host", help="address to bind (TIP_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (TIP_PORT, default 7860)")
     p.add_argument("--docs", nargs="*", type=Path, default=[], help="ingest these files or folders first")
@@ -117,7 +117,8 @@ def _evaluation_commands(command: Command) -> None:
     p.add_argument("--compare", type=Path, metavar="RESULTS", help="compare with a previous run: the results.json "
                    "of an earlier --report (figures and items that got better or worse)")  # fmt: skip
 
-    p = command("eval-retrieval", "nDCG@10, recall@10 and MRR@10 of the embedder on a BEIR folder")
+    p = command("eval-retrieval", "nDCG@10, recall@10 and MRR@10 of the project's retrieval (the hybrid search "
+                "`ask` uses) on a BEIR folder")  # fmt: skip
     p.add_argument("beir_dir", type=Path, help="folder with corpus.jsonl, queries.jsonl and qrels/test.tsv")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from assistant.answering.conversation import HistoryError, checked_history
 from assistant.errors import TipError
-from assistant.interfaces.text import counted
+from assistant.interfaces.text import counted, support_totals
 from assistant.text.shorten import shorten
 from ingest.models import is_sectioned, location_of
 
@@ -95,9 +95,7 @@ def format_checked(sentences: Sequence[Mapping]) -> str:
             where = "closest" if s["label"] == "unsupported" else "source"
             lines.append(f"      {where}: {s['source']}, {location_of(s['source'], s['page'])}, chars "
                          f"{s['start']}–{s['end']}: \"{shorten(s['quote'], 200)}\"")  # fmt: skip
-    unsupported = sum(s["label"] == "unsupported" for s in sentences)
-    lines.append(f"\n{counted(len(sentences), 'sentence')}: {len(sentences) - unsupported} with support in the "
-                 f"library, {unsupported} without")  # fmt: skip
+    lines.append("\n" + support_totals([s["label"] for s in sentences]))  # as the web UI counts them
     return "\n".join(lines)
 
 

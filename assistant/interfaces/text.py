@@ -1,8 +1,9 @@
-"""Text every front end shows: a file's ingest outcome as one line, and counts with their nouns."""
+"""Text every front end shows: a file's ingest outcome as one line, the support of checked sentences in one
+line, and counts with their nouns."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ingest.models import is_sectioned
 
@@ -23,3 +24,11 @@ def format_outcome(outcome: Mapping) -> str:
 def counted(n: int, noun: str) -> str:
     """ "1 page", "3 pages": ``n`` with ``noun``, plural (an added "s") unless it is one."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def support_totals(labels: Sequence[str]) -> str:
+    """Checked sentences counted by support label (``SupportLabel`` values), in one line: "5 sentences:
+    3 supported, 1 partial, 1 with no support in the library"."""
+    count = {label: sum(given == label for given in labels) for label in ("supported", "partial", "unsupported")}
+    return (f"{counted(len(labels), 'sentence')}: {count['supported']} supported, {count['partial']} partial, "
+            f"{count['unsupported']} with no support in the library")  # fmt: skip

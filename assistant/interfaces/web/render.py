@@ -31,7 +31,7 @@ from assistant.evaluation.gold_set import FIGURE_KEYS, GoldItem
 from assistant.evaluation.report import figure_rows, format_value, kind_rows, label
 from assistant.grounding.support import CheckedSentence
 from assistant.interfaces.payloads import outcome_dict
-from assistant.interfaces.text import counted, format_outcome
+from assistant.interfaces.text import counted, format_outcome, support_totals
 from assistant.text.markers import place_marks
 from assistant.types import Answer, AnswerSentence, Citation, SentenceSupport, SupportLabel
 from ingest.loaders import SUPPORTED_SUFFIXES
@@ -252,12 +252,7 @@ def render_support(
 
 def support_summary(checked: Sequence[CheckedSentence]) -> str:
     """The one-line count, e.g. "5 sentences: 3 supported, 1 partial, 1 with no support in the library"."""
-    counts = {label: sum(c.support.label is label for c in checked) for label in SupportLabel}
-    noun = "sentence" if len(checked) == 1 else "sentences"
-    return (
-        f"{len(checked)} {noun}: {counts[SupportLabel.SUPPORTED]} supported, {counts[SupportLabel.PARTIAL]} partial, "
-        f"{counts[SupportLabel.UNSUPPORTED]} with no support in the library"
-    )
+    return support_totals([c.support.label.value for c in checked])
 
 
 def render_checked(checked: Sequence[CheckedSentence]) -> str:
