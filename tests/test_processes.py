@@ -44,6 +44,7 @@ def test_a_running_library_answers_from_a_document_another_process_added(tmp_pat
     other = cli(data, "ingest", str(write(tmp_path / "docs", "kigoma.txt", KIGOMA)))
     out, err = other.communicate(timeout=300)
     assert other.returncode == 0, err
+    assert "Loading weights" not in err  # the model's loading bar stays out of the command's output
 
     answer = running.ask("How many survivors did the Kigoma shelter host in 2023?")  # no restart
     assert not answer.refused and "77" in answer.text

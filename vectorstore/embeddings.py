@@ -130,7 +130,10 @@ class Embedder(Embeddings):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            # its "Loading weights" bar would land in every command's output and the server's log
+            transformers_logging.disable_progress_bar()
             log.info("loading embedding model from %s (bf16=%s)", self.model_dir, self.bf16)
             torch.set_num_threads(TORCH_THREADS)
             model = SentenceTransformer(str(self.model_dir), device="cpu")
