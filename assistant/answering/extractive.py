@@ -608,6 +608,10 @@ def sentence_unit(sentence: PassageSentence, passage: Sequence[PassageSentence])
         return [*unit, *items]  # a list's title: its items are the answer
     elif i + 1 < len(passage) and LEANS_BACK.search(passage[i + 1].text):
         unit.append(passage[i + 1])
+        # "This guide includes information about:" goes on about the chosen sentence and introduces a list:
+        # without its items it promises what it does not give.
+        if len(items := _list_opened_by(passage, i + 1)) >= MIN_LIST_ITEMS:
+            unit.extend(items)
     elif len(items := _list_opened_by(passage, i + 1)) >= MIN_LIST_ITEMS:
         # The paragraph goes on into a list ("There is no single face of traffickers. … they can be: »
         # Family members » …"): the list is what the chosen sentence is saying.

@@ -103,6 +103,28 @@ def test_list_markers_are_not_part_of_answer_sentences(composer):
     assert answer.citations[0].start == 12
 
 
+GUIDE = (
+    "This guide seeks to inform school resource officers about human trafficking and its indicators so they "
+    "can recognise a potential victim at their school. This guide includes information about:\n\n"
+    "» What human trafficking is\n\n» How to recognize it among youth\n\n"
+    "» Tips for talking to students about exploitation\n\n» Reporting options for a suspected case\n\n"
+    "Officers who use these tools are better equipped to combat human trafficking."
+)
+
+
+def test_a_sentence_that_goes_on_into_an_introduced_list_brings_the_items(composer):
+    answer = ask(composer, "What does the guide seek to inform school resource officers about?",
+                 [passage(GUIDE, 2, 0, 0.9)])  # fmt: skip
+    texts = [s.text for s in answer.sentences]
+    assert "This guide includes information about:" in texts
+    assert texts[texts.index("This guide includes information about:") + 1 :][:4] == [
+        "What human trafficking is",
+        "How to recognize it among youth",
+        "Tips for talking to students about exploitation",
+        "Reporting options for a suspected case",
+    ]
+
+
 def test_at_most_max_sentences(embedder):
     composer = ExtractiveComposer(embedder, ExtractiveConfig(max_sentences=2, keep_within=1.0))
     answer = ask(composer, "What has UNODC done for refugees?",
