@@ -65,6 +65,16 @@ class EmptyLibrary(TipError, LookupError):
         super().__init__("the library is empty: add files with `tip-assistant ingest PATH` or in the Library tab")
 
 
+class NoLibrary(TipError, LookupError):
+    """A library is read where there is none (often: a command run from another folder)."""
+
+    def __init__(self, data_dir: Path):
+        super().__init__(
+            f"there is no library at {data_dir.resolve()}: run the command from the folder that holds ./data, "
+            "give --data-dir DIR (or TIP_DATA_DIR), or add files there with `tip-assistant ingest PATH`"
+        )
+
+
 class EmptyText(TipError, ValueError):
     """A blank text to check or to cite."""
 
@@ -83,11 +93,19 @@ class Assistant:
 
     Errors a user can fix derive from ``assistant.errors.TipError``: ``SettingsError``, ``ModelNotFound``
     (``TIP_EMBEDDING_MODEL``, ``TIP_RERANKER_MODEL``), ``StoreConfigError`` / ``StoreUnavailable``
-    (``TIP_CHROMA_URL``), ``PromptError`` (``TIP_PROMPTS_DIR``), ``DocumentNotFound``, ``EmptyLibrary``,
+    (``TIP_CHROMA_URL``), ``PromptError`` (``TIP_PROMPTS_DIR``), ``DocumentNotFound``, ``NoLibrary``, ``EmptyLibrary``,
     ``EmptyQuestion``, ``EmptyText``; they are raised where the thing they name is first needed."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, model: BaseChatModel | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        model: BaseChatModel | None = None,
+        creates_library: bool = True,
+    ):
         self.settings = settings
+        # False: reading a library where there is none raises NoLibrary instead of creating an empty one
+        self.creates_library = creates_library
         if embedder is not None:  # share one loaded model between several libraries (tests, benchmarks)
             self.embedder = embedder
         if model is not None:  # a LangChain chat model built by the caller, instead of the one TIP_LLM names
@@ -327,7 +345,10 @@ class Assistant:
 
     @cached_property
     def catalog(self) -> Catalog:
-        """The library's catalogue (documents, pages, chunks, lexical index), which the store shares."""
+        """The library's catalogue (documents, pages, chunks, lexical index), which the store shares. Raises
+        ``NoLibrary`` when there is no library folder and this Assistant does not create one."""
+        if not self.creates_library and not self.settings.data_dir.is_dir():
+            raise NoLibrary(self.settings.data_dir)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return Catalog(self.settings.data_dir / CATALOG_FILE)
 

@@ -51,6 +51,7 @@ CASES = {
 @pytest.fixture
 def environment(request, tmp_path, monkeypatch):
     make_env, command, message = CASES[request.param]
+    (tmp_path / "data").mkdir()  # a library folder: what is wrong is the setting
     monkeypatch.setenv("TIP_DATA_DIR", str(tmp_path / "data"))
     for name, value in make_env(tmp_path).items():
         monkeypatch.setenv(name, value)

@@ -49,6 +49,11 @@ def test_the_server_listens_before_it_loads_the_model_and_adds_the_documents(tmp
             assert stages[0][0] == "starting" and stages[-1] == ("ok", "Ready: 2 documents in the library.")
             answer = http.post("/api/v1/ask", json={"question": "How many referrals did the Mwanza office get?"})
             assert "41" in answer.json()["answer"]
+            # then, idle, the server embeds the sentences of every passage and keeps them
+            while http.get("/api/v1/health").json()["sentence_vectors"] != "ready":
+                assert time.monotonic() < deadline, "the sentence vectors were never ready"
+                time.sleep(0.1)
+            assert (tmp_path / "data" / "sentence_vectors.sqlite3").stat().st_size > 0
         while not any("ready" in line for line in lines):
             lines.append(server.stdout.readline())
         said = "".join(lines)

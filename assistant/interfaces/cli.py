@@ -177,26 +177,11 @@ def run_command(settings: Settings, args: argparse.Namespace) -> int:
         server = client.find_server(settings) if args.command in client.COMMANDS else None
         if server is not None:
             return client.COMMANDS[args.command](server, args)
-    if args.command in READS_A_LIBRARY and not settings.data_dir.is_dir():
-        raise NoLibrary(settings.data_dir)
     from assistant.interfaces import embedded
     from assistant.service import Assistant
 
-    return embedded.COMMANDS[args.command](Assistant(settings), args)
-
-
-# Commands that need a library already there; ``ingest`` and ``serve`` make one, ``eval-retrieval`` its own.
-READS_A_LIBRARY = ("ask", "verify", "summarize", "cite", "docs", "remove", "eval")
-
-
-class NoLibrary(TipError, LookupError):
-    """A command that reads the library, run where there is none (often: from another folder)."""
-
-    def __init__(self, data_dir: Path):
-        super().__init__(
-            f"there is no library at {data_dir.resolve()}: run the command from the folder that holds ./data, "
-            "give --data-dir DIR (or TIP_DATA_DIR), or add files there with `tip-assistant ingest PATH`"
-        )
+    creates = args.command in ("ingest", "serve")  # the others say there is no library, naming the folder
+    return embedded.COMMANDS[args.command](Assistant(settings, creates_library=creates), args)
 
 
 def parse_years(text: str) -> list[int]:

@@ -334,6 +334,7 @@ def test_missing_sources_lists_gold_documents_not_in_the_library():
 # ----- tip-assistant eval ----------------------------------------------------------------------------------
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch, embedder):
+    (tmp_path / "data").mkdir()  # an empty library
     monkeypatch.setenv("TIP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(assistant.service, "Embedder", lambda *args, **kwargs: embedder)
     return tmp_path / "data"
