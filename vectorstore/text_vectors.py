@@ -126,12 +126,6 @@ class TextVectors:
         except sqlite3.Error as exc:  # busy, read-only, disk full: the answer goes on without keeping them
             log.info("sentence vectors not kept this time (%s)", exc)
 
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-            self._db, self._opened = None, False
-
 
 @contextmanager
 def _transaction(db: sqlite3.Connection) -> Iterator[None]:
