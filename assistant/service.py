@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -16,21 +16,11 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
-from assistant.answering.answerability import Answerability
-from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
-from assistant.answering.generative import GenerativeComposer, chat_model
-from assistant.answering.pipeline import AnswerPipeline
-from assistant.answering.prefetch import SentenceVectorPrefetch
-from assistant.answering.rerank import CrossEncoderScorer
-from assistant.drafting.drafts import CitedText, Grouping, cite_draft, summarize
-from assistant.drafting.section_writer import ModelSectionWriter
 from assistant.errors import DocumentNotFound, TipError
-from assistant.grounding.support import CheckedSentence, SupportChecker, from_paragraph_start
 from assistant.settings import Settings
 from assistant.types import Answer, PageSpan, Progress
 from ingest.chunking import Chunker
 from ingest.pipeline import ChunkProgress, FileSizeLimit, IngestReport, ProgressCallback, collect_files, ingest_files
-from prompts import Prompt, load_prompts
 from vectorstore import (
     CATALOG_FILE,
     TEXT_VECTORS_FILE,
@@ -43,8 +33,16 @@ from vectorstore import (
 )
 from vectorstore.originals import ORIGINALS_DIR, Originals
 
+# The answering and drafting stack (and LangChain under it) is imported where it is first used: commands that
+# only read or write the library (`ingest` of unchanged files, `docs`, `remove`) start without it.
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+
+    from assistant.answering.pipeline import AnswerPipeline
+    from assistant.answering.prefetch import SentenceVectorPrefetch
+    from assistant.drafting.drafts import CitedText, Grouping
+    from assistant.grounding.support import CheckedSentence, SupportChecker
+    from prompts import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +127,9 @@ class Assistant:
         """Remove the vectors an interrupted write left, unless another process is writing the library now:
         the vectors of the document it is storing are not in the catalogue until its last batch is written.
         Whatever is left is removed by the next opening."""
-        lock = FileLock(self.catalog.path.parent / WRITE_LOCK)
+        lock = self._write_lock
         try:
-            lock.acquire(timeout=0)
+            lock.acquire(timeout=0)  # held already when an ingest opens the store (the lock is re-entrant)
         except Timeout:
             log.info("another process is writing to %s; orphan vectors are left for later", self.settings.data_dir)
             return
@@ -141,9 +139,21 @@ class Assistant:
             lock.release()
 
     @cached_property
+    def _write_lock(self) -> FileLock:
+        """The inter-process lock of the library (``WRITE_LOCK``), one object per Assistant so that a thread
+        holding it can take it again."""
+        return FileLock(self.catalog.path.parent / WRITE_LOCK)
+
+    @cached_property
     def pipeline(self) -> AnswerPipeline:
         """condense → retrieve → compose, with the generative composer when ``TIP_LLM`` names a model (its
         prompts are validated here, at start) and the extractive one otherwise."""
+        from assistant.answering.answerability import Answerability
+        from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
+        from assistant.answering.generative import GenerativeComposer
+        from assistant.answering.pipeline import AnswerPipeline
+        from assistant.answering.rerank import CrossEncoderScorer
+
         answerability = Answerability(self.store)
         config = ExtractiveConfig(max_sentences=self.settings.max_sentences)
         extractive = ExtractiveComposer(self.embedder, config, answerability, self.passage_vectors)
@@ -158,23 +168,31 @@ class Assistant:
     @cached_property
     def model(self) -> BaseChatModel | None:
         """The chat model ``TIP_LLM`` names (a client only: nothing is contacted), or None."""
+        from assistant.answering.generative import chat_model
+
         return chat_model(self.settings) if self.settings.llm else None
 
     @cached_property
     def prompts(self) -> dict[str, Prompt]:
         """The prompt templates, from ``TIP_PROMPTS_DIR`` or the package; raises ``PromptError`` for a missing
         or malformed one."""
+        from prompts import load_prompts
+
         return load_prompts(self.settings.prompts_dir) if self.settings.prompts_dir else load_prompts()
 
     @cached_property
     def checker(self) -> SupportChecker:
         """The support checker every answer sentence and checked text goes through."""
+        from assistant.grounding.support import SupportChecker
+
         return SupportChecker(self.embedder, passage_vectors=self.passage_vectors)
 
     def prefetch_sentence_vectors(self) -> SentenceVectorPrefetch:
         """Start computing the sentence vectors of every passage in the background, while no question is
         answered and nothing is ingested (``assistant.answering.prefetch``); a server calls it once ready.
         Documents added later are taken up after their ingest."""
+        from assistant.answering.prefetch import SentenceVectorPrefetch
+
         if self._prefetch is None:
             self._prefetch = SentenceVectorPrefetch(self.catalog, self.passage_vectors, self._cores_free).start()
         return self._prefetch
@@ -254,6 +272,8 @@ class Assistant:
     def verify(self, text: str, doc_ids: Sequence[str] | None = None) -> list[CheckedSentence]:
         """Each sentence of ``text`` (a draft, another system's answer) with the library passage that best
         supports it, labelled: the passages retrieved for that sentence are its candidates."""
+        from assistant.grounding.support import from_paragraph_start
+
         if not text or not text.strip():
             raise EmptyText()
         self._require_documents()
@@ -270,11 +290,14 @@ class Assistant:
     def summarize(
         self,
         topic: str,
-        grouping: Grouping | str = Grouping.AUTO,
+        grouping: Grouping | str = "auto",
         doc_ids: Sequence[str] | None = None,
         progress: Progress | None = None,
     ) -> CitedText:
         """A cited summary of what the library says on ``topic`` (see ``assistant.drafting.drafts``)."""
+        from assistant.drafting.drafts import Grouping, summarize
+        from assistant.drafting.section_writer import ModelSectionWriter
+
         if not topic or not topic.strip():
             raise EmptyQuestion()
         self._require_documents()
@@ -283,6 +306,8 @@ class Assistant:
 
     def cite(self, text: str, doc_ids: Sequence[str] | None = None, progress: Progress | None = None) -> CitedText:
         """The drafter's ``text`` with sources attached where the library supports it."""
+        from assistant.drafting.drafts import cite_draft
+
         if not text or not text.strip():
             raise EmptyText()
         return cite_draft(lambda paragraph: self.verify(paragraph, doc_ids), text, progress=progress)
@@ -312,9 +337,9 @@ class Assistant:
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
         limit = FileSizeLimit(self.settings.max_upload_mb, "TIP_MAX_UPLOAD_MB")
-        store = self.store  # opened before the write lock is taken: opening reconciles under that lock
+        sink = _StoreWhenNeeded(self.catalog, lambda: self.store)
         with self._ingest_lock, self._library_write_lock():
-            report = ingest_files(files, store, chunker, progress, size_limit=limit, chunk_progress=chunk_progress)
+            report = ingest_files(files, sink, chunker, progress, size_limit=limit, chunk_progress=chunk_progress)
             self.originals.keep(report.outcomes)  # after the store: a copy never stands for an unstored version
         self._library_changed()
         return report
@@ -323,7 +348,7 @@ class Assistant:
     def _library_write_lock(self) -> Iterator[None]:
         """Held while this process writes the library, so two processes never write it at once (a server
         and a terminal's ``ingest``, two ``ingest`` runs): the second waits, saying so, then goes on."""
-        lock = FileLock(self.catalog.path.parent / WRITE_LOCK)
+        lock = self._write_lock
         try:
             lock.acquire(timeout=0)
         except Timeout:
@@ -419,3 +444,22 @@ class Assistant:
         if text is None:
             raise DocumentNotFound(f"{ref}, page {page}")
         return PageSpan(doc.doc_id, doc.source, doc.title, page, 0, len(text), text)
+
+
+class _StoreWhenNeeded:
+    """What an ingest stores into (``ingest.pipeline.DocumentSink``): whether a file is in the library already is
+    read from the catalogue, and the vector store (Chroma, and the model behind it) is opened for the first file
+    that is stored, so an ingest of unchanged files opens neither."""
+
+    def __init__(self, catalog: Catalog, open_store: Callable[[], ChunkStore]):
+        self.catalog = catalog
+        self.open_store = open_store
+
+    def document_by_source(self, source: str) -> DocumentRecord | None:
+        return self.catalog.document_by_source(source)
+
+    def document_by_sha(self, sha256: str) -> DocumentRecord | None:
+        return self.catalog.document_by_sha(sha256)
+
+    def add_document(self, document, chunks, progress=None) -> None:
+        self.open_store().add_document(document, chunks, progress)

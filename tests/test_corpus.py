@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.evaluation.gold_set import load_gold, run_items, summarize, summarize_by_kind
+from assistant.service import Assistant
 from ingest.pipeline import FileStatus
 from tests.shared_paths import CORPUS, GOLD_DEV, GOLD_DEV_2, require
 
@@ -36,6 +37,15 @@ def test_unchanged_files_are_skipped(library):
     again = assistant.ingest([CORPUS])
     assert {o.status for o in again.outcomes} == {FileStatus.UNCHANGED}
     assert max(o.seconds for o in again.outcomes) < 1.0  # hashing only, no parsing
+
+
+def test_an_ingest_of_unchanged_files_opens_neither_the_vector_store_nor_the_model(library):
+    assistant, _ = library
+    fresh = Assistant(assistant.settings)  # as a new `tip-assistant ingest` run would open the library
+    again = fresh.ingest([CORPUS])
+    assert {o.status for o in again.outcomes} == {FileStatus.UNCHANGED}
+    assert "store" not in vars(fresh)  # a cached property never computed: Chroma was not opened
+    assert not fresh.embedder.loaded
 
 
 def test_dev_set_floors(dev_results):

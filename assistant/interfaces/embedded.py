@@ -11,9 +11,8 @@ import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant.drafting.drafts import CITATION_NEEDED, CitedText
-from assistant.drafting.export import FORMATS, to_markdown, write
 from assistant.interfaces.console import (
     EXIT_FAILED_FILES,
     EXIT_OK,
@@ -31,6 +30,9 @@ from assistant.interfaces.payloads import checked_dict, document_dict, outcome_d
 from assistant.interfaces.text import counted, format_outcome
 from assistant.service import Assistant
 from ingest.pipeline import FileOutcome
+
+if TYPE_CHECKING:  # the drafting stack loads for the commands that draft, not for every command
+    from assistant.drafting.drafts import CitedText
 
 
 def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
@@ -98,6 +100,9 @@ def cmd_cite(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def _deliver(cited: CitedText, args: argparse.Namespace) -> int:
+    from assistant.drafting.drafts import CITATION_NEEDED
+    from assistant.drafting.export import FORMATS, to_markdown, write
+
     """Print the Markdown, or write the file; then say what needs the drafter's attention (on stderr)."""
     for notice in cited.notices:
         print(f"note: {notice}", file=sys.stderr)

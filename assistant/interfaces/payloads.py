@@ -7,13 +7,15 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
 
-from assistant.drafting.drafts import CitedText
-from assistant.drafting.export import to_markdown
-from assistant.grounding.support import CheckedSentence
 from assistant.types import citation_dict
 from ingest.pipeline import FileOutcome, FileStatus
 from vectorstore.catalog import DocumentRecord
+
+if TYPE_CHECKING:  # the drafting stack loads when a cited text is made, not for every command
+    from assistant.drafting.drafts import CitedText
+    from assistant.grounding.support import CheckedSentence
 
 SAME_NAME = "another file in this upload has the same name: rename one and add it again"
 NO_NAME = "the upload has no usable file name: give the file a name such as report.pdf"
@@ -35,6 +37,8 @@ def checked_dict(checked: CheckedSentence) -> dict:
 
 
 def cited_dict(cited: CitedText) -> dict:
+    from assistant.drafting.export import to_markdown
+
     """A cited summary or draft: its Markdown, and the same as data (sections of sentences with the numbers
     of their notes, the notes with their quotes, the documents cited)."""
     return {
