@@ -44,6 +44,10 @@ SPLIT_MIN_TEXTS = 8
 # embeds two or three: the question, its condensed form, its parts), so that one answer does not embed the same
 # text twice. Larger, a benchmark replaying a question set would time answers that embed nothing at all.
 QUERY_CACHE_SIZE = 64
+# Texts per forward pass. Small batches pad little (the texts are sorted by length first) and keep the attention
+# matrices small: on the shared corpus here, 8 against 32 embedded chunks as fast (56 against 54 a second) with a
+# peak of 870 MB instead of 1,145 MB, and question-time sentences 1.65x faster (216 against 131 a second).
+BATCH_SIZE = 8
 
 
 def packaged_model_dir() -> Path:
@@ -73,7 +77,7 @@ class Embedder(Embeddings):
     def __init__(
         self,
         model_dir: str | Path | None = None,
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         bf16: bool | None = None,
         threads: int = ENCODE_THREADS,
     ):
@@ -150,9 +154,7 @@ class Embedder(Embeddings):
             self._running += 1
         try:
             parts = min(self.threads, len(texts) // SPLIT_MIN_TEXTS) if alone else 1
-            if parts <= 1:
-                return self._encode(texts)
-            return self._encode_spread(texts, parts)
+            return self._encode(texts) if parts <= 1 else self._encode_spread(texts, parts)
         finally:
             with self._running_lock:
                 self._running -= 1
@@ -205,3 +207,22 @@ class Embedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode_query(text).tolist()
+
+
+@functools.cache
+def _libc():
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, Windows, musl): its allocator is left as it is
+        return None
+
+
+def return_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``); a no-op elsewhere. After an
+    ingest batch: glibc keeps what the forward passes freed, and an ingest grew by ~100 MB a file otherwise
+    (1.56 GB peak for the shared corpus)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)

@@ -23,7 +23,7 @@ from assistant.text.terms import lexical_terms
 from ingest.models import Chunk, LoadedDocument
 from ingest.structured import searchable_text
 from vectorstore.catalog import Catalog, DocumentRecord
-from vectorstore.embeddings import Embedder
+from vectorstore.embeddings import Embedder, return_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,7 @@ class ChunkStore:
                 written.extend(c.chunk_id for c in batch)  # before the upsert, which may write part of a batch
                 with self._server_calls():
                     self._upsert_vectors(batch, batch_vectors)
+                return_freed_memory()
                 if progress is not None:
                     progress(start + len(batch), len(chunks))
             with self._server_calls():
