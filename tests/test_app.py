@@ -439,7 +439,15 @@ def test_check_text_paragraph_by_paragraph_finds_what_one_check_finds(spy):
         "The Blantyre shelter received 41 survivors in 2023.\n\n\nIt referred them onwards."
     )
     by_paragraph = handlers.verify_text(spy, text)
-    assert by_paragraph == spy.real.verify(text)
+    whole = spy.real.verify(text)
+
+    def without_score(checked):  # under bf16 a vector moves in its 4th decimal with the other texts of its batch
+        return replace(checked, support=replace(checked.support, score=None)) if checked.support else checked
+
+    assert [without_score(c) for c in by_paragraph] == [without_score(c) for c in whole]
+    for mine, theirs in zip(by_paragraph, whole, strict=True):
+        if mine.support is not None:
+            assert mine.support.score == pytest.approx(theirs.support.score, abs=2e-3)
     assert [text[c.start : c.end] for c in by_paragraph] == [c.text for c in by_paragraph]
 
 
