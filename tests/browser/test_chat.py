@@ -24,6 +24,18 @@ def test_a_question_sent_with_enter_gets_a_cited_answer_and_its_sources(page):
     chat.get_by_text("64 of these survivors").first.wait_for()
 
 
+def test_a_screen_reader_hears_each_message_as_text_not_as_its_html(page):
+    ask(page, "How many survivors did the Arusha shelter network host in 2023?")
+    chat = page.get_by_role("log", name="chatbot conversation")
+    chat.get_by_text("212 survivors").first.wait_for()
+    named = "() => [...document.querySelectorAll('#tip-chat [aria-label*=\"s message: \"]')].map(e => e.ariaLabel)"
+    page.wait_for_function(f"({named})().every(name => !name.includes('<'))", timeout=10_000)
+    question, answer = page.evaluate(named)
+    assert question == "user's message: How many survivors did the Arusha shelter network host in 2023?"
+    assert answer.startswith("bot's message: In 2023, the Arusha shelter network hosted 212 survivors")
+    assert "✅" in answer and "tip-badge" not in answer and "style=" not in answer
+
+
 def test_a_question_the_library_cannot_answer_says_so_and_why(page):
     ask(page, "How many survivors did the shelters in Antarctica host in 2023?")
     chat = page.get_by_role("log", name="chatbot conversation")

@@ -79,10 +79,12 @@ element.addEventListener('click', (event) => {{
 # The chat shows answers as plain text (render_markdown=False, allow_tags=False: they quote untrusted documents).
 # This turns the text "[n]" of answers, a marker of ours (a document's own bracketed numbers are shown as ［n］),
 # into buttons as the chat renders them, and a click into the open event with the marker's number and the
-# position of its message in the chat (one message per turn of the conversation kept, in order).
+# position of its message in the chat (one message per turn of the conversation kept, in order). The Chatbot
+# names each message after its HTML ("bot's message: <span class=…"); this names it after the text it shows.
 MARKERS_JS = f"""
 const MARKER = /\\[(\\d+(?:\\s*[,;]\\s*\\d+)*)\\]/;  // one marker; group 1 holds its numbers
 const SEPARATOR = /(\\s*[,;]\\s*)/;
+const LEAD = /^\\w+'s message: /;  // how the Chatbot's name of a message opens
 if (!document.getElementById('tip-marker-style')) {{
   const style = document.createElement('style');
   style.id = 'tip-marker-style';
@@ -127,15 +129,26 @@ function markUp(chat) {{
     }}
   }}
 }}
+function plainNames(chat) {{
+  for (const message of chat.querySelectorAll('[aria-label]')) {{
+    const name = message.getAttribute('aria-label');
+    const lead = name.match(LEAD);
+    const content = message.querySelector('.message-content');
+    if (!lead || !content) continue;
+    const plain = lead[0] + content.innerText.replace(/\\s+/g, ' ').trim();
+    if (name !== plain) message.setAttribute('aria-label', plain);
+  }}
+}}
 function watch() {{
   const chat = document.getElementById('{CHAT_ID}');
   if (!chat || chat.dataset.tipMarkers) return;
   chat.dataset.tipMarkers = 'on';
   let pending = false;  // one pass per frame, however many changes (a streamed answer changes often)
-  const later = () => {{ pending = false; markUp(chat); }};
+  const later = () => {{ pending = false; markUp(chat); plainNames(chat); }};
   const changed = () => {{ if (!pending) {{ pending = true; requestAnimationFrame(later); }} }};
-  new MutationObserver(changed).observe(chat, {{childList: true, subtree: true, characterData: true}});
-  markUp(chat);
+  new MutationObserver(changed).observe(chat, {{childList: true, subtree: true, characterData: true,
+    attributeFilter: ['aria-label']}});
+  later();
   chat.addEventListener('click', (event) => {{
     const button = event.target.closest('button.tip-marker');
     if (!button) return;
