@@ -85,7 +85,7 @@ def test_citations_are_listed_in_answer_order():
     panel = render.render_sources(make_answer((first, second)))
 
     assert panel.index("[1]") < panel.index("[2]")
-    assert "other.txt · page 7" in panel
+    assert 'other.txt · <span class="tip-where">page 7</span>' in panel  # never split at the space
 
 
 def test_refused_answer_shows_related_passages_as_not_an_answer():
@@ -243,7 +243,8 @@ def test_sources_panel_explains_flagged_sentences_with_the_closest_quote_escaped
 
     assert "These 2 sentences are not fully supported" in panel
     assert "⚠️ partly supported" in flagged and "score 0.61 · cites [2]" in flagged
-    assert "Source: report.pdf · page 3" in flagged and "Fees rose &lt;i&gt;somewhat&lt;/i&gt;." in flagged
+    assert 'Source: report.pdf · <span class="tip-where">page 3</span>' in flagged
+    assert "Fees rose &lt;i&gt;somewhat&lt;/i&gt;." in flagged
     assert "❌ not supported by its source" in flagged and "Closest passage (does not support it)" in flagged
     assert "Fees rose in 2019 &amp; &lt;script&gt;." in flagged and "<script>" not in panel
     assert "Numbers not in the passage: 2020." in flagged
@@ -270,9 +271,11 @@ def test_check_result_lists_each_sentence_with_its_label_and_a_summary():
     cards = result.split('<li class="tip-source ')[1:]
 
     assert "4 sentences: 1 supported, 1 partial, 2 with no support in the library" in result
-    assert "✅ supported" in cards[0] and "score 1.00" in cards[0] and "Source: report.pdf · page 4" in cards[0]
+    assert "✅ supported" in cards[0] and "score 1.00" in cards[0]
+    assert 'Source: report.pdf · <span class="tip-where">page 4</span>' in cards[0]
     assert "⚠️ partial" in cards[1] and "Fees &lt;rose&gt; a bit." in cards[1] and "Fees &amp; costs rose." in cards[1]
-    assert "❌ unsupported" in cards[2] and "Closest passage (does not support it): report.pdf · page 3" in cards[2]
+    assert "❌ unsupported" in cards[2]
+    assert 'Closest passage (does not support it): report.pdf · <span class="tip-where">page 3</span>' in cards[2]
     assert "No passage in the library comes close." in cards[3]
     assert "<rose>" not in result
 
@@ -425,7 +428,7 @@ def test_check_text_finds_the_source_of_a_true_sentence_and_none_for_an_invented
     true, invented = result.split('<li class="tip-source ')[1:]
 
     assert "2 sentences: 1 supported, 0 partial, 1 with no support in the library" in result
-    assert "✅ supported" in true and "Source: fees-brief.txt · page 1" in true
+    assert "✅ supported" in true and 'Source: fees-brief.txt · <span class="tip-where">page 1</span>' in true
     assert "fees of up to three months&#39; wages." in true
     assert "❌ unsupported" in invented and "Closest passage (does not support it)" in invented
     assert "&lt;i&gt;border guards&lt;/i&gt;" in invented and "<i>" not in result
