@@ -297,7 +297,7 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
             with gr.Row():
                 export_button = gr.Button("Export conversation", scale=1)
                 exported = gr.File(label="Conversation with its sources", file_count="multiple", interactive=False,
-                                   scale=3)  # fmt: skip
+                                   scale=3, visible=False)  # fmt: skip
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
             sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=SOURCES_JS, max_height=640)
@@ -318,13 +318,13 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
     inputs, outputs = [question, conversation, doc_filter, year_filter], [chatbot, sources, question, conversation]
     question.submit(answer, inputs, outputs, **PRIVATE)
     # The chat's own bin starts a new conversation.
-    chatbot.clear(lambda: (EMPTY_SOURCES, [], None), None, [sources, conversation, exported], **PRIVATE)
+    chatbot.clear(lambda: (EMPTY_SOURCES, [], _files([])), None, [sources, conversation, exported], **PRIVATE)
 
-    def export(kept: list) -> list[str] | None:
+    def export(kept: list) -> dict:
         files, message = export_conversation(kept, _export_folder("tip-conversation-"))
         if message:
             gr.Warning(message)
-        return files or None
+        return _files(files)
 
     export_button.click(export, conversation, exported, **PRIVATE)
     return doc_filter, year_filter
@@ -453,7 +453,7 @@ def _draft_tab(assistant: Assistant) -> gr.Dropdown:
             # What to do first, or why nothing was drafted: above the preview, which it leaves as it was.
             draft_message = gr.HTML("", css_template=SOURCES_CSS, js_on_load=None)
             draft_view = gr.HTML(EMPTY_DRAFT, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
-            draft_files = gr.File(label="Download", file_count="multiple", interactive=False)
+            draft_files = gr.File(label="Download", file_count="multiple", interactive=False, visible=False)
 
     def summarize(topic_text: str, how: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
         return _shown(summarize_tab(assistant, topic_text, how, _export_folder("tip-draft-"), progress, doc_ids))
@@ -471,7 +471,15 @@ def _shown(result: DraftResult) -> tuple[Any, ...]:
     """A Draft tab result as Gradio outputs: a preview or files of None stay as they are."""
     import gradio as gr
 
-    return tuple(gr.skip() if value is None else value for value in result)
+    message, preview, files = result
+    return message, gr.skip() if preview is None else preview, gr.skip() if files is None else _files(files)
+
+
+def _files(paths: list[str]) -> dict:
+    """A box of files to download, shown only when it holds some."""
+    import gradio as gr
+
+    return gr.update(value=paths or None, visible=bool(paths))
 
 
 def _export_folder(prefix: str) -> Path:
@@ -581,7 +589,7 @@ def _evaluate_tab(assistant: Assistant) -> None:
             previous = gr.File(label="Previous run to compare with (its results.json)", file_types=[".json"])
             compare_button = gr.Button("Compare with the previous run")
             files = gr.File(label="Download the report (report.md, results.json, chart)", file_count="multiple",
-                            interactive=False)  # fmt: skip
+                            interactive=False, visible=False)  # fmt: skip
     with gr.Tabs() as views:
         with gr.Tab("Figures", id=FIGURES_TAB):
             figures = gr.HTML(EMPTY_EVALUATION, css_template=EVALUATION_CSS, js_on_load=None)
@@ -593,8 +601,11 @@ def _evaluate_tab(assistant: Assistant) -> None:
     last_run = gr.State(None)  # the latest run's evaluation in this page, for a comparison made afterwards
 
     def run(dev_path: str | None, upload_path: str | None, previous_path: str | None, progress=gr.Progress()):  # noqa: B008
-        view = run_evaluation(assistant, upload_path or dev_path, _evaluation_folder(), previous_path, progress)
-        return (*view, gr.Tabs(selected=FIGURES_TAB))
+        gold = upload_path or dev_path
+        shown, failed, chart_file, report, compared, results = run_evaluation(
+            assistant, gold, _evaluation_folder(), previous_path, progress
+        )
+        return shown, failed, chart_file, _files(report), compared, results, gr.Tabs(selected=FIGURES_TAB)
 
     def compare(results: dict | None, previous_path: str | None):
         return compare_with_previous(results, previous_path), gr.Tabs(selected=COMPARISON_TAB)
