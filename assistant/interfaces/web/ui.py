@@ -462,8 +462,9 @@ def _draft_tab(assistant: Assistant) -> gr.Dropdown:
         return _shown(cite_tab(assistant, text, _export_folder("tip-draft-"), progress, doc_ids))
 
     outputs = [draft_message, draft_view, draft_files]
-    summarize_button.click(summarize, [topic, grouping, draft_filter], outputs, **PRIVATE)
-    cite_button.click(cite, [own_text, draft_filter], outputs, **PRIVATE)
+    # One progress bar, over the preview, rather than one over each output.
+    summarize_button.click(summarize, [topic, grouping, draft_filter], outputs, show_progress_on=draft_view, **PRIVATE)
+    cite_button.click(cite, [own_text, draft_filter], outputs, show_progress_on=draft_view, **PRIVATE)
     return draft_filter
 
 
@@ -605,17 +606,26 @@ def _evaluate_tab(assistant: Assistant) -> None:
         shown, failed, chart_file, report, compared, results = run_evaluation(
             assistant, gold, _evaluation_folder(), previous_path, progress
         )
-        return shown, failed, chart_file, _files(report), compared, results, gr.Tabs(selected=FIGURES_TAB)
+        return shown, failed, chart_file, _files(report), compared, results
 
     def compare(results: dict | None, previous_path: str | None):
         return compare_with_previous(results, previous_path), gr.Tabs(selected=COMPARISON_TAB)
 
-    # One evaluation at a time on the server: a run asks every question of the set back to back.
-    run_button.click(
-        run, [dev_set, upload, previous], [figures, failures, chart, files, comparison, last_run, views],
-        concurrency_limit=1, concurrency_id="evaluate", **PRIVATE,
+    def withdraw_message(results: dict | None):
+        """A new gold set takes away the message of a run that did not happen; a run's figures stay."""
+        return gr.skip() if results is not None else EMPTY_EVALUATION
+
+    # One evaluation at a time on the server: a run asks every question of the set back to back. Its one
+    # progress bar is over the figures, in view from the start.
+    run_button.click(lambda: gr.Tabs(selected=FIGURES_TAB), None, views, **PRIVATE).then(
+        run, [dev_set, upload, previous], [figures, failures, chart, files, comparison, last_run],
+        show_progress_on=figures, concurrency_limit=1, concurrency_id="evaluate", **PRIVATE,
     )  # fmt: skip
     compare_button.click(compare, [last_run, previous], [comparison, views], **PRIVATE)
+    dev_set.change(withdraw_message, last_run, figures, **PRIVATE)
+    upload.change(withdraw_message, last_run, figures, **PRIVATE)
+    # Another previous run takes away the comparison with the one before, or the message saying why there is none.
+    previous.change(lambda: EMPTY_COMPARISON, None, comparison, **PRIVATE)
 
 
 def _evaluation_folder() -> Path:
