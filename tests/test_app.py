@@ -278,6 +278,9 @@ def test_check_result_lists_each_sentence_with_its_label_and_a_summary():
     assert 'Closest passage (does not support it): report.pdf · <span class="tip-where">page 3</span>' in cards[2]
     assert "No passage in the library comes close." in cards[3]
     assert "<rose>" not in result
+    # a card with a passage opens its page: the button says which, and gives the card's position
+    assert '<button type="button" class="tip-open" data-n="0"' in cards[0] and ">Open page 4</button>" in cards[0]
+    assert 'data-n="2"' in cards[2] and "tip-open" not in cards[3]
 
 
 def test_support_summary_counts():
@@ -424,7 +427,7 @@ def test_check_text_finds_the_source_of_a_true_sentence_and_none_for_an_invented
         "Penguins in Antarctica were trained as <i>border guards</i> in 2019."
     )
     seen = []
-    result = handlers.check_text(spy, text, None, lambda step, **kwargs: seen.append(step))
+    result, passages = handlers.check_text(spy, text, None, lambda step, **kwargs: seen.append(step))
     true, invented = result.split('<li class="tip-source ')[1:]
 
     assert "2 sentences: 1 supported, 0 partial, 1 with no support in the library" in result
@@ -433,6 +436,10 @@ def test_check_text_finds_the_source_of_a_true_sentence_and_none_for_an_invented
     assert "❌ unsupported" in invented and "Closest passage (does not support it)" in invented
     assert "&lt;i&gt;border guards&lt;/i&gt;" in invented and "<i>" not in result
     assert seen == [(0, 2), (1, 2)]  # one step per paragraph
+    # each card's button opens its sentence's passage, by the sentence's position
+    assert 'data-n="0"' in true and 'data-n="1"' in invented
+    assert passages[0].source == "fees-brief.txt" and "three months" in passages[0].quote
+    assert passages[1] is not None  # the closest passage, which does not support the sentence
 
 
 @pytest.mark.integration
@@ -450,23 +457,23 @@ def test_check_text_paragraph_by_paragraph_finds_what_one_check_finds(spy):
 def test_check_text_honours_the_document_filter(spy):
     shelter = spy.real.find_document("shelter.txt").doc_id
     text = "Recruitment agencies charged workers fees of up to three months' wages."
-    result = handlers.check_text(spy, text, [shelter])
+    result = handlers.check_text(spy, text, [shelter]).shown
     assert "fees-brief.txt" not in result and "❌ unsupported" in result
 
 
 @pytest.mark.parametrize("empty", [None, "", " \n\n "])
 def test_check_text_asks_for_text_when_there_is_none(empty):
-    assert "Paste some text to check first." in handlers.check_text(None, empty)
+    assert "Paste some text to check first." in handlers.check_text(None, empty).shown
 
 
 def test_check_text_on_an_empty_library_says_so(tmp_path):
     result = handlers.check_text(Assistant(Settings(data_dir=tmp_path / "data")), "Anything at all.")
-    assert "The library is empty" in result
+    assert "The library is empty" in result.shown and result.passages == ()
 
 
 @pytest.mark.integration
 def test_check_text_with_a_document_removed_meanwhile(spy):
-    assert "no longer in the library" in handlers.check_text(spy, "Fees were charged.", ["gone"])
+    assert "no longer in the library" in handlers.check_text(spy, "Fees were charged.", ["gone"]).shown
 
 
 # ----- library ------------------------------------------------------------------------------------------

@@ -259,7 +259,8 @@ def support_summary(checked: Sequence[CheckedSentence]) -> str:
 
 
 def render_checked(checked: Sequence[CheckedSentence]) -> str:
-    """The "Check text" result: a one-line summary, then every sentence with its label and evidence."""
+    """The "Check text" result: a one-line summary, then every sentence with its label and evidence, and for a
+    sentence with a passage, a button opening its page (``data-n``: the sentence's position in ``checked``)."""
     return _render(
         "checked.html", checked=checked, summary=support_summary(checked), labels=CHECK_LABELS,
         nothing=NOTHING_IN_LIBRARY,

@@ -25,6 +25,7 @@ from assistant.interfaces.web.handlers import (
     cite_tab,
     export_conversation,
     library_state,
+    open_checked,
     open_cited,
     removal_question,
     remove_document,
@@ -64,9 +65,12 @@ def _focus(elem_id: str) -> str:
 # ----- the page viewer and what opens it ----------------------------------------------------------------------
 CHAT_ID, VIEWER_ID = "tip-chat", "tip-viewer"
 VIEWER_TITLE_ID, CLOSE_ID = "tip-viewer-title", "tip-viewer-close"
-OPEN_EVENT = "open_citation"  # what the Sources panel's cards and the chat's markers trigger, with {n[, message]}
+# What the cards of the Sources panel and of the "Check text" result and the chat's markers trigger, with
+# {n[, message]}.
+OPEN_EVENT = "open_citation"
 
-# The Sources panel's "Open page" buttons (event delegation: the panel's content is replaced with each answer).
+# The "Open page" buttons of the Sources panel and of the "Check text" result (event delegation: their content is
+# replaced with each answer, each check).
 SOURCES_JS = f"""
 element.addEventListener('click', (event) => {{
   const button = event.target.closest('button.tip-open');
@@ -213,15 +217,16 @@ def build_ui(assistant: Assistant, startup: Startup | None = None) -> gr.Blocks:
         startup = startup or already_ready()
         status = gr.Markdown(_stage_line(startup), visible=not startup.ready.is_set(), elem_id="tip-startup")
         with gr.Tab("Chat"):
-            doc_filter, year_filter = _chat_tab(assistant)
+            doc_filter, year_filter, conversation, sources = _chat_tab(assistant)
         with gr.Tab("Check text"):
-            check_filter = _check_tab(assistant)
+            check_filter, checked, passages = _check_tab(assistant)
         with gr.Tab("Draft"):
             draft_filter = _draft_tab(assistant)
         with gr.Tab("Library"):
             refresh_library = _library_tab(assistant, demo, [doc_filter, check_filter, draft_filter], year_filter)
         with gr.Tab("Evaluate"):
             _evaluate_tab(assistant)
+        _page_viewer(assistant, conversation, sources, checked, passages)  # outside the tabs: any tab opens it
         _follow_startup(demo, startup, status, refresh_library)
 
         def ask(question: str, history_json: str = "") -> dict:
@@ -265,8 +270,9 @@ def _follow_startup(demo: gr.Blocks, startup: Startup, status: gr.Markdown, refr
     timer.tick(stage, None, [status, timer], **PRIVATE).then(refresh_when_over, inputs, outputs, **PRIVATE)
 
 
-def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
-    """The conversation and its Sources panel; returns the document and year filters."""
+def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown, gr.State, gr.HTML]:
+    """The conversation and its Sources panel; returns the document and year filters, the conversation kept
+    and the Sources panel (for the page viewer)."""
     import gradio as gr
 
     with gr.Row():
@@ -304,7 +310,6 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
     # The turns as the assistant reads them back, as the chat shows them, each answer (for the export) and the
     # passages it cites (for the page viewer).
     conversation = gr.State([])
-    _page_viewer(assistant, conversation, sources)
 
     def answer(text: str, kept: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
         if not text or not text.strip():
@@ -327,12 +332,15 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
         return _files(files)
 
     export_button.click(export, conversation, exported, **PRIVATE)
-    return doc_filter, year_filter
+    return doc_filter, year_filter, conversation, sources
 
 
-def _page_viewer(assistant: Assistant, conversation: gr.State, sources: gr.HTML) -> None:
+def _page_viewer(
+    assistant: Assistant, conversation: gr.State, sources: gr.HTML, checked: gr.HTML, passages: gr.State
+) -> None:
     """The viewer of a cited page, a dialog opened by the "Open page" buttons of the Sources panel (the latest
-    answer's passages) and by the [n] markers of the answers in the chat (that answer's passage n)."""
+    answer's passages), by the [n] markers of the answers in the chat (that answer's passage n) and by the
+    "Open page" buttons of the "Check text" result (the passage of that card's sentence)."""
     import gradio as gr
 
     markers = gr.HTML("", js_on_load=MARKERS_JS, visible="hidden", elem_id="tip-markers")
@@ -373,9 +381,14 @@ def _page_viewer(assistant: Assistant, conversation: gr.State, sources: gr.HTML)
         n = _event_number(evt, "n")
         return show(open_cited(assistant, entries, n) if n is not None else None)
 
+    def open_from_check(listed: tuple, evt: gr.EventData) -> tuple:
+        i = _event_number(evt, "n")
+        return show(open_checked(assistant, listed, i) if i is not None else None)
+
     # Gradio hands the event's data to a parameter annotated gr.EventData; the annotations of this module are
     # strings, and "gr" is no name of it (gradio is imported late, see build_ui), so the class is given itself.
-    open_from_chat.__annotations__["evt"] = open_from_sources.__annotations__["evt"] = gr.EventData
+    for opener in (open_from_chat, open_from_sources, open_from_check):
+        opener.__annotations__["evt"] = gr.EventData
 
     def turn(held: tuple | None, step: int) -> tuple:
         return show(turn_page(assistant, held, step)) if held else tuple(gr.skip() for _ in outputs)
@@ -384,6 +397,7 @@ def _page_viewer(assistant: Assistant, conversation: gr.State, sources: gr.HTML)
     getattr(sources, OPEN_EVENT)(open_from_sources, conversation, outputs, **PRIVATE).then(
         None, js=REVEAL_JS, **PRIVATE
     )
+    getattr(checked, OPEN_EVENT)(open_from_check, passages, outputs, **PRIVATE).then(None, js=REVEAL_JS, **PRIVATE)
     previous.click(lambda held: turn(held, -1), viewing, outputs, **PRIVATE).then(None, js=REVEAL_JS, **PRIVATE)
     following.click(lambda held: turn(held, 1), viewing, outputs, **PRIVATE).then(None, js=REVEAL_JS, **PRIVATE)
     close.click(lambda: (gr.update(visible=False), None), None, [viewer, viewing], **PRIVATE).then(
@@ -400,8 +414,9 @@ def _event_number(evt: gr.EventData, key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _check_tab(assistant: Assistant) -> gr.Dropdown:
-    """Each sentence of a pasted text against the library; returns the document filter."""
+def _check_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.HTML, gr.State]:
+    """Each sentence of a pasted text against the library; returns the document filter, the result and the
+    passages its cards open (for the page viewer)."""
     import gradio as gr
 
     with gr.Row():
@@ -419,14 +434,15 @@ def _check_tab(assistant: Assistant) -> gr.Dropdown:
             )  # fmt: skip
             check_button = gr.Button("Check", variant="primary")
         with gr.Column(scale=3):
-            checked = gr.HTML(EMPTY_CHECK, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
+            checked = gr.HTML(EMPTY_CHECK, css_template=SOURCES_CSS, js_on_load=SOURCES_JS, max_height=720)
+    passages = gr.State(())
 
     # Gradio recognises a progress tracker by its default value, hence the call in the signature.
-    def check(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> str:  # noqa: B008
+    def check(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
         return check_text(assistant, text, doc_ids, progress)
 
-    check_button.click(check, [to_check, check_filter], checked, **PRIVATE)
-    return check_filter
+    check_button.click(check, [to_check, check_filter], [checked, passages], **PRIVATE)
+    return check_filter, checked, passages
 
 
 def _draft_tab(assistant: Assistant) -> gr.Dropdown:
