@@ -21,6 +21,8 @@ def test_a_question_sent_with_enter_gets_a_cited_answer_and_its_sources(page):
     assert "shelters-2023.txt" in source.inner_text() and "212 survivors" in source.inner_text()
     for page_reference in (source.locator(".tip-where"), source.locator("button.tip-open")):  # never "page" / "1"
         assert page_reference.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    same_colour = "e => getComputedStyle(e).color === getComputedStyle(e.parentElement).color"
+    assert source.locator(".tip-where").evaluate(same_colour)  # subdued as the rest of its line
 
     ask(page, "How many of them were referred to legal aid?")  # a follow-up, read with the first question
     chat.get_by_text("64 of these survivors").first.wait_for()
