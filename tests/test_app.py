@@ -85,7 +85,7 @@ def test_citations_are_listed_in_answer_order():
     panel = render.render_sources(make_answer((first, second)))
 
     assert panel.index("[1]") < panel.index("[2]")
-    assert "other.txt · page 7" in panel
+    assert 'other.txt · <span class="tip-where">page 7</span>' in panel  # never split at the space
 
 
 def test_refused_answer_shows_related_passages_as_not_an_answer():
@@ -243,7 +243,8 @@ def test_sources_panel_explains_flagged_sentences_with_the_closest_quote_escaped
 
     assert "These 2 sentences are not fully supported" in panel
     assert "⚠️ partly supported" in flagged and "score 0.61 · cites [2]" in flagged
-    assert "Source: report.pdf · page 3" in flagged and "Fees rose &lt;i&gt;somewhat&lt;/i&gt;." in flagged
+    assert 'Source: report.pdf · <span class="tip-where">page 3</span>' in flagged
+    assert "Fees rose &lt;i&gt;somewhat&lt;/i&gt;." in flagged
     assert "❌ not supported by its source" in flagged and "Closest passage (does not support it)" in flagged
     assert "Fees rose in 2019 &amp; &lt;script&gt;." in flagged and "<script>" not in panel
     assert "Numbers not in the passage: 2020." in flagged
@@ -270,11 +271,16 @@ def test_check_result_lists_each_sentence_with_its_label_and_a_summary():
     cards = result.split('<li class="tip-source ')[1:]
 
     assert "4 sentences: 1 supported, 1 partial, 2 with no support in the library" in result
-    assert "✅ supported" in cards[0] and "score 1.00" in cards[0] and "Source: report.pdf · page 4" in cards[0]
+    assert "✅ supported" in cards[0] and "score 1.00" in cards[0]
+    assert 'Source: report.pdf · <span class="tip-where">page 4</span>' in cards[0]
     assert "⚠️ partial" in cards[1] and "Fees &lt;rose&gt; a bit." in cards[1] and "Fees &amp; costs rose." in cards[1]
-    assert "❌ unsupported" in cards[2] and "Closest passage (does not support it): report.pdf · page 3" in cards[2]
+    assert "❌ unsupported" in cards[2]
+    assert 'Closest passage (does not support it): report.pdf · <span class="tip-where">page 3</span>' in cards[2]
     assert "No passage in the library comes close." in cards[3]
     assert "<rose>" not in result
+    # a card with a passage opens its page: the button says which, and gives the card's position
+    assert '<button type="button" class="tip-open" data-n="0"' in cards[0] and ">Open page 4</button>" in cards[0]
+    assert 'data-n="2"' in cards[2] and "tip-open" not in cards[3]
 
 
 def test_support_summary_counts():
@@ -421,15 +427,19 @@ def test_check_text_finds_the_source_of_a_true_sentence_and_none_for_an_invented
         "Penguins in Antarctica were trained as <i>border guards</i> in 2019."
     )
     seen = []
-    result = handlers.check_text(spy, text, None, lambda step, **kwargs: seen.append(step))
+    result, passages = handlers.check_text(spy, text, None, lambda step, **kwargs: seen.append(step))
     true, invented = result.split('<li class="tip-source ')[1:]
 
     assert "2 sentences: 1 supported, 0 partial, 1 with no support in the library" in result
-    assert "✅ supported" in true and "Source: fees-brief.txt · page 1" in true
+    assert "✅ supported" in true and 'Source: fees-brief.txt · <span class="tip-where">page 1</span>' in true
     assert "fees of up to three months&#39; wages." in true
     assert "❌ unsupported" in invented and "Closest passage (does not support it)" in invented
     assert "&lt;i&gt;border guards&lt;/i&gt;" in invented and "<i>" not in result
     assert seen == [(0, 2), (1, 2)]  # one step per paragraph
+    # each card's button opens its sentence's passage, by the sentence's position
+    assert 'data-n="0"' in true and 'data-n="1"' in invented
+    assert passages[0].source == "fees-brief.txt" and "three months" in passages[0].quote
+    assert passages[1] is not None  # the closest passage, which does not support the sentence
 
 
 @pytest.mark.integration
@@ -455,23 +465,23 @@ def test_check_text_paragraph_by_paragraph_finds_what_one_check_finds(spy):
 def test_check_text_honours_the_document_filter(spy):
     shelter = spy.real.find_document("shelter.txt").doc_id
     text = "Recruitment agencies charged workers fees of up to three months' wages."
-    result = handlers.check_text(spy, text, [shelter])
+    result = handlers.check_text(spy, text, [shelter]).shown
     assert "fees-brief.txt" not in result and "❌ unsupported" in result
 
 
 @pytest.mark.parametrize("empty", [None, "", " \n\n "])
 def test_check_text_asks_for_text_when_there_is_none(empty):
-    assert "Paste some text to check first." in handlers.check_text(None, empty)
+    assert "Paste some text to check first." in handlers.check_text(None, empty).shown
 
 
 def test_check_text_on_an_empty_library_says_so(tmp_path):
     result = handlers.check_text(Assistant(Settings(data_dir=tmp_path / "data")), "Anything at all.")
-    assert "The library is empty" in result
+    assert "The library is empty" in result.shown and result.passages == ()
 
 
 @pytest.mark.integration
 def test_check_text_with_a_document_removed_meanwhile(spy):
-    assert "no longer in the library" in handlers.check_text(spy, "Fees were charged.", ["gone"])
+    assert "no longer in the library" in handlers.check_text(spy, "Fees were charged.", ["gone"]).shown
 
 
 # ----- library ------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The page viewer of the web UI: its HTML (escaped, the quote highlighted, page bounds), and the handlers that
-open it on passage n of an answer in the chat, from its [n] marker or its source card, on real temporary
-libraries (a PDF written by tests/pdf_factory.py and a text file)."""
+open it on passage n of an answer in the chat, from its [n] marker or its source card, and on the passage of a
+checked sentence, on real temporary libraries (a PDF written by tests/pdf_factory.py and a text file)."""
 
 from __future__ import annotations
 
@@ -194,6 +194,21 @@ def test_a_removed_or_changed_document_is_said_to_be_so(library, tmp_path):
     assert handlers.DOCUMENT_GONE in gone.heading and (gone.previous, gone.next, gone.download) == (False, False, None)
 
 
+@pytest.mark.integration
+def test_a_checked_sentence_opens_the_page_of_its_passage_as_a_chat_citation_does(library):
+    text = "The field office in Mwanza received 96 referrals of trafficking victims.\n\nPenguins guard Lake Malawi."
+    shown, passages = handlers.check_text(library, text)
+    assert 'data-n="0"' in shown
+    step = handlers.open_checked(library, passages, 0)
+    assert step.viewing == (passages[0], 2) and passages[0].source == "report.pdf"
+    assert "page 2 of 3</span> · the cited page" in step.heading and "[0]" not in step.heading
+    assert step.page.count('<div class="tip-highlight"') >= 1 and Path(step.download).name == "report.pdf"
+    assert handlers.turn_page(library, step.viewing, 1).viewing[1] == 3  # pages turn as from the chat
+    assert handlers.open_checked(library, passages, len(passages)) is None  # no such sentence
+    assert handlers.open_checked(library, passages, -1) is None
+    assert handlers.open_checked(library, (None,), 0) is None  # a sentence without a passage
+
+
 def test_the_open_events_get_the_browser_s_event_data(tmp_path):
     """Gradio hands event data only to a parameter whose annotation resolves to gr.EventData."""
     import gradio as gr
@@ -201,4 +216,4 @@ def test_the_open_events_get_the_browser_s_event_data(tmp_path):
 
     demo = ui.build_ui(Assistant(Settings(data_dir=tmp_path / "data")))
     opening = [f.fn for f in demo.fns.values() if f.fn is not None and f.fn.__name__.startswith("open_from_")]
-    assert len(opening) == 2 and all(get_type_hints(fn)["evt"] is gr.EventData for fn in opening)
+    assert len(opening) == 3 and all(get_type_hints(fn)["evt"] is gr.EventData for fn in opening)

@@ -4,6 +4,7 @@ terminal and on /api/v1/health; the web UI's start-up line follows the same stag
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -62,6 +63,26 @@ def test_the_server_listens_before_it_loads_the_model_and_adds_the_documents(tmp
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_ctrl_c_stops_the_server_and_says_so(tmp_path):
+    port = free_port()
+    env = {**os.environ, "TIP_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant.interfaces.cli", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        line = ""
+        while "listening on" not in line:
+            line = server.stdout.readline()
+            assert line, "the server stopped before it listened"
+        server.send_signal(signal.SIGINT)  # what Ctrl+C sends
+        rest, _ = server.communicate(timeout=60)
+    finally:
+        server.kill()
+    assert server.returncode == 0
+    assert rest.splitlines()[-1] == "tip-assistant: stopped"
 
 
 def test_a_failed_start_up_ends_with_its_reason_instead_of_waiting_forever():

@@ -177,13 +177,17 @@ def test_the_export_button_writes_the_conversation_kept_and_the_bin_clears_it(li
     export = on(demo, component(demo, gr.Button, "Export conversation"), "click")
     kept = converse(library, FEES)
 
-    files = export(kept)
-    assert [Path(f).suffix for f in files] == [".md", ".docx"]
+    box = component(demo, gr.File, "Conversation with its sources")
+    assert not box.visible  # no empty box before anything is exported
+    shown = export(kept)
+    files = shown["value"]
+    assert shown["visible"] and [Path(f).suffix for f in files] == [".md", ".docx"]
     assert FEES in Path(files[0]).read_text(encoding="utf-8")
+    nothing = {"__type__": "update", "value": None, "visible": False}
     with pytest.warns(UserWarning, match="Ask a question first"):  # a notice in the page, outside a test
-        assert export([]) is None
+        assert export([]) == nothing
     chatbot = component(demo, gr.Chatbot, "Conversation")
-    assert on(demo, chatbot, "clear")() == (render.EMPTY_SOURCES, [], None)  # sources, conversation, files
+    assert on(demo, chatbot, "clear")() == (render.EMPTY_SOURCES, [], nothing)  # sources, conversation, files
 
 
 @pytest.mark.integration

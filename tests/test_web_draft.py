@@ -164,9 +164,12 @@ def test_a_finished_summary_and_its_files_stay_when_attach_sources_has_no_text(l
     summarize = on(demo, component(demo, gr.Button, "Summarize"), "click")
     attach = on(demo, component(demo, gr.Button, "Attach sources"), "click")
 
-    message, preview, files = summarize("recruitment fees", "auto", None)
+    assert not component(demo, gr.File, "Download").visible  # no empty box before anything is drafted
+    message, preview, shown = summarize("recruitment fees", "auto", None)
     assert message == "" and "<h1>What the library says on “recruitment fees”</h1>" in preview
-    assert [Path(f).suffix for f in files] == [".md", ".docx"] and all(Path(f).exists() for f in files)
+    files = shown["value"]
+    assert shown["visible"] and [Path(f).suffix for f in files] == [".md", ".docx"]
+    assert all(Path(f).exists() for f in files)
 
     message, preview_update, files_update = attach("", None)
     assert "Paste your draft" in message
@@ -174,8 +177,8 @@ def test_a_finished_summary_and_its_files_stay_when_attach_sources_has_no_text(l
     assert preview_update == gr.skip() and files_update == gr.skip()
     assert all(Path(f).exists() for f in files)
 
-    message, preview, files = attach("Agencies charged workers fees of up to three months' wages.", None)
-    assert message == "" and "<h1>Cited draft</h1>" in preview and len(files) == 2  # text: a new draft replaces it
+    message, preview, shown = attach("Agencies charged workers fees of up to three months' wages.", None)
+    assert message == "" and "<h1>Cited draft</h1>" in preview and len(shown["value"]) == 2  # a new draft replaces it
 
 
 def test_the_preview_is_html_with_the_stylesheet(tmp_path):

@@ -223,3 +223,25 @@ def test_a_comparison_across_gold_files_says_so_and_lists_dropped_items_by_id():
     assert "<dt>Now</dt><dd>wrongly refused</dd>" in new and "<dt>Before</dt>" not in new
     assert "<h4>No longer in the gold file (2)</h4><p>gone-1, gone-2</p>" in html
     assert "<i>" not in html and "Items: 0 better, 0 worse, 0 mixed, 0 changed, 1 unchanged, 1 new, 2 dropped." in html
+
+
+def test_a_run_shows_one_progress_bar_and_a_new_choice_takes_away_the_message_of_a_run_that_did_not_happen(tmp_path):
+    import gradio as gr
+
+    from assistant.interfaces.web.render import EMPTY_EVALUATION
+    from tests.test_web_removal import component, on
+
+    demo = ui.build_ui(Assistant(Settings(data_dir=tmp_path / "data")))
+    figures = next(b for b in demo.blocks.values() if isinstance(b, gr.HTML) and b.value == EMPTY_EVALUATION)
+    report = component(demo, gr.File, "Download the report (report.md, results.json, chart)")
+    assert not report.visible  # no empty box before a run
+    [run] = [d for d in demo.config["dependencies"] if report._id in d["outputs"]]
+    assert run["show_progress_on"] == [figures._id]  # not one bar over each output
+
+    gold_set = on(demo, component(demo, gr.Dropdown, "Gold set"), "change")
+    assert gold_set(None) == EMPTY_EVALUATION  # the last run gave only a message ("Choose a gold set…")
+    assert gold_set({"items": 4}) == gr.skip()  # the figures of the last run stay
+    upload = on(demo, component(demo, gr.File, "Or upload a gold file (.jsonl)"), "change")
+    assert upload(None) == EMPTY_EVALUATION
+    previous = on(demo, component(demo, gr.File, "Previous run to compare with (its results.json)"), "change")
+    assert previous() == EMPTY_COMPARISON

@@ -112,9 +112,9 @@ def test_a_store_failing_while_the_answer_streams_leaves_no_generating_panel(tmp
 # ----- the other tabs -----------------------------------------------------------------------------------
 @pytest.mark.integration
 def test_check_text_with_the_store_down_shows_one_message(server_down):
-    result = handlers.check_text(server_down, "Recruitment agencies charged workers fees.")
+    result, passages = handlers.check_text(server_down, "Recruitment agencies charged workers fees.")
 
-    assert result.count(DOWN) == 1 and '<li class="tip-source' not in result  # no sentence cards
+    assert passages == () and result.count(DOWN) == 1 and '<li class="tip-source' not in result  # no sentence cards
     assert "The text was not checked. TIP_CHROMA_URL=" in result
     assert "Your text is kept: try again once this is fixed." in result
 

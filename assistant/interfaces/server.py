@@ -187,7 +187,8 @@ def serve(
     model loads and ``documents`` (files and folders) are added in the background, each step shown in the web
     UI, on ``/api/v1/health`` and through ``say(line)`` (a line for the terminal). With ``background``, the
     server runs in a thread and is returned ready (its ``close()`` stops it). Raises ``ExposedWithoutToken``,
-    ``LibraryAlreadyServed`` and the errors of ``Assistant.check_setup``."""
+    ``LibraryAlreadyServed`` and the errors of ``Assistant.check_setup``. Once it has stopped (Ctrl+C), ``say``
+    says so."""
     settings = assistant.settings
     say = say or (lambda line: None)
     token = secrets.token_urlsafe(32)  # the command line's, through server.json
@@ -212,8 +213,11 @@ def serve(
         return running_server
     try:
         server.run()
+    except KeyboardInterrupt:  # uvicorn raises Ctrl+C again once it has shut down: the stop asked for
+        pass
     finally:
         server.forget()
+    say("tip-assistant: stopped")
     return None
 
 

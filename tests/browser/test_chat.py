@@ -19,9 +19,25 @@ def test_a_question_sent_with_enter_gets_a_cited_answer_and_its_sources(page):
     source = page.locator(".tip-source").first
     source.wait_for()
     assert "shelters-2023.txt" in source.inner_text() and "212 survivors" in source.inner_text()
+    for page_reference in (source.locator(".tip-where"), source.locator("button.tip-open")):  # never "page" / "1"
+        assert page_reference.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    same_colour = "e => getComputedStyle(e).color === getComputedStyle(e.parentElement).color"
+    assert source.locator(".tip-where").evaluate(same_colour)  # subdued as the rest of its line
 
     ask(page, "How many of them were referred to legal aid?")  # a follow-up, read with the first question
     chat.get_by_text("64 of these survivors").first.wait_for()
+
+
+def test_a_screen_reader_hears_each_message_as_text_not_as_its_html(page):
+    ask(page, "How many survivors did the Arusha shelter network host in 2023?")
+    chat = page.get_by_role("log", name="chatbot conversation")
+    chat.get_by_text("212 survivors").first.wait_for()
+    named = "() => [...document.querySelectorAll('#tip-chat [aria-label*=\"s message: \"]')].map(e => e.ariaLabel)"
+    page.wait_for_function(f"({named})().every(name => !name.includes('<'))", timeout=10_000)
+    question, answer = page.evaluate(named)
+    assert question == "user's message: How many survivors did the Arusha shelter network host in 2023?"
+    assert answer.startswith("bot's message: In 2023, the Arusha shelter network hosted 212 survivors")
+    assert "✅" in answer and "tip-badge" not in answer and "style=" not in answer
 
 
 def test_a_question_the_library_cannot_answer_says_so_and_why(page):

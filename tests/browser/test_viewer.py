@@ -57,3 +57,22 @@ def test_clicking_a_marker_opens_the_cited_page_with_the_quote_boxed(page, tmp_p
 
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
+
+
+def test_a_checked_sentence_opens_its_page_and_escape_gives_the_focus_back_to_its_button(page):
+    page.get_by_role("tab", name="Check text").click()
+    page.get_by_label("Text to check").fill("In 2022 the Kigoma task force identified 58 victims of forced labour.")
+    page.get_by_role("button", name="Check", exact=True).click()
+    opener = page.locator(".tip-checked button.tip-open")
+    opener.wait_for()
+    assert opener.inner_text() == "Open page 2"
+    opener.focus()
+    page.keyboard.press("Enter")
+
+    dialog = page.locator("#tip-viewer [role=dialog]")
+    dialog.wait_for()
+    assert "page 2 of 2" in dialog.inner_text() and "the cited page" in dialog.inner_text()
+    assert dialog.locator(".tip-page .tip-highlight").count() >= 1
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    page.wait_for_function("() => document.activeElement?.matches('.tip-checked button.tip-open')", timeout=5_000)

@@ -21,10 +21,13 @@ def test_check_text_labels_each_sentence(page):
 
 def test_a_summary_is_drafted_and_its_word_file_downloads(page, tmp_path):
     page.get_by_role("tab", name="Draft").click()
+    box = page.locator(".block").filter(has=page.get_by_text("Download", exact=True)).filter(visible=True)
+    assert box.count() == 0  # no empty box before anything is drafted
     page.get_by_label("Summarize a topic").fill("recruitment fees and debt bondage")
     page.get_by_role("button", name="Summarize").click()
     download_link = page.locator('a[data-testid="download-link"][download$=".docx"]')
     download_link.wait_for()
+    assert box.count() == 1 and ".md" in box.inner_text()
     # The preview shows notes as a reader sees them: superscript numbers linking to a list of notes.
     note_link = page.locator(".tip-draft sup.tip-ref a").first
     assert note_link.inner_text() == "1" and note_link.get_attribute("href") == "#tip-note-1"
@@ -57,10 +60,17 @@ def test_an_evaluation_of_five_questions_shows_its_figures(page, tmp_path):
                          "source": s, "pages": None, "evidence": []}) for i, t, q, m, s in items]  # fmt: skip
     gold.write_text("\n".join(lines) + "\n", encoding="utf-8")
     page.get_by_role("tab", name="Evaluate").click()
+    report = page.locator(".block", has_text="Download the report")
+    assert report.count() == 0 or not report.first.is_visible()  # no empty box before a run
+    page.get_by_role("button", name="Run evaluation").click()
+    message = page.get_by_text("Choose a gold set, or upload a gold file (.jsonl), first.")
+    message.wait_for()
     upload = page.locator(".block", has_text="Or upload a gold file").locator("input[type=file]").first
     upload.set_input_files(str(gold))
+    message.wait_for(state="hidden")  # the choice made, the message is no longer true
     page.get_by_role("button", name="Run evaluation").click()
     figures = page.get_by_text("gold set five.jsonl · 5 items (3 answerable, 2 unanswerable)")
     figures.wait_for()
+    assert report.first.is_visible() and "results.json" in report.first.inner_text()
     table = page.locator("table").filter(has_text="answer correct").first
     assert "refusal" in table.inner_text()

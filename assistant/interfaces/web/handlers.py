@@ -243,27 +243,37 @@ def verify_text(
     return checked
 
 
+class CheckResult(NamedTuple):
+    """What the "Check text" tab shows (HTML), and the passage of each sentence shown, in order (None for a
+    sentence without one): what its card's "Open page" button opens in the page viewer."""
+
+    shown: str
+    passages: tuple[Citation | None, ...] = ()
+
+
 def check_text(
     assistant: Assistant,
     text: str | None,
     doc_ids: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
-) -> str:
+) -> CheckResult:
     """The "Check text" tab: every sentence of ``text`` labelled with the passage that backs it, as HTML;
     or a message saying what to do first, or why the check failed (a ``TipError``, e.g. the Chroma server is
     down). The text is not an output of the tab, so it stays as typed."""
     if not text or not text.strip():
-        return check_message("Paste some text to check first.")
+        return CheckResult(check_message("Paste some text to check first."))
     if not assistant.documents():
-        return check_message("The library is empty: add documents in the Library tab first.")
+        return CheckResult(check_message("The library is empty: add documents in the Library tab first."))
     try:
         selected = assistant.select_documents(doc_ids)
     except DocumentNotFound:  # removed meanwhile, e.g. from another browser tab
-        return check_message(error_text(ChosenDocumentGone()))
+        return CheckResult(check_message(error_text(ChosenDocumentGone())))
     try:
-        return render_checked(verify_text(assistant, text, selected, progress))
+        checked = verify_text(assistant, text, selected, progress)
     except TipError as exc:
-        return check_message(f"The text was not checked. {error_text(exc)} {KEPT}")
+        return CheckResult(check_message(f"The text was not checked. {error_text(exc)} {KEPT}"))
+    passages = tuple(Citation.of_span(0, c.support.span()) if c.support.quote else None for c in checked)
+    return CheckResult(render_checked(checked), passages)
 
 
 # After the message of an error the user can fix, in the tabs whose input stays as it was.
@@ -445,9 +455,10 @@ def library_state(
 
 
 # ----- page viewer --------------------------------------------------------------------------------------
-# An answer's [n] markers in the chat and the cards of its Sources panel open the page its passage n is on:
-# as printed, with the quote boxed, for a PDF whose original file is kept; as stored text with the passage
-# marked otherwise. Opening never fails: what cannot be shown is said in a note.
+# An answer's [n] markers in the chat and the cards of its Sources panel open the page its passage n is on, and
+# a card of the "Check text" result the page of its sentence's passage: as printed, with the quote boxed, for a
+# PDF whose original file is kept; as stored text with the passage marked otherwise. Opening never fails: what
+# cannot be shown is said in a note.
 CONTEXT_CHARS = 1500  # stored text shown around a passage on each side, at most (whole paragraphs when they fit)
 PAGE_TEXT_CHARS = 6000  # stored text shown of a page without the passage, at most
 NO_ORIGINAL = (
@@ -497,6 +508,13 @@ def open_cited(
     quote highlighted; None when that answer lists no passage ``n``."""
     citation = next((c for c in cited_in(entries, message) if c.n == n), None)
     return None if citation is None else view_page(assistant, citation, citation.page)
+
+
+def open_checked(assistant: Assistant, passages: Sequence[Citation | None], i: int) -> ViewerStep | None:
+    """The viewer on the passage of the checked sentence ``i`` (0-based, as ``CheckResult.passages`` lists
+    them), at the page it is on, with its quote highlighted; None when that sentence has no passage."""
+    passage = passages[i] if 0 <= i < len(passages) else None
+    return None if passage is None else view_page(assistant, passage, passage.page)
 
 
 def turn_page(assistant: Assistant, viewing: tuple[Citation, int], step: int) -> ViewerStep:

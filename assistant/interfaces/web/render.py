@@ -83,6 +83,7 @@ SOURCES_CSS = """
 .tip-n { font-weight: 700; margin-right: 4px; }
 .tip-title { font-weight: 600; }
 .tip-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 2px 0 6px; }
+.tip-where { white-space: nowrap; color: inherit; }  /* "page 12" stays on one line, in its line's colour */
 .tip-passage {
   margin: 0; padding-left: 8px; border-left: 3px solid var(--border-color-primary); white-space: pre-wrap;
 }
@@ -109,6 +110,7 @@ SOURCES_CSS = """
 .tip-references { padding-left: 1.2em; margin: 0; }
 .tip-open {
   float: right; margin-left: 8px; padding: 1px 8px; font-size: 0.85em; font-weight: 400; cursor: pointer;
+  white-space: nowrap;
   border: 1px solid var(--border-color-primary); border-radius: 4px; background: var(--background-fill-secondary);
 }
 .tip-open:hover, .tip-open:focus-visible { border-color: var(--color-accent); }
@@ -124,6 +126,7 @@ border: 1px solid var(--border-color-primary); border-radius: 8px; box-shadow: 0
 .tip-viewer-title { font-size: 1.15rem; font-weight: 600; margin: 0 0 2px; }
 .tip-n { font-weight: 700; margin-right: 6px; }
 .tip-meta { color: var(--body-text-color-subdued); font-size: 0.9em; margin: 0 0 6px; }
+.tip-viewer-page-number { white-space: nowrap; color: inherit; }
 .tip-note { border-left: 4px solid #d97706; padding: 4px 10px; margin: 6px 0; }
 .tip-viewer-toolbar {
   position: sticky; top: 0; z-index: 2; padding: 6px 0; background: var(--background-fill-primary);
@@ -256,7 +259,8 @@ def support_summary(checked: Sequence[CheckedSentence]) -> str:
 
 
 def render_checked(checked: Sequence[CheckedSentence]) -> str:
-    """The "Check text" result: a one-line summary, then every sentence with its label and evidence."""
+    """The "Check text" result: a one-line summary, then every sentence with its label and evidence, and for a
+    sentence with a passage, a button opening its page (``data-n``: the sentence's position in ``checked``)."""
     return _render(
         "checked.html", checked=checked, summary=support_summary(checked), labels=CHECK_LABELS,
         nothing=NOTHING_IN_LIBRARY,

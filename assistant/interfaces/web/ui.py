@@ -25,6 +25,7 @@ from assistant.interfaces.web.handlers import (
     cite_tab,
     export_conversation,
     library_state,
+    open_checked,
     open_cited,
     removal_question,
     remove_document,
@@ -64,9 +65,12 @@ def _focus(elem_id: str) -> str:
 # ----- the page viewer and what opens it ----------------------------------------------------------------------
 CHAT_ID, VIEWER_ID = "tip-chat", "tip-viewer"
 VIEWER_TITLE_ID, CLOSE_ID = "tip-viewer-title", "tip-viewer-close"
-OPEN_EVENT = "open_citation"  # what the Sources panel's cards and the chat's markers trigger, with {n[, message]}
+# What the cards of the Sources panel and of the "Check text" result and the chat's markers trigger, with
+# {n[, message]}.
+OPEN_EVENT = "open_citation"
 
-# The Sources panel's "Open page" buttons (event delegation: the panel's content is replaced with each answer).
+# The "Open page" buttons of the Sources panel and of the "Check text" result (event delegation: their content is
+# replaced with each answer, each check).
 SOURCES_JS = f"""
 element.addEventListener('click', (event) => {{
   const button = event.target.closest('button.tip-open');
@@ -79,10 +83,12 @@ element.addEventListener('click', (event) => {{
 # The chat shows answers as plain text (render_markdown=False, allow_tags=False: they quote untrusted documents).
 # This turns the text "[n]" of answers, a marker of ours (a document's own bracketed numbers are shown as ［n］),
 # into buttons as the chat renders them, and a click into the open event with the marker's number and the
-# position of its message in the chat (one message per turn of the conversation kept, in order).
+# position of its message in the chat (one message per turn of the conversation kept, in order). The Chatbot
+# names each message after its HTML ("bot's message: <span class=…"); this names it after the text it shows.
 MARKERS_JS = f"""
 const MARKER = /\\[(\\d+(?:\\s*[,;]\\s*\\d+)*)\\]/;  // one marker; group 1 holds its numbers
 const SEPARATOR = /(\\s*[,;]\\s*)/;
+const LEAD = /^\\w+'s message: /;  // how the Chatbot's name of a message opens
 if (!document.getElementById('tip-marker-style')) {{
   const style = document.createElement('style');
   style.id = 'tip-marker-style';
@@ -127,15 +133,26 @@ function markUp(chat) {{
     }}
   }}
 }}
+function plainNames(chat) {{
+  for (const message of chat.querySelectorAll('[aria-label]')) {{
+    const name = message.getAttribute('aria-label');
+    const lead = name.match(LEAD);
+    const content = message.querySelector('.message-content');
+    if (!lead || !content) continue;
+    const plain = lead[0] + content.innerText.replace(/\\s+/g, ' ').trim();
+    if (name !== plain) message.setAttribute('aria-label', plain);
+  }}
+}}
 function watch() {{
   const chat = document.getElementById('{CHAT_ID}');
   if (!chat || chat.dataset.tipMarkers) return;
   chat.dataset.tipMarkers = 'on';
   let pending = false;  // one pass per frame, however many changes (a streamed answer changes often)
-  const later = () => {{ pending = false; markUp(chat); }};
+  const later = () => {{ pending = false; markUp(chat); plainNames(chat); }};
   const changed = () => {{ if (!pending) {{ pending = true; requestAnimationFrame(later); }} }};
-  new MutationObserver(changed).observe(chat, {{childList: true, subtree: true, characterData: true}});
-  markUp(chat);
+  new MutationObserver(changed).observe(chat, {{childList: true, subtree: true, characterData: true,
+    attributeFilter: ['aria-label']}});
+  later();
   chat.addEventListener('click', (event) => {{
     const button = event.target.closest('button.tip-marker');
     if (!button) return;
@@ -200,15 +217,16 @@ def build_ui(assistant: Assistant, startup: Startup | None = None) -> gr.Blocks:
         startup = startup or already_ready()
         status = gr.Markdown(_stage_line(startup), visible=not startup.ready.is_set(), elem_id="tip-startup")
         with gr.Tab("Chat"):
-            doc_filter, year_filter = _chat_tab(assistant)
+            doc_filter, year_filter, conversation, sources = _chat_tab(assistant)
         with gr.Tab("Check text"):
-            check_filter = _check_tab(assistant)
+            check_filter, checked, passages = _check_tab(assistant)
         with gr.Tab("Draft"):
             draft_filter = _draft_tab(assistant)
         with gr.Tab("Library"):
             refresh_library = _library_tab(assistant, demo, [doc_filter, check_filter, draft_filter], year_filter)
         with gr.Tab("Evaluate"):
             _evaluate_tab(assistant)
+        _page_viewer(assistant, conversation, sources, checked, passages)  # outside the tabs: any tab opens it
         _follow_startup(demo, startup, status, refresh_library)
 
         def ask(question: str, history_json: str = "") -> dict:
@@ -252,8 +270,9 @@ def _follow_startup(demo: gr.Blocks, startup: Startup, status: gr.Markdown, refr
     timer.tick(stage, None, [status, timer], **PRIVATE).then(refresh_when_over, inputs, outputs, **PRIVATE)
 
 
-def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
-    """The conversation and its Sources panel; returns the document and year filters."""
+def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown, gr.State, gr.HTML]:
+    """The conversation and its Sources panel; returns the document and year filters, the conversation kept
+    and the Sources panel (for the page viewer)."""
     import gradio as gr
 
     with gr.Row():
@@ -284,14 +303,13 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
             with gr.Row():
                 export_button = gr.Button("Export conversation", scale=1)
                 exported = gr.File(label="Conversation with its sources", file_count="multiple", interactive=False,
-                                   scale=3)  # fmt: skip
+                                   scale=3, visible=False)  # fmt: skip
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
             sources = gr.HTML(EMPTY_SOURCES, css_template=SOURCES_CSS, js_on_load=SOURCES_JS, max_height=640)
     # The turns as the assistant reads them back, as the chat shows them, each answer (for the export) and the
     # passages it cites (for the page viewer).
     conversation = gr.State([])
-    _page_viewer(assistant, conversation, sources)
 
     def answer(text: str, kept: list, doc_ids: list[str] | None, years: list[int] | None) -> tuple:
         if not text or not text.strip():
@@ -305,21 +323,24 @@ def _chat_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.Dropdown]:
     inputs, outputs = [question, conversation, doc_filter, year_filter], [chatbot, sources, question, conversation]
     question.submit(answer, inputs, outputs, **PRIVATE)
     # The chat's own bin starts a new conversation.
-    chatbot.clear(lambda: (EMPTY_SOURCES, [], None), None, [sources, conversation, exported], **PRIVATE)
+    chatbot.clear(lambda: (EMPTY_SOURCES, [], _files([])), None, [sources, conversation, exported], **PRIVATE)
 
-    def export(kept: list) -> list[str] | None:
+    def export(kept: list) -> dict:
         files, message = export_conversation(kept, _export_folder("tip-conversation-"))
         if message:
             gr.Warning(message)
-        return files or None
+        return _files(files)
 
     export_button.click(export, conversation, exported, **PRIVATE)
-    return doc_filter, year_filter
+    return doc_filter, year_filter, conversation, sources
 
 
-def _page_viewer(assistant: Assistant, conversation: gr.State, sources: gr.HTML) -> None:
+def _page_viewer(
+    assistant: Assistant, conversation: gr.State, sources: gr.HTML, checked: gr.HTML, passages: gr.State
+) -> None:
     """The viewer of a cited page, a dialog opened by the "Open page" buttons of the Sources panel (the latest
-    answer's passages) and by the [n] markers of the answers in the chat (that answer's passage n)."""
+    answer's passages), by the [n] markers of the answers in the chat (that answer's passage n) and by the
+    "Open page" buttons of the "Check text" result (the passage of that card's sentence)."""
     import gradio as gr
 
     markers = gr.HTML("", js_on_load=MARKERS_JS, visible="hidden", elem_id="tip-markers")
@@ -360,9 +381,14 @@ def _page_viewer(assistant: Assistant, conversation: gr.State, sources: gr.HTML)
         n = _event_number(evt, "n")
         return show(open_cited(assistant, entries, n) if n is not None else None)
 
+    def open_from_check(listed: tuple, evt: gr.EventData) -> tuple:
+        i = _event_number(evt, "n")
+        return show(open_checked(assistant, listed, i) if i is not None else None)
+
     # Gradio hands the event's data to a parameter annotated gr.EventData; the annotations of this module are
     # strings, and "gr" is no name of it (gradio is imported late, see build_ui), so the class is given itself.
-    open_from_chat.__annotations__["evt"] = open_from_sources.__annotations__["evt"] = gr.EventData
+    for opener in (open_from_chat, open_from_sources, open_from_check):
+        opener.__annotations__["evt"] = gr.EventData
 
     def turn(held: tuple | None, step: int) -> tuple:
         return show(turn_page(assistant, held, step)) if held else tuple(gr.skip() for _ in outputs)
@@ -371,6 +397,7 @@ def _page_viewer(assistant: Assistant, conversation: gr.State, sources: gr.HTML)
     getattr(sources, OPEN_EVENT)(open_from_sources, conversation, outputs, **PRIVATE).then(
         None, js=REVEAL_JS, **PRIVATE
     )
+    getattr(checked, OPEN_EVENT)(open_from_check, passages, outputs, **PRIVATE).then(None, js=REVEAL_JS, **PRIVATE)
     previous.click(lambda held: turn(held, -1), viewing, outputs, **PRIVATE).then(None, js=REVEAL_JS, **PRIVATE)
     following.click(lambda held: turn(held, 1), viewing, outputs, **PRIVATE).then(None, js=REVEAL_JS, **PRIVATE)
     close.click(lambda: (gr.update(visible=False), None), None, [viewer, viewing], **PRIVATE).then(
@@ -387,8 +414,9 @@ def _event_number(evt: gr.EventData, key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _check_tab(assistant: Assistant) -> gr.Dropdown:
-    """Each sentence of a pasted text against the library; returns the document filter."""
+def _check_tab(assistant: Assistant) -> tuple[gr.Dropdown, gr.HTML, gr.State]:
+    """Each sentence of a pasted text against the library; returns the document filter, the result and the
+    passages its cards open (for the page viewer)."""
     import gradio as gr
 
     with gr.Row():
@@ -406,14 +434,15 @@ def _check_tab(assistant: Assistant) -> gr.Dropdown:
             )  # fmt: skip
             check_button = gr.Button("Check", variant="primary")
         with gr.Column(scale=3):
-            checked = gr.HTML(EMPTY_CHECK, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
+            checked = gr.HTML(EMPTY_CHECK, css_template=SOURCES_CSS, js_on_load=SOURCES_JS, max_height=720)
+    passages = gr.State(())
 
     # Gradio recognises a progress tracker by its default value, hence the call in the signature.
-    def check(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> str:  # noqa: B008
+    def check(text: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
         return check_text(assistant, text, doc_ids, progress)
 
-    check_button.click(check, [to_check, check_filter], checked, **PRIVATE)
-    return check_filter
+    check_button.click(check, [to_check, check_filter], [checked, passages], **PRIVATE)
+    return check_filter, checked, passages
 
 
 def _draft_tab(assistant: Assistant) -> gr.Dropdown:
@@ -440,7 +469,7 @@ def _draft_tab(assistant: Assistant) -> gr.Dropdown:
             # What to do first, or why nothing was drafted: above the preview, which it leaves as it was.
             draft_message = gr.HTML("", css_template=SOURCES_CSS, js_on_load=None)
             draft_view = gr.HTML(EMPTY_DRAFT, css_template=SOURCES_CSS, js_on_load=None, max_height=720)
-            draft_files = gr.File(label="Download", file_count="multiple", interactive=False)
+            draft_files = gr.File(label="Download", file_count="multiple", interactive=False, visible=False)
 
     def summarize(topic_text: str, how: str, doc_ids: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
         return _shown(summarize_tab(assistant, topic_text, how, _export_folder("tip-draft-"), progress, doc_ids))
@@ -449,8 +478,9 @@ def _draft_tab(assistant: Assistant) -> gr.Dropdown:
         return _shown(cite_tab(assistant, text, _export_folder("tip-draft-"), progress, doc_ids))
 
     outputs = [draft_message, draft_view, draft_files]
-    summarize_button.click(summarize, [topic, grouping, draft_filter], outputs, **PRIVATE)
-    cite_button.click(cite, [own_text, draft_filter], outputs, **PRIVATE)
+    # One progress bar, over the preview, rather than one over each output.
+    summarize_button.click(summarize, [topic, grouping, draft_filter], outputs, show_progress_on=draft_view, **PRIVATE)
+    cite_button.click(cite, [own_text, draft_filter], outputs, show_progress_on=draft_view, **PRIVATE)
     return draft_filter
 
 
@@ -458,7 +488,15 @@ def _shown(result: DraftResult) -> tuple[Any, ...]:
     """A Draft tab result as Gradio outputs: a preview or files of None stay as they are."""
     import gradio as gr
 
-    return tuple(gr.skip() if value is None else value for value in result)
+    message, preview, files = result
+    return message, gr.skip() if preview is None else preview, gr.skip() if files is None else _files(files)
+
+
+def _files(paths: list[str]) -> dict:
+    """A box of files to download, shown only when it holds some."""
+    import gradio as gr
+
+    return gr.update(value=paths or None, visible=bool(paths))
 
 
 def _export_folder(prefix: str) -> Path:
@@ -568,7 +606,7 @@ def _evaluate_tab(assistant: Assistant) -> None:
             previous = gr.File(label="Previous run to compare with (its results.json)", file_types=[".json"])
             compare_button = gr.Button("Compare with the previous run")
             files = gr.File(label="Download the report (report.md, results.json, chart)", file_count="multiple",
-                            interactive=False)  # fmt: skip
+                            interactive=False, visible=False)  # fmt: skip
     with gr.Tabs() as views:
         with gr.Tab("Figures", id=FIGURES_TAB):
             figures = gr.HTML(EMPTY_EVALUATION, css_template=EVALUATION_CSS, js_on_load=None)
@@ -580,18 +618,30 @@ def _evaluate_tab(assistant: Assistant) -> None:
     last_run = gr.State(None)  # the latest run's evaluation in this page, for a comparison made afterwards
 
     def run(dev_path: str | None, upload_path: str | None, previous_path: str | None, progress=gr.Progress()):  # noqa: B008
-        view = run_evaluation(assistant, upload_path or dev_path, _evaluation_folder(), previous_path, progress)
-        return (*view, gr.Tabs(selected=FIGURES_TAB))
+        gold = upload_path or dev_path
+        shown, failed, chart_file, report, compared, results = run_evaluation(
+            assistant, gold, _evaluation_folder(), previous_path, progress
+        )
+        return shown, failed, chart_file, _files(report), compared, results
 
     def compare(results: dict | None, previous_path: str | None):
         return compare_with_previous(results, previous_path), gr.Tabs(selected=COMPARISON_TAB)
 
-    # One evaluation at a time on the server: a run asks every question of the set back to back.
-    run_button.click(
-        run, [dev_set, upload, previous], [figures, failures, chart, files, comparison, last_run, views],
-        concurrency_limit=1, concurrency_id="evaluate", **PRIVATE,
+    def withdraw_message(results: dict | None):
+        """A new gold set takes away the message of a run that did not happen; a run's figures stay."""
+        return gr.skip() if results is not None else EMPTY_EVALUATION
+
+    # One evaluation at a time on the server: a run asks every question of the set back to back. Its one
+    # progress bar is over the figures, in view from the start.
+    run_button.click(lambda: gr.Tabs(selected=FIGURES_TAB), None, views, **PRIVATE).then(
+        run, [dev_set, upload, previous], [figures, failures, chart, files, comparison, last_run],
+        show_progress_on=figures, concurrency_limit=1, concurrency_id="evaluate", **PRIVATE,
     )  # fmt: skip
     compare_button.click(compare, [last_run, previous], [comparison, views], **PRIVATE)
+    dev_set.change(withdraw_message, last_run, figures, **PRIVATE)
+    upload.change(withdraw_message, last_run, figures, **PRIVATE)
+    # Another previous run takes away the comparison with the one before, or the message saying why there is none.
+    previous.change(lambda: EMPTY_COMPARISON, None, comparison, **PRIVATE)
 
 
 def _evaluation_folder() -> Path:
