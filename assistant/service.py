@@ -340,6 +340,8 @@ class Assistant:
         sink = _StoreWhenNeeded(self.catalog, lambda: self.store)
         with self._ingest_lock, self._library_write_lock():
             report = ingest_files(files, sink, chunker, progress, size_limit=limit, chunk_progress=chunk_progress)
+            if sink.open_error is not None:  # a setting to fix (TIP_CHROMA_URL, the model): said as such
+                raise sink.open_error
             self.originals.keep(report.outcomes)  # after the store: a copy never stands for an unstored version
         self._library_changed()
         return report
@@ -449,11 +451,13 @@ class Assistant:
 class _StoreWhenNeeded:
     """What an ingest stores into (``ingest.pipeline.DocumentSink``): whether a file is in the library already is
     read from the catalogue, and the vector store (Chroma, and the model behind it) is opened for the first file
-    that is stored, so an ingest of unchanged files opens neither."""
+    that is stored, so an ingest of unchanged files opens neither. When it cannot be opened, every file to store
+    fails with that error, which ``open_error`` keeps."""
 
     def __init__(self, catalog: Catalog, open_store: Callable[[], ChunkStore]):
         self.catalog = catalog
         self.open_store = open_store
+        self.open_error: TipError | None = None
 
     def document_by_source(self, source: str) -> DocumentRecord | None:
         return self.catalog.document_by_source(source)
@@ -462,4 +466,11 @@ class _StoreWhenNeeded:
         return self.catalog.document_by_sha(sha256)
 
     def add_document(self, document, chunks, progress=None) -> None:
-        self.open_store().add_document(document, chunks, progress)
+        if self.open_error is not None:
+            raise self.open_error
+        try:
+            store = self.open_store()
+        except TipError as exc:
+            self.open_error = exc
+            raise
+        store.add_document(document, chunks, progress)
