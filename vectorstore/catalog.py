@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 
-from assistant.text.lexicon import stem
+import Stemmer
+
+from assistant.text.lexicon import fold_accents, stem
 from assistant.text.terms import surface_words
 from ingest.language import detect_language
 from ingest.models import Chunk, LoadedDocument
@@ -81,6 +83,14 @@ LEXICAL_SCHEMA = (
     "CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN DELETE FROM chunks_fts WHERE rowid = old.rowid; END",
 )
 _BM25 = f"bm25(chunks_fts, {TITLE_WEIGHT}, 1.0, {STEMS_WEIGHT})"
+# A query term found in more than COMMON_TERM_SHARE of the passages, and in more than COMMON_TERM_PASSAGES, is
+# left out of the lexical query: FTS5 reads a term's every passage to rank them, and at 100,000 passages "known",
+# "national" or "year" match 16,000-29,000 each, for an inverse document frequency under 2.9 (bm25's, against
+# about 10 for a term of two passages). Up to 10,000 passages the floor of COMMON_TERM_PASSAGES only takes out
+# terms in more than half the passages, whose bm25 weight FTS5 already sets to almost nothing (so the shared
+# corpus's results are unchanged). A query whose terms are all that common keeps them.
+COMMON_TERM_SHARE = 0.05
+COMMON_TERM_PASSAGES = 5000
 
 # The library's surface vocabulary: every word of the chunk texts and document titles with its count of
 # occurrences, kept in step with the chunks inside the transaction that writes them, so that answering can tell
@@ -157,6 +167,11 @@ class Catalog:
             with self._transaction():
                 self._rebuild_lexical_index()
         self._db.executescript(VOCABULARY_SCHEMA)
+        # the index's terms with the number of passages holding each (this connection's own view of it)
+        self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
+        self._term_counts: dict[str, int] = {}
+        self._term_counts_version: int | None = None
+        self._passage_count = 0
         if self._state("vocabulary_rules") != VOCABULARY_RULES:
             with self._transaction():
                 if self._state("vocabulary_rules") != VOCABULARY_RULES:  # another process may have just built it
@@ -247,13 +262,35 @@ class Catalog:
             f"SELECT c.chunk_id, -{_BM25} AS score FROM chunks_fts "
             "JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?"
         )
-        params: list = [fts_query(terms)]
+        params: list = [fts_query(self._telling_terms(terms))]
         if doc_ids is not None:
             sql += f" AND c.doc_id IN ({','.join('?' * len(doc_ids))})"
             params.extend(doc_ids)
         sql += f" ORDER BY {_BM25} LIMIT ?"
         params.append(limit)
         return [(r["chunk_id"], float(r["score"])) for r in self._db.execute(sql, params)]
+
+    def _telling_terms(self, terms: Sequence[str]) -> list[str]:
+        """``terms`` without those too common to tell passages apart (see ``COMMON_TERM_SHARE``), or all of
+        them when none is rarer."""
+        version = self.vocabulary_version()
+        if self._term_counts_version != version:  # a document was stored or removed (by any process)
+            self._term_counts = {}
+            self._term_counts_version = version
+            self._passage_count = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        cap = max(COMMON_TERM_PASSAGES, COMMON_TERM_SHARE * self._passage_count)
+        if self._passage_count <= cap:
+            return list(terms)
+        kept = [t for t in terms if self._passages_with(t) <= cap]
+        return kept or list(terms)
+
+    def _passages_with(self, term: str) -> int:
+        """How many passages hold ``term`` as the lexical index tokenises it (0 when it cannot tell)."""
+        if term not in self._term_counts:
+            token = _porter().stemWord(fold_accents(term.lower()))
+            row = self._db.execute("SELECT doc FROM temp.chunks_vocab WHERE term = ?", (token,)).fetchone()
+            self._term_counts[term] = row[0] if row else 0
+        return self._term_counts[term]
 
     @_locked
     def vocabulary(self) -> dict[str, int]:
@@ -264,19 +301,6 @@ class Catalog:
     def vocabulary_version(self) -> int:
         """A number that changes whenever a document is stored or removed: what a cache of the vocabulary keys on."""
         return self._state("vocabulary_version") or 0
-
-    @_locked
-    def lexical_scores(self, terms: Sequence[str], chunk_ids: Sequence[str]) -> dict[str, float]:
-        """bm25 relevance of the given chunks (0 for a chunk with none of the terms)."""
-        if not terms or not chunk_ids:
-            return {}
-        marks = ",".join("?" * len(chunk_ids))
-        rows = self._db.execute(
-            f"SELECT c.chunk_id, -{_BM25} AS score FROM chunks_fts "
-            f"JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ? AND c.chunk_id IN ({marks})",
-            [fts_query(terms), *chunk_ids],
-        ).fetchall()
-        return {r["chunk_id"]: float(r["score"]) for r in rows}
 
     # ----- writing -----------------------------------------------------------------------------------
     @_locked
@@ -451,3 +475,15 @@ def _chunk_from_row(r: sqlite3.Row) -> Chunk:
         index=r["idx"],
         text_hash=r["text_hash"],
     )
+
+
+_per_thread = threading.local()
+
+
+def _porter() -> Stemmer.Stemmer:
+    """This thread's Porter stemmer (PyStemmer's "porter"): the original algorithm, which FTS5's porter tokenizer
+    applies to the index's words."""
+    stemmer = getattr(_per_thread, "porter", None)
+    if stemmer is None:
+        stemmer = _per_thread.porter = Stemmer.Stemmer("porter")
+    return stemmer

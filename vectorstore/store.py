@@ -49,6 +49,11 @@ _CHROMA_BATCH = 1000
 # how often progress is reported (about 10 s of embedding on two cores).
 EMBED_BATCH = 512
 FOLLOWING_PASSAGE_DISCOUNT = 0.9
+# Lexical matches read per search, best bm25 first: the first ``pool`` are candidates, the others only lend their
+# bm25 to the dense candidates among them (a dense candidate below them counts as matching no term). One query
+# instead of a second one for the dense candidates' bm25, which cost 45 ms a search at 100,000 passages; exact
+# wherever a query matches no more than this many passages (the shared corpus has 905).
+LEXICAL_SCORED = 1000
 
 
 @dataclass(frozen=True)
@@ -297,8 +302,8 @@ class ChunkStore:
         terms = lexical_terms(query)
 
         dense = self._dense_candidates(query_vector, pool, doc_ids)
-        lexical = dict(self.catalog.lexical_search(terms, pool, doc_ids))
-        candidate_ids = list(dict.fromkeys([*dense, *lexical]))
+        lexical = dict(self.catalog.lexical_search(terms, max(pool, LEXICAL_SCORED), doc_ids))
+        candidate_ids = list(dict.fromkeys([*dense, *list(lexical)[:pool]]))
         chunks = self.catalog.chunks(candidate_ids)
         stored = self._vectors([i for i in candidate_ids if i in chunks])  # vectors of removed chunks are ignored
         candidate_ids = [i for i in candidate_ids if i in stored]
@@ -308,10 +313,6 @@ class ChunkStore:
         vectors = np.stack([stored[i] for i in candidate_ids])
         cosine = vectors @ query_vector
         lexical_raw = np.array([lexical.get(i, 0.0) for i in candidate_ids])
-        missing = [n for n, i in enumerate(candidate_ids) if i not in lexical]
-        if missing:
-            found = self.catalog.lexical_scores(terms, [candidate_ids[n] for n in missing])
-            lexical_raw[missing] = [found.get(candidate_ids[n], 0.0) for n in missing]
         lexical_scaled = _min_max(lexical_raw)
         lexical_weight = _lexical_weight(lexical_raw)
 
@@ -328,15 +329,11 @@ class ChunkStore:
         ]
         return _diversify(scored, k)
 
-    def _dense_candidates(
-        self, query_vector: np.ndarray, pool: int, doc_ids: Sequence[str] | None
-    ) -> dict[str, float]:
-        count = self.collection.count()
-        if count == 0:
-            return {}
+    def _dense_candidates(self, query_vector: np.ndarray, pool: int, doc_ids: Sequence[str] | None) -> dict[str, float]:
         where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids is not None else None
+        # Chroma returns fewer than n_results when it holds fewer (counting them first cost 12 ms at 100,000)
         result = self.collection.query(
-            query_embeddings=[query_vector], n_results=min(pool, count), where=where, include=["distances"]
+            query_embeddings=[query_vector], n_results=pool, where=where, include=["distances"]
         )
         # Chroma's cosine distance is 1 - cosine similarity.
         return {i: 1.0 - float(d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)}

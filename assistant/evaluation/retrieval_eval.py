@@ -247,11 +247,8 @@ def hybrid_sources(store: ChunkStore, query: str, depth: int) -> list[str]:
 
 def dense_sources(store: ChunkStore, query: str, depth: int) -> list[str]:
     """Sources of the ``depth`` chunks nearest to the query vector in Chroma, nearest first."""
-    count = store.collection.count()
-    if count == 0:
-        return []
     vector = store.embedder.encode_query(query)
-    result = store.collection.query(query_embeddings=[vector], n_results=min(depth, count), include=["distances"])
+    result = store.collection.query(query_embeddings=[vector], n_results=depth, include=["distances"])
     ids = result["ids"][0]
     chunks = store.catalog.chunks(ids)
     return [chunks[i].source for i in ids if i in chunks]

@@ -358,6 +358,24 @@ def test_an_english_library_scores_as_without_the_stems_column(store):
     assert sorted(-score for _, score in rows) == sorted(with_stems.values())
 
 
+def test_a_term_in_too_many_passages_of_a_large_library_is_left_out_of_the_lexical_query(store, monkeypatch):
+    import vectorstore.catalog as catalog_module
+
+    pages = [f"Shelter report {n}: trafficking cases were recorded in district {n}." for n in range(8)]
+    pages.append("Only this page names the Dzaleka camp.")
+    doc, chunks = make_document("districts.txt", pages)
+    store.add_document(doc, chunks)
+    both = dict(store.catalog.lexical_search(["trafficking", "dzaleka"], limit=20))
+    assert len(both) == 9  # a small library: every term is searched
+
+    # as a large library would have it: "trafficking" is in 8 of 9 passages, above a cap of 5
+    monkeypatch.setattr(catalog_module, "COMMON_TERM_PASSAGES", 5)
+    telling = dict(store.catalog.lexical_search(["trafficking", "dzaleka"], limit=20))
+    assert list(telling) == [chunks[-1].chunk_id]
+    only_common = dict(store.catalog.lexical_search(["trafficking"], limit=20))
+    assert len(only_common) == 8  # nothing rarer to search with: the common term is kept
+
+
 def test_an_older_library_gets_languages_and_the_stems_column_on_open(tmp_path, embedder):
     first = open_store(tmp_path / "data", embedder)
     first.add_document(*make_document("note.txt", [FRENCH]))
