@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -95,7 +96,8 @@ class Embedder(Embeddings):
         self._running_lock = threading.Lock()
         self.threads = threads  # a lone encoding spreads over this many threads (its own and helpers)
         self._helpers = ThreadPoolExecutor(threads - 1, "tip-encode") if threads > 1 else None  # threads start on use
-        self._query_vector = functools.lru_cache(maxsize=QUERY_CACHE_SIZE)(self._encode_one)
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # the last QUERY_CACHE_SIZE, oldest first
+        self._query_lock = threading.Lock()
 
     @cached_property
     def identity(self) -> str:
@@ -189,12 +191,25 @@ class Embedder(Embeddings):
     def encode_query(self, text: str) -> np.ndarray:
         """The unit-length float32 vector of one question text (read-only). One answer needs the same text
         several times (its search, each part's, the composer's), so the last ``QUERY_CACHE_SIZE`` are kept."""
-        return self._query_vector(text)
+        return self.encode_queries([text])[0]
 
-    def _encode_one(self, text: str) -> np.ndarray:
-        vector = self.encode([text])[0]
-        vector.setflags(write=False)  # shared by every caller that asks for this text
-        return vector
+    def encode_queries(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """``encode_query`` of each text, those not kept encoded together in one pass: the searches of a compound
+        question (its parts, the documents it names) embed their texts at once instead of one by one."""
+        with self._query_lock:
+            kept = {t: self._query_vectors[t] for t in texts if t in self._query_vectors}
+        missing = list(dict.fromkeys(t for t in texts if t not in kept))
+        if missing:
+            for text, vector in zip(missing, self.encode(missing), strict=True):
+                vector.setflags(write=False)  # shared by every caller that asks for this text
+                kept[text] = vector
+        with self._query_lock:
+            for text in texts:
+                self._query_vectors[text] = kept[text]
+                self._query_vectors.move_to_end(text)
+            while len(self._query_vectors) > QUERY_CACHE_SIZE:
+                self._query_vectors.popitem(last=False)
+        return [kept[t] for t in texts]
 
     @property
     def dimension(self) -> int:

@@ -21,14 +21,17 @@ def retrieve(
 ) -> list[ScoredChunk]:
     """At most ``k`` passages for ``query``, best first, from ``doc_ids`` only when given: the search of the
     whole query, interleaved rank by rank with the searches of each named document and each part."""
-    whole = store.search(query.text, k=k, doc_ids=doc_ids)
     named = [d for d in (query.reading.documents if query.reading else ()) if doc_ids is None or d in doc_ids]
     if not query.parts and not named:
-        return whole
+        return store.search(query.text, k=k, doc_ids=doc_ids)
     # Documents the question names come first, each searched alone: "Do the school resource officer guide
     # and the IACP guide agree…" must find both, whichever dominates the search of the whole question.
-    per_document = [store.search(query.reading.asked_of(d), k=k, doc_ids=[d]) for d in named]
-    rankings = [*per_document, whole, *(store.search(part, k=k, doc_ids=doc_ids) for part in _searched(query.parts))]
+    asked_of = [query.reading.asked_of(d) for d in named]
+    parts = _searched(query.parts)
+    store.embedder.encode_queries([query.text, *asked_of, *parts])  # in one pass; each search finds its own kept
+    whole = store.search(query.text, k=k, doc_ids=doc_ids)
+    per_document = [store.search(text, k=k, doc_ids=[d]) for text, d in zip(asked_of, named, strict=True)]
+    rankings = [*per_document, whole, *(store.search(part, k=k, doc_ids=doc_ids) for part in parts)]
     merged: dict[str, ScoredChunk] = {}
     texts: set[str] = set()
     for rank in range(k):
@@ -46,4 +49,3 @@ def _searched(parts: Sequence[str]) -> list[str]:
     ("…, and how did that compare with labour trafficking?") means little alone, so it is searched together
     with that part."""
     return [f"{parts[n - 1]} {part}" if n and POINTS_BACK.search(part) else part for n, part in enumerate(parts)]
-
