@@ -203,3 +203,16 @@ def test_an_undated_fact_meets_a_period_its_document_covers_but_never_a_single_y
     # A year asked still needs a fact dated that year: the document's period is no figure for 2021.
     assert Unmet.YEAR in read_constraints("What share of victims were minors in 2021?").unmet(undated)
 
+
+
+def test_a_long_page_is_searched_for_a_name_once_for_all_its_candidate_sentences(monkeypatch):
+    import assistant.answering.constraints as constraints
+
+    searched = []
+    real = constraints._names_met
+    monkeypatch.setattr(constraints, "_names_met", lambda name, text: searched.append(name) or real(name, text))
+    page = "The shelter report. " * 20_000 + "Safe Harbor applies."
+    assert [constraints.names_met("Safe Harbor", page) for _ in range(5)] == [True] * 5
+    assert not constraints.names_met("Mona Lisa", page)
+    assert searched == ["Safe Harbor", "Mona Lisa"]
+    assert constraints.names_met("Safe Harbor", page[:-21]) is False  # another text is searched on its own
