@@ -127,6 +127,7 @@ class _Server(uvicorn.Server):
         token: str,
         on_listening: Callable[[], None],
         on_stopped: Callable[[], None] = lambda: None,
+        on_stopping: Callable[[], None] = lambda: None,
     ):
         super().__init__(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
         self.url = local_url(settings.host, settings.port)
@@ -134,6 +135,7 @@ class _Server(uvicorn.Server):
         self._info = ServerInfo(self.url, token, os.getpid(), settings.chroma_url, settings.top_k)
         self._on_listening = on_listening
         self._on_stopped = on_stopped
+        self._on_stopping = on_stopping
 
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets)
@@ -143,6 +145,7 @@ class _Server(uvicorn.Server):
 
     async def shutdown(self, sockets=None) -> None:
         self.forget()  # first, so no new command line call comes while connections close
+        self._on_stopping()
         await super().shutdown(sockets)
         self._on_stopped()
 
@@ -206,7 +209,10 @@ def serve(
         threading.Thread(target=prepare, args=(assistant, documents, startup, say), name="tip-startup",
                          daemon=True).start()  # fmt: skip
 
-    server = _Server(app, settings, token, on_listening, assistant.stop_prefetch)
+    def on_stopping() -> None:  # open browser connections may take seconds to close
+        say("tip-assistant: stopping…")
+
+    server = _Server(app, settings, token, on_listening, assistant.stop_prefetch, on_stopping)
     if background:
         running_server = BackgroundServer(server).start()
         startup.ready.wait()
