@@ -157,3 +157,23 @@ def test_a_period_question_is_answered_from_a_report_whose_data_covers_that_peri
     assert "41%" in answer.text
     assert library.ask("What share of referred survivors were minors in 2021?").refused
 
+
+
+def test_the_library_s_words_are_read_again_after_an_ingest_before_anyone_asks(tmp_path, embedder):
+    import time
+
+    library = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
+    first, second = tmp_path / "camp.txt", tmp_path / "shelter.txt"
+    first.write_text("UNODC mentored police at the Dzaleka Refugee Camp in Malawi.", encoding="utf-8")
+    second.write_text("The Blantyre shelter received 41 survivors in 2023.", encoding="utf-8")
+    library.ingest([first])
+    library.warm_up()  # a server's start: the vocabulary is read before the first question
+    answerability = library.pipeline.answerability
+    assert answerability._lexicon is not None and answerability._lexicon[1].knows("dzaleka")
+
+    library.ingest([second])  # read again in the background, so the next question does not wait for it
+    deadline = time.monotonic() + 30
+    while answerability._lexicon[0] != library.store.vocabulary_version() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert answerability._lexicon[0] == library.store.vocabulary_version()
+    assert answerability._lexicon[1].knows("blantyre")
