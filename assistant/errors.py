@@ -13,7 +13,19 @@ from __future__ import annotations
 
 
 class TipError(Exception):
-    """An error the user can fix. ``str(error)`` names the file, setting or field and says what to do."""
+    """An error the user can fix. ``str(error)`` names the file, setting or field and says what to do.
+
+    It crosses process boundaries (``assistant.answering.processes``) as its class and message: the arguments of
+    a subclass's own ``__init__`` are not kept, so code reads what it needs from the message, not attributes."""
+
+    def __reduce__(self):
+        return _rebuilt, (type(self), str(self))
+
+
+def _rebuilt(kind: type[TipError], message: str) -> TipError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, message)
+    return error
 
 
 class ModelNotFound(TipError):

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from assistant.answering.pipeline import AnswerPipeline
     from assistant.answering.prefetch import SentenceVectorPrefetch
+    from assistant.answering.processes import AnsweringProcesses
     from assistant.drafting.drafts import CitedText, Grouping
     from assistant.grounding.support import CheckedSentence, SupportChecker
     from prompts import Prompt
@@ -110,6 +111,7 @@ class Assistant:
             self.model = model
         self._ingest_lock = threading.Lock()  # one ingest at a time; questions go on meanwhile
         self._prefetch: SentenceVectorPrefetch | None = None
+        self._answering: AnsweringProcesses | None = None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -212,7 +214,43 @@ class Assistant:
 
     def _cores_free(self) -> bool:
         turns = self.pipeline.turns
-        return turns.inside == 0 and turns.waiting == 0 and not self._ingest_lock.locked()
+        elsewhere = self._answering.busy if self._answering is not None else 0
+        return turns.inside == 0 and turns.waiting == 0 and elsewhere == 0 and not self._ingest_lock.locked()
+
+    def start_answering_processes(self) -> AnsweringProcesses | None:
+        """Start the ``TIP_ANSWER_PROCESSES`` worker processes that ``ask`` hands questions to once they are ready
+        (``assistant.answering.processes``); a server calls it once ready. None when the setting is 0."""
+        from assistant.answering.processes import AnsweringProcesses
+
+        if self._answering is None and self.settings.answer_processes > 0:
+            self._answering = AnsweringProcesses(self.settings, self.settings.answer_processes)
+        return self._answering
+
+    @property
+    def answering_processes_state(self) -> str:
+        """ "off" (``TIP_ANSWER_PROCESSES`` 0, or not started), "starting", "ready", or "failed" (a worker did not
+        start or died: the process answers by itself)."""
+        if self._answering is None:
+            return "off"
+        return self._answering.state
+
+    def stop_answering_processes(self) -> None:
+        """Stop the workers of ``start_answering_processes`` (when the server stops)."""
+        if self._answering is not None:
+            self._answering.close()
+
+    def _answered_elsewhere(
+        self, question: str, history: Sequence[Mapping[str, str]], doc_ids: Sequence[str] | None
+    ) -> Answer | None:
+        """The answer of a worker process, or None when there is none to ask (not started, not ready, died)."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self._answering is None or not self._answering.usable:
+            return None
+        try:
+            return self._answering.ask(question, history, doc_ids)
+        except BrokenProcessPool:
+            return None
 
     def _library_changed(self) -> None:
         if self._prefetch is not None:
@@ -258,7 +296,8 @@ class Assistant:
             raise EmptyQuestion()
         pipeline = self.pipeline  # a setting to fix (a model folder, a prompt file) is said before an empty library
         self._require_documents()
-        return pipeline.answer(question, history, doc_ids)
+        answer = self._answered_elsewhere(question, history, doc_ids)
+        return answer if answer is not None else pipeline.answer(question, history, doc_ids)
 
     def ask_stream(
         self,
@@ -272,6 +311,10 @@ class Assistant:
             raise EmptyQuestion()
         pipeline = self.pipeline
         self._require_documents()
+        answer = self._answered_elsewhere(question, history, doc_ids) if self.model is None else None
+        if answer is not None:  # nothing to stream without a model: the answer whole, from a worker
+            yield answer
+            return
         with pipeline.turns.turn():  # the web chat's questions queue with the API's for the same cores
             yield from pipeline.stream(pipeline.prepare(question, history, doc_ids))
 

@@ -42,6 +42,9 @@ class Settings(BaseModel):
     max_sentences: int = Field(5, ge=1, le=20, json_schema_extra=_fix("use 1 to 20"))
     host: str = "127.0.0.1"  # TIP_HOST: the web UI binds loopback unless told otherwise
     port: int = Field(7860, ge=1, le=65535, json_schema_extra=_fix("use 1 to 65535"))  # TIP_PORT
+    # TIP_ANSWER_PROCESSES: worker processes a server answers questions in (each loads the model, ~700 MB);
+    # 0 answers in the server's own process
+    answer_processes: int = Field(0, ge=0, le=64, json_schema_extra=_fix("use 0 to 64 processes"))
     # TIP_MAX_UPLOAD_MB: the largest file any ingest reads (command line, web UI, API), in megabytes
     max_upload_mb: int = Field(100, ge=1, le=10_000, json_schema_extra=_fix("use 1 to 10000 megabytes"))
     # TIP_API_TOKEN: the bearer token the API asks of every request when set; required off loopback

@@ -111,7 +111,9 @@ def wait_healthy(url: str, server: subprocess.Popen | None, log_path: Path | Non
         try:
             response = httpx.get(f"{url}/api/v1/health", timeout=5)
             health = response.json() if response.status_code == 200 else {}
-            if health.get("status") == "ok" and health.get("sentence_vectors", "ready") == "ready":
+            ready = health.get("sentence_vectors", "ready") == "ready"
+            ready = ready and health.get("answering_processes", "off") in ("off", "ready")
+            if health.get("status") == "ok" and ready:
                 return health
         except httpx.HTTPError:
             pass
@@ -131,14 +133,27 @@ def ask(client: httpx.Client, url: str, body: dict) -> tuple[float, str | None]:
 
 
 def cpu_seconds(pid: int | None) -> float | None:
-    """User and system CPU time of a process, all its threads, in seconds (Linux); None when unknown."""
+    """User and system CPU time of a process and its living descendants (the answering processes of
+    ``TIP_ANSWER_PROCESSES``), all their threads, in seconds (Linux); None when unknown."""
     if pid is None:
         return None
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) or 0.0 for child in children(pid))
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (from /proc/PID/task/*/children; empty where the kernel lacks it)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def run_level(url: str, bodies: list[dict], clients: int, seconds: float, pid: int | None = None) -> Level:
@@ -238,7 +253,9 @@ def main() -> int:
             waited = time.perf_counter()
             health = wait_healthy(url, server, log_path)
             print(f"server {url}: {health['documents']} documents, ready with their sentence vectors after "
-                  f"{time.perf_counter() - waited:.0f} s; {len(bodies)} questions; load average {load_average()}; "
+                  f"{time.perf_counter() - waited:.0f} s; answering processes "
+                  f"{health.get('answering_processes', 'off')}; "
+                  f"{len(bodies)} questions; load average {load_average()}; "
                   f"{os.cpu_count()} CPUs", flush=True)  # fmt: skip
             started = time.perf_counter()
             with httpx.Client(timeout=REQUEST_TIMEOUT) as client:

@@ -46,7 +46,8 @@ def test_health_says_the_model_is_loaded_and_counts_documents(client):
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "stage": "Ready.", "model_loaded": True, "store": "reachable",
-                               "documents": 1, "sentence_vectors": "not started"}  # fmt: skip
+                               "documents": 1, "sentence_vectors": "not started",
+                               "answering_processes": "off"}  # fmt: skip
 
 
 def test_ask_returns_the_cli_json_with_exact_quotes(client, library):

@@ -3,7 +3,8 @@ template, a case-management system, a notebook). FastAPI serves it with its Open
 and ``/openapi.json``.
 
 =========================  ==================================================================================
-``GET /health``             ``{"status", "stage", "model_loaded", "store", "documents"}``: status "starting"
+``GET /health``             ``{"status", "stage", "model_loaded", "store", "documents", "sentence_vectors",
+                            "answering_processes"}``: status "starting"
                             while the model loads, then "ok"; 503 when the store is down
 ``POST /ask``               ``{question, history?, documents?, years?}`` → the ``ask --json`` object; with
                             ``stream: true``, server-sent events: ``delta`` (``{"text"}``, the model's new
@@ -209,12 +210,14 @@ def _routes(assistant: Assistant, local_token: str | None, startup: Startup) -> 
     def health() -> dict:
         """Whether the server can answer: "starting" (with its stage) until the model is loaded and the documents
         it was started with are in, then "ok"; the store reachable, how many documents; whether the sentence
-        vectors of every passage are kept yet ("ready"; "computing" while the server is idle)."""
+        vectors of every passage are kept yet ("ready"; "computing" while the server is idle); whether the worker
+        processes of ``TIP_ANSWER_PROCESSES`` answer ("off", "starting", "ready", "failed")."""
         documents = len(assistant.store.documents())  # opening the store raises StoreUnavailable: 503
         status = "ok" if startup.ready.is_set() else "starting"
         return {"status": status, "stage": startup.stage, "model_loaded": assistant.embedder.loaded,
                 "store": "reachable", "documents": documents,
-                "sentence_vectors": assistant.sentence_vectors_state}  # fmt: skip
+                "sentence_vectors": assistant.sentence_vectors_state,
+                "answering_processes": assistant.answering_processes_state}  # fmt: skip
 
     @router.post("/ask", response_model=None)
     def ask(request: AskRequest) -> dict | StreamingResponse:

@@ -212,7 +212,11 @@ def serve(
     def on_stopping() -> None:  # open browser connections may take seconds to close
         say("tip-assistant: stopping…")
 
-    server = _Server(app, settings, token, on_listening, assistant.stop_prefetch, on_stopping)
+    def on_stopped() -> None:
+        assistant.stop_prefetch()
+        assistant.stop_answering_processes()
+
+    server = _Server(app, settings, token, on_listening, on_stopped, on_stopping)
     if background:
         running_server = BackgroundServer(server).start()
         startup.ready.wait()
@@ -249,6 +253,10 @@ def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, s
         ready = f"Ready: {counted(len(assistant.documents()), 'document')} in the library."
         startup.finished(ready)
         assistant.prefetch_sentence_vectors()  # questions that come first are answered first
+        if assistant.start_answering_processes() is not None:
+            count = assistant.settings.answer_processes
+            processes = "process" if count == 1 else "processes"
+            say(f"tip-assistant: starting {count} answering {processes} (TIP_ANSWER_PROCESSES)…")
         say(f"tip-assistant: {ready[0].lower()}{ready[1:]}")
     except TipError as exc:
         startup.failed(str(exc))

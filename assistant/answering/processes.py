@@ -1,0 +1,113 @@
+"""Questions answered in worker processes, so that a server's users do not queue behind one interpreter lock.
+
+A server answers in threads of its own process, and an answer is mostly Python (reading the question,
+scoring and checking sentences): however many threads, one process used about 1.3 cores (``bench/load.py``,
+2 cores: 16 clients got 1.11 x the throughput of one). ``AnsweringProcesses`` starts ``TIP_ANSWER_PROCESSES``
+worker processes, each with its own ``Assistant`` on the same library (its model, its store opened for
+reading) and hands each question to an idle one. A worker sees documents another process has written as the
+server does: by the catalogue version it checks before each question.
+
+Each worker holds the model and the library's vocabulary (about 700 MB for the shared corpus) and takes about
+10 s to start; until every worker is ready, and after a worker has died, the server answers in its own process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
+    from assistant.settings import Settings
+    from assistant.types import Answer
+
+log = logging.getLogger(__name__)
+
+_assistant: Assistant | None = None  # the worker's own, built by _open_library
+
+
+def _open_library(settings: Settings) -> None:
+    """A worker's start: its Assistant on the server's library, loaded before the first question comes."""
+    global _assistant
+    from assistant.service import Assistant
+
+    _assistant = Assistant(settings, creates_library=False)
+    _assistant.warm_up()
+
+
+def _ready() -> bool:
+    return _assistant is not None
+
+
+def _ask(question: str, history: list[dict[str, str]], doc_ids: list[str] | None) -> Answer:
+    assert _assistant is not None, "a worker answers once _open_library has run"
+    return _assistant.ask(question, history, doc_ids)
+
+
+class AnsweringProcesses:
+    """``count`` worker processes answering ``ask`` for a server (``TIP_ANSWER_PROCESSES``). ``ask`` blocks the
+    calling thread until a worker has answered; errors a user can fix (``TipError``) come back as raised in the
+    worker. ``usable`` is False until every worker has loaded, and for good once one has died
+    (``BrokenProcessPool``): the caller then answers in its own process."""
+
+    def __init__(self, settings: Settings, count: int):
+        # spawn, not fork: a forked copy of a server would inherit its threads' locks in whatever state they were
+        self._pool = ProcessPoolExecutor(count, multiprocessing.get_context("spawn"), _open_library, (settings,))
+        self._started = threading.Event()
+        self._broken = False
+        self._lock = threading.Lock()
+        self.busy = 0  # questions handed to a worker and not yet answered
+        self.answered = 0  # questions a worker has answered (or raised an error a user can fix for)
+        started = [self._pool.submit(_ready) for _ in range(count)]  # one per worker: each spawns its process
+        threading.Thread(target=self._wait_for, args=(started,), name="tip-answering-start", daemon=True).start()
+
+    def _wait_for(self, started: list[Future]) -> None:
+        try:
+            if all(future.result() for future in started):
+                self._started.set()
+        except Exception:  # a worker that cannot open the library: the server answers by itself
+            log.exception("answering processes did not start; questions are answered in the server's process")
+            self._broken = True
+
+    @property
+    def usable(self) -> bool:
+        return self._started.is_set() and not self._broken
+
+    @property
+    def state(self) -> str:
+        """ "starting", "ready" or "failed" (see ``usable``)."""
+        return "failed" if self._broken else "ready" if self._started.is_set() else "starting"
+
+    def wait_until_started(self, timeout: float | None = None) -> bool:
+        """Whether every worker is ready within ``timeout`` seconds (for tests and benchmarks)."""
+        return self._started.wait(timeout)
+
+    def ask(self, question: str, history: Sequence[Mapping[str, str]], doc_ids: Sequence[str] | None) -> Answer:
+        """``Assistant.ask`` in a worker. Raises what it raises there, and ``BrokenProcessPool`` when a worker
+        died (the pool is then marked unusable)."""
+        with self._lock:
+            self.busy += 1
+        try:
+            turns = [dict(turn) for turn in history]
+            future = self._pool.submit(_ask, question, turns, list(doc_ids) if doc_ids is not None else None)
+            answer = future.result()
+            with self._lock:
+                self.answered += 1
+            return answer
+        except BrokenProcessPool:
+            self._broken = True
+            log.error("an answering process died; questions are answered in the server's process from now on")
+            raise
+        finally:
+            with self._lock:
+                self.busy -= 1
+
+    def close(self) -> None:
+        """Stop the workers; questions they were answering are cancelled."""
+        self._broken = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
