@@ -94,3 +94,41 @@ def test_a_failed_start_up_ends_with_its_reason_instead_of_waiting_forever():
     startup.failed("TIP_EMBEDDING_MODEL=/nowhere is not a sentence-transformers model folder")
     assert startup.ready.is_set() and startup.failure.startswith("TIP_EMBEDDING_MODEL")
     assert startup.stage == "Start-up failed: TIP_EMBEDDING_MODEL=/nowhere is not a sentence-transformers model folder"
+
+
+def test_a_server_answers_in_worker_processes_and_ctrl_c_stops_them_too(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mwanza.txt").write_text("The Mwanza office received 41 referrals in 2022.", encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "TIP_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1", "TIP_ANSWER_PROCESSES": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "assistant.interfaces.cli", "serve", "--port", str(port), "--docs", str(docs)],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )  # fmt: skip
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            deadline = time.monotonic() + 300
+            states = []
+            while not states or states[-1] != "ready":
+                assert time.monotonic() < deadline and server.poll() is None, states
+                try:
+                    states.append(http.get("/api/v1/health").json()["answering_processes"])
+                except httpx.HTTPError:
+                    pass  # not listening yet
+                time.sleep(0.2)
+            assert "starting" in states or "off" in states  # the server answered before its workers were ready
+            workers = [int(pid) for pid in open(f"/proc/{server.pid}/task/{server.pid}/children").read().split()]
+            spawned = [pid for pid in workers if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()]
+            assert len(spawned) == 1
+            answer = http.post("/api/v1/ask", json={"question": "How many referrals did the Mwanza office get?"})
+            assert answer.status_code == 200 and "41" in answer.json()["answer"]
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl+C: every process of the group gets it
+        said, _ = server.communicate(timeout=60)
+    finally:
+        server.kill()
+    assert server.returncode == 0
+    assert "Traceback" not in said and "KeyboardInterrupt" not in said, said
+    assert "starting 1 answering process" in said and said.splitlines()[-1] == "tip-assistant: stopped"
+    assert not os.path.exists(f"/proc/{spawned[0]}")  # the worker stopped with the server

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,6 +36,9 @@ def _open_library(settings: Settings) -> None:
     """A worker's start: its Assistant on the server's library, loaded before the first question comes."""
     global _assistant
     from assistant.service import Assistant
+
+    # Ctrl+C in a terminal reaches the whole process group: the server stops its workers itself, in order
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     _assistant = Assistant(settings, creates_library=False)
     _assistant.warm_up()

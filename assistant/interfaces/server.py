@@ -84,7 +84,8 @@ def build_app(assistant: Assistant, local_token: str | None = None, startup: Sta
     settings = assistant.settings
     check_exposure(settings)
     app = create_api(assistant, local_token, startup)
-    demo = build_ui(assistant, startup).queue(default_concurrency_limit=UI_CONCURRENCY)
+    at_once = max(UI_CONCURRENCY, settings.answer_processes)  # as many as there are processes to answer in
+    demo = build_ui(assistant, startup).queue(default_concurrency_limit=at_once)
     token, logins = settings.api_token, settings.logins
 
     def login(username: str, password: str) -> bool:
