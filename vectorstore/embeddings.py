@@ -1,7 +1,10 @@
 """Sentence embeddings for chunks and queries, from the packaged all-MiniLM-L6-v2 model.
 
 One ``Embedder`` serves both documents and queries, so they always share a model. The model is loaded on
-first use (``warm_up``) rather than in ``__init__``, which keeps building the object cheap.
+first use (``warm_up``) rather than in ``__init__``, which keeps building the object cheap. Question texts
+are embedded by the same model exported to ONNX (``vectorstore.query_encoder``) once the library holds the
+exported graph; so are other texts while torch is not loaded, so that a command answering one question never
+imports it.
 
 Several threads may encode at once (a server answers many users): the model is shared without a lock, which
 is held only while loading it. Each encoding runs on one core (``TORCH_THREADS``); a call that finds no other
@@ -26,6 +29,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ModelNotFound
+from vectorstore.query_encoder import QueryEncoder, export_query_graph, graph_identity, supports_graph
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,9 @@ QUERY_CACHE_SIZE = 64
 # matrices small: on the shared corpus here, 8 against 32 embedded chunks as fast (56 against 54 a second) with a
 # peak of 870 MB instead of 1,145 MB, and question-time sentences 1.65x faster (216 against 131 a second).
 BATCH_SIZE = 8
+# Texts the exported graph embeds while torch is not loaded (a command answering from an unprepared library
+# embeds the sentences of the passages it reads); more, as at an ingest, load torch, faster on long batches.
+GRAPH_MAX_TEXTS = 512
 
 
 def packaged_model_dir() -> Path:
@@ -81,7 +88,10 @@ class Embedder(Embeddings):
         batch_size: int = BATCH_SIZE,
         bf16: bool | None = None,
         threads: int = ENCODE_THREADS,
+        query_graph: Path | None = None,
     ):
+        """``query_graph``: where the model exported to ONNX is (or is to be) kept, for question texts; None
+        embeds everything with torch."""
         self.model_dir = Path(model_dir) if model_dir else packaged_model_dir()
         if not (self.model_dir / "config.json").exists():
             raise ModelNotFound(
@@ -98,15 +108,51 @@ class Embedder(Embeddings):
         self._helpers = ThreadPoolExecutor(threads - 1, "tip-encode") if threads > 1 else None  # threads start on use
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # the last QUERY_CACHE_SIZE, oldest first
         self._query_lock = threading.Lock()
+        self.query_graph = query_graph if query_graph is not None and supports_graph(self.model_dir) else None
+        self._graph: QueryEncoder | None = None
+        self._graph_lock = threading.Lock()
+        self._graph_unusable: float | None = None  # the modification time of a graph file that failed to open
 
     @cached_property
-    def identity(self) -> str:
-        """Names the vectors this embedder makes, for what keeps them (``TextVectors``): the model folder's
-        name, a digest of its files' names, sizes and config, and whether it runs under bf16."""
+    def model_identity(self) -> str:
+        """The model folder's name and a digest of its files' names, sizes and config."""
         digest = hashlib.sha256((self.model_dir / "config.json").read_bytes())
         for path in sorted(p for p in self.model_dir.rglob("*") if p.is_file()):
             digest.update(f"{path.relative_to(self.model_dir)}:{path.stat().st_size};".encode())
-        return f"{self.model_dir.name}:{digest.hexdigest()[:16]}:bf16={self.bf16}"
+        return f"{self.model_dir.name}:{digest.hexdigest()[:16]}"
+
+    @cached_property
+    def identity(self) -> str:
+        """Names the vectors this embedder makes, for what keeps them (``TextVectors``): ``model_identity`` and
+        whether it runs under bf16."""
+        return f"{self.model_identity}:bf16={self.bf16}"
+
+    def _query_encoder(self) -> QueryEncoder | None:
+        """The exported graph, once ``query_graph`` holds one of this model; None otherwise (checked again at
+        each call, so a server picks up the graph it exported in the background)."""
+        if self._graph is not None or self.query_graph is None:
+            return self._graph
+        try:
+            modified = self.query_graph.stat().st_mtime
+        except OSError:
+            return None
+        with self._graph_lock:
+            if self._graph is None and modified != self._graph_unusable:
+                try:
+                    self._graph = QueryEncoder(self.query_graph, self.model_dir, self.model_identity,
+                                               MODEL_MAX_SEQ_LENGTH, self.batch_size)  # fmt: skip
+                except Exception as exc:  # another model's graph, a damaged file: torch embeds instead
+                    log.warning("not using %s: %s", self.query_graph, exc)
+                    self._graph_unusable = modified
+        return self._graph
+
+    def export_query_graph(self) -> bool:
+        """Export the model to ``query_graph`` unless a graph of this model is there already; whether it did.
+        About 6 s (``vectorstore.query_encoder.export_query_graph``)."""
+        if self.query_graph is None or graph_identity(self.query_graph) == self.model_identity:
+            return False
+        export_query_graph(self.model_dir, self.query_graph, self.model_identity)
+        return True
 
     @property
     def max_tokens(self) -> int:
@@ -150,6 +196,9 @@ class Embedder(Embeddings):
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        graph = self._query_encoder() if self._model is None and len(texts) <= GRAPH_MAX_TEXTS else None
+        if graph is not None:
+            return graph.encode(texts)
         self.warm_up()
         with self._running_lock:
             alone = self._running == 0
@@ -200,7 +249,9 @@ class Embedder(Embeddings):
             kept = {t: self._query_vectors[t] for t in texts if t in self._query_vectors}
         missing = list(dict.fromkeys(t for t in texts if t not in kept))
         if missing:
-            for text, vector in zip(missing, self.encode(missing), strict=True):
+            graph = self._query_encoder()
+            vectors = graph.encode(missing) if graph is not None else self.encode(missing)
+            for text, vector in zip(missing, vectors, strict=True):
                 vector.setflags(write=False)  # shared by every caller that asks for this text
                 kept[text] = vector
         with self._query_lock:
@@ -213,6 +264,9 @@ class Embedder(Embeddings):
 
     @property
     def dimension(self) -> int:
+        graph = self._query_encoder() if self._model is None else None
+        if graph is not None:
+            return graph.dimension
         self.warm_up()
         return int(self._model.get_embedding_dimension())
 

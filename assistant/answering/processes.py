@@ -3,8 +3,9 @@
 A server answers in threads of its own process, and an answer is mostly Python (reading the question,
 scoring and checking sentences): however many threads, one process used about 1.3 cores (``bench/load.py``,
 2 cores: 16 clients got 1.11 x the throughput of one). ``AnsweringProcesses`` starts ``TIP_ANSWER_PROCESSES``
-worker processes, each with its own ``Assistant`` on the same library (its model, its store opened for
-reading) and hands each question to an idle one. A worker sees documents another process has written as the
+worker processes, each opening its own answerer on the same library (``Assistant.start_answering_processes``
+gives one that builds an ``Assistant``: its model, its store opened for reading) and hands each question to an
+idle one. A worker sees documents another process has written as the
 server does: by the catalogue version it checks before each question.
 
 Each worker holds the model and the library's vocabulary (about 700 MB for the shared corpus) and takes about
@@ -17,51 +18,50 @@ import logging
 import multiprocessing
 import signal
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from assistant.service import Assistant
-    from assistant.settings import Settings
-    from assistant.types import Answer
+from assistant.types import Answer
 
 log = logging.getLogger(__name__)
 
-_assistant: Assistant | None = None  # the worker's own, built by _open_library
+
+class Answerer(Protocol):
+    def ask(self, question: str, history: Sequence[Mapping[str, str]], doc_ids: Sequence[str] | None) -> Answer: ...
 
 
-def _open_library(settings: Settings) -> None:
-    """A worker's start: its Assistant on the server's library, loaded before the first question comes."""
-    global _assistant
-    from assistant.service import Assistant
+_answerer: Answerer | None = None  # the worker's own, made by _open
 
+
+def _open(opener: Callable[[], Answerer]) -> None:
+    """A worker's start: its answerer, loaded before the first question comes."""
+    global _answerer
     # Ctrl+C in a terminal reaches the whole process group: the server stops its workers itself, in order
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    _assistant = Assistant(settings, creates_library=False)
-    _assistant.warm_up()
+    _answerer = opener()
 
 
 def _ready() -> bool:
-    return _assistant is not None
+    return _answerer is not None
 
 
 def _ask(question: str, history: list[dict[str, str]], doc_ids: list[str] | None) -> Answer:
-    assert _assistant is not None, "a worker answers once _open_library has run"
-    return _assistant.ask(question, history, doc_ids)
+    assert _answerer is not None, "a worker answers once _open has run"
+    return _answerer.ask(question, history, doc_ids)
 
 
 class AnsweringProcesses:
-    """``count`` worker processes answering ``ask`` for a server (``TIP_ANSWER_PROCESSES``). ``ask`` blocks the
-    calling thread until a worker has answered; errors a user can fix (``TipError``) come back as raised in the
-    worker. ``usable`` is False until every worker has loaded, and for good once one has died
+    """``count`` worker processes answering ``ask`` for a server (``TIP_ANSWER_PROCESSES``), each with the
+    answerer ``opener()`` returns there (``opener`` is pickled: a module-level function, or a partial of one).
+    ``ask`` blocks the calling thread until a worker has answered; errors a user can fix (``TipError``) come back
+    as raised in the worker. ``usable`` is False until every worker has opened, and for good once one has died
     (``BrokenProcessPool``): the caller then answers in its own process."""
 
-    def __init__(self, settings: Settings, count: int):
+    def __init__(self, opener: Callable[[], Answerer], count: int):
         # spawn, not fork: a forked copy of a server would inherit its threads' locks in whatever state they were
-        self._pool = ProcessPoolExecutor(count, multiprocessing.get_context("spawn"), _open_library, (settings,))
+        self._pool = ProcessPoolExecutor(count, multiprocessing.get_context("spawn"), _open, (opener,))
         self._started = threading.Event()
         self._broken = False
         self._lock = threading.Lock()

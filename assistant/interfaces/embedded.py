@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -34,9 +35,27 @@ from ingest.pipeline import FileOutcome
 if TYPE_CHECKING:  # the drafting stack loads for the commands that draft, not for every command
     from assistant.drafting.drafts import CitedText
 
+log = logging.getLogger(__name__)
+
 
 def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
-    return EXIT_OK if ingest_and_report(assistant, args.paths).ok else EXIT_FAILED_FILES
+    report = ingest_and_report(assistant, args.paths)
+    prepare_query_encoder(assistant)
+    return EXIT_OK if report.ok else EXIT_FAILED_FILES
+
+
+def prepare_query_encoder(assistant: Assistant) -> None:
+    """Once per library, in a command that has loaded torch anyway (it embedded documents or sentences): export
+    the model for question texts (``Assistant.prepare_query_encoder``), so later commands need no torch. A
+    failure leaves questions to torch, and the command's outcome as it was."""
+    embedder = assistant.embedder
+    if not embedder.loaded or embedder.query_graph is None or embedder.query_graph.exists():
+        return
+    print("tip-assistant: preparing this library's question encoder (once, a few seconds)…", file=sys.stderr)
+    try:
+        assistant.prepare_query_encoder()
+    except Exception as exc:  # noqa: BLE001 - an optional speed-up: never a failed command
+        log.warning("the question encoder was not exported: %s", exc)
 
 
 def ingest_and_report(assistant: Assistant, paths: Sequence[Path]):
@@ -69,7 +88,8 @@ def cmd_ask(assistant: Assistant, args: argparse.Namespace) -> int:
     years = [year for span in args.years or [] for year in span]
     doc_ids = assistant.select_documents(args.docs, years)
     answer = assistant.ask(args.question, history, doc_ids)
-    print_json(answer.to_dict()) if args.json else print(format_answer(answer.to_dict()))
+    print_json(answer.to_dict()) if args.json else print(format_answer(answer.to_dict()), flush=True)
+    prepare_query_encoder(assistant)
     return EXIT_OK
 
 
@@ -77,7 +97,8 @@ def cmd_verify(assistant: Assistant, args: argparse.Namespace) -> int:
     text = read_text(args.file)
     checked = assistant.verify(text, assistant.select_documents(args.docs))
     sentences = [checked_dict(c) for c in checked]
-    print_json({"sentences": sentences}) if args.json else print(format_checked(sentences))
+    print_json({"sentences": sentences}) if args.json else print(format_checked(sentences), flush=True)
+    prepare_query_encoder(assistant)
     return EXIT_OK
 
 
@@ -100,10 +121,10 @@ def cmd_cite(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def _deliver(cited: CitedText, args: argparse.Namespace) -> int:
+    """Print the Markdown, or write the file; then say what needs the drafter's attention (on stderr)."""
     from assistant.drafting.drafts import CITATION_NEEDED
     from assistant.drafting.export import FORMATS, to_markdown, write
 
-    """Print the Markdown, or write the file; then say what needs the drafter's attention (on stderr)."""
     for notice in cited.notices:
         print(f"note: {notice}", file=sys.stderr)
     fmt = args.format or (args.output.suffix.lstrip(".").lower() if args.output else "md")

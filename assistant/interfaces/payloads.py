@@ -37,10 +37,10 @@ def checked_dict(checked: CheckedSentence) -> dict:
 
 
 def cited_dict(cited: CitedText) -> dict:
-    from assistant.drafting.export import to_markdown
-
     """A cited summary or draft: its Markdown, and the same as data (sections of sentences with the numbers
     of their notes, the notes with their quotes, the documents cited)."""
+    from assistant.drafting.export import to_markdown
+
     return {
         "title": cited.title,
         "markdown": to_markdown(cited),
