@@ -32,8 +32,9 @@ Spanish. Stems are the Snowball stemmers (PyStemmer). Typo candidates come from 
 vocabulary (``ChunkStore.vocabulary``), weighted by the library's counts. Stop-words are the ``stop-words``
 package's lists for the three languages.
 
-``warm_up`` loads the frequency lists once per process (about half a second); ``lexicon_for`` keeps one
-``Lexicon`` per store, built again when the store's ``vocabulary_version`` changes.
+``warm_up`` loads the frequency lists once per process (about half a second). A ``Lexicon`` is built from a
+library's vocabulary; ``assistant.answering.answerability.Answerability.lexicon`` keeps one per library,
+built again when its ``vocabulary_version`` changes.
 """
 
 from __future__ import annotations
@@ -42,9 +43,7 @@ import functools
 import re
 import threading
 import unicodedata
-import weakref
 from collections.abc import Iterable, Mapping
-from typing import Protocol
 
 import Stemmer
 from stop_words import get_stop_words
@@ -159,12 +158,6 @@ _SPELLING_RULES = (
 _DEMONYM_SUFFIXES = ("ian", "ese", "an", "n", "i")
 _FINAL_VOWELS = "aeiouy"
 MIN_PLACE_ROOT = 4
-
-
-class VocabularySource(Protocol):
-    def vocabulary(self) -> dict[str, int]: ...
-
-    def vocabulary_version(self) -> int: ...
 
 
 def fold_accents(word: str) -> str:
@@ -410,19 +403,3 @@ def _with_case_of(token: str, word: str) -> str:
     if token[:1].isupper():
         return word.upper() if token.isupper() and len(token) > 1 else word[:1].upper() + word[1:]
     return word
-
-
-_cache: weakref.WeakKeyDictionary[object, tuple[int, Lexicon]] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
-
-
-def lexicon_for(store: VocabularySource) -> Lexicon:
-    """The store's Lexicon, built again only when its vocabulary version changes (a document added or removed)."""
-    version = store.vocabulary_version()
-    with _cache_lock:
-        cached = _cache.get(store)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        lexicon = Lexicon(store.vocabulary())
-        _cache[store] = (version, lexicon)
-        return lexicon

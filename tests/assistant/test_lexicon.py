@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from assistant.text.lexicon import Lexicon, is_frame_word, key_terms, lexicon_for
+from assistant.answering.answerability import Answerability
+from assistant.text.lexicon import Lexicon, is_frame_word, key_terms
 from assistant.text.terms import surface_words
 
 LIBRARY_TEXT = """
@@ -137,7 +138,7 @@ def test_acronyms_are_not_key_terms():
     assert key_terms("WHAT ABOUT PARROTS?") == ["parrots"]  # a question typed in capitals has no acronyms
 
 
-def test_the_lexicon_is_cached_per_store_until_its_vocabulary_changes():
+def test_the_lexicon_is_kept_per_library_until_its_vocabulary_changes():
     class Store:
         def __init__(self):
             self.version, self.reads = 1, 0
@@ -150,16 +151,17 @@ def test_the_lexicon_is_cached_per_store_until_its_vocabulary_changes():
             return self.version
 
     store, other = Store(), Store()
-    first = lexicon_for(store)
-    assert lexicon_for(store) is first and store.reads == 1
-    assert lexicon_for(other) is not first
+    library = Answerability(store)
+    first = library.lexicon()
+    assert library.lexicon() is first and store.reads == 1
+    assert Answerability(other).lexicon() is not first
     store.version = 2
-    assert lexicon_for(store).knows("parrot") and store.reads == 2
+    assert library.lexicon().knows("parrot") and store.reads == 2
 
 
 @pytest.mark.slow
 def test_on_the_corpus_out_of_library_words_are_unknown_and_typos_corrected(corpus_library):
-    lexicon = lexicon_for(corpus_library.store)
+    lexicon = Lexicon(corpus_library.store.vocabulary())
     for word in ("antarctica", "parrots", "tomato", "cruise"):
         assert not lexicon.knows(word), word
         assert lexicon.unknown_key_terms(f"What does the library say about {word}?") == [word]
