@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -31,6 +32,12 @@ log = logging.getLogger(__name__)
 # every k up to MIN_POOL / POOL_FACTOR: the top 8 of a search are then the first 8 of a search for 30.
 POOL_FACTOR = 2
 MIN_POOL = 60
+# A search within named documents (a question naming a report, a filter) that hold at most this many passages
+# scores every one of their vectors exactly, from vectors kept in memory per document, instead of asking Chroma
+# for a filtered query: at 100,000 passages that took 14-16 ms against 1.5 ms unfiltered, and a compound
+# question naming documents runs several such searches.
+EXACT_SEARCH_MAX = 5000
+DOCUMENT_VECTORS_KEPT = 50_000  # passage vectors kept for exact searches (~77 MB), the least recently used dropped
 # How much the lexical side counts depends on how sharply bm25 separates its best candidates from the rest
 # (a query-performance predictor): "(top - 10th best) / top" among the candidates. Natural-language
 # questions whose words are common in the library give a flat bm25 ranking that adds noise; a question
@@ -90,6 +97,9 @@ class ChunkStore:
         self._reopen = reopen
         self._reopen_lock = threading.Lock()
         self._seen_version = catalog.vocabulary_version()
+        # doc_id -> (its chunk ids when read, those with a vector, their vectors), least recently used first
+        self._document_vectors: OrderedDict[str, tuple[tuple[str, ...], list[str], np.ndarray]] = OrderedDict()
+        self._document_vectors_lock = threading.Lock()
 
     def _current_collection(self):
         """The collection, opened again when the catalogue says a document was written since this store last
@@ -301,11 +311,21 @@ class ChunkStore:
         query_vector = self.embedder.encode_query(query)
         terms = lexical_terms(query)
 
-        dense = self._dense_candidates(query_vector, pool, doc_ids)
+        within = self._documents_vectors(doc_ids, len(query_vector)) if doc_ids is not None else None
+        if within is not None:  # exact: every passage of the named documents
+            ids, matrix = within
+            similarity = matrix @ query_vector
+            dense = {ids[n]: float(similarity[n]) for n in np.argsort(-similarity)[:pool]}
+        else:
+            dense = self._dense_candidates(query_vector, pool, doc_ids)
         lexical = dict(self.catalog.lexical_search(terms, max(pool, LEXICAL_SCORED), doc_ids))
         candidate_ids = list(dict.fromkeys([*dense, *list(lexical)[:pool]]))
         chunks = self.catalog.chunks(candidate_ids)
-        stored = self._vectors([i for i in candidate_ids if i in chunks])  # vectors of removed chunks are ignored
+        if within is not None:
+            kept = dict(zip(*within, strict=True))
+            stored = {i: kept[i] for i in candidate_ids if i in chunks and i in kept}
+        else:
+            stored = self._vectors([i for i in candidate_ids if i in chunks])  # vectors of removed chunks are ignored
         candidate_ids = [i for i in candidate_ids if i in stored]
         if not candidate_ids:
             return []
@@ -337,6 +357,34 @@ class ChunkStore:
         )
         # Chroma's cosine distance is 1 - cosine similarity.
         return {i: 1.0 - float(d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)}
+
+    def _documents_vectors(self, doc_ids: Sequence[str], dimension: int) -> tuple[list[str], np.ndarray] | None:
+        """Every passage of ``doc_ids`` that has a vector, and those vectors (one row of ``dimension`` each);
+        None when the documents hold more than ``EXACT_SEARCH_MAX`` passages. A document's vectors are read from
+        Chroma once and kept while its chunk ids stay the same (a new version of it has new ids)."""
+        per_document = {doc_id: tuple(self.catalog.chunk_ids(doc_id)) for doc_id in dict.fromkeys(doc_ids)}
+        if sum(len(chunk_ids) for chunk_ids in per_document.values()) > EXACT_SEARCH_MAX:
+            return None
+        ids: list[str] = []
+        matrices: list[np.ndarray] = []
+        for doc_id, chunk_ids in per_document.items():
+            with self._document_vectors_lock:
+                kept = self._document_vectors.get(doc_id)
+                if kept is not None:
+                    self._document_vectors.move_to_end(doc_id)
+            if kept is None or kept[0] != chunk_ids:
+                found = self._vectors(chunk_ids)
+                present = [i for i in chunk_ids if i in found]
+                matrix = np.stack([found[i] for i in present]) if present else np.zeros((0, dimension), np.float32)
+                kept = (chunk_ids, present, matrix)
+                with self._document_vectors_lock:
+                    self._document_vectors[doc_id] = kept
+                    while sum(len(k[1]) for k in self._document_vectors.values()) > DOCUMENT_VECTORS_KEPT:
+                        self._document_vectors.popitem(last=False)
+            if kept[1]:
+                ids += kept[1]
+                matrices.append(kept[2])
+        return ids, np.vstack(matrices) if matrices else np.zeros((0, dimension), dtype=np.float32)
 
     def _vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those of ``chunk_ids`` that have one."""

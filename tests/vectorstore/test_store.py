@@ -485,3 +485,29 @@ def test_many_small_documents_share_embedding_passes_no_larger_than_a_batch(stor
     assert len(passes) < len(sizes)  # small documents were embedded together
     assert {d.source: d.chunk_count for d in store.documents()} == {d.source: len(c) for d, c in items}
     assert set(store.collection.get(include=[])["ids"]) == set(store.catalog.chunk_ids())
+
+
+def test_a_search_within_named_documents_scores_their_passages_exactly_and_follows_new_versions(store, monkeypatch):
+    import vectorstore.store as store_module
+
+    camps, _ = make_document("camps.txt", [MALAWI, BANGLADESH, MINING], version="a")
+    store.add_document(*make_document("camps.txt", [MALAWI, BANGLADESH, MINING], version="a"))
+    store.add_document(*make_document("other.txt", [BANGLADESH + " Elsewhere."]))
+    question = "How many victims were identified in the refugee camp?"
+
+    filtered = store.search(question, k=3, doc_ids=[camps.doc_id])  # exact: no filtered Chroma query
+    monkeypatch.setattr(store_module, "EXACT_SEARCH_MAX", 0)  # now through Chroma's filtered query
+    through_chroma = store.search(question, k=3, doc_ids=[camps.doc_id])
+    monkeypatch.undo()
+    assert [(r.chunk.chunk_id, round(r.score, 5)) for r in filtered] == [
+        (r.chunk.chunk_id, round(r.score, 5)) for r in through_chroma
+    ]
+    assert filtered[0].chunk.text == MALAWI and {r.chunk.doc_id for r in filtered} == {camps.doc_id}
+
+    def no_filtered_query(*args, **kwargs):
+        raise AssertionError("the named document's passages are scored from the vectors kept")
+
+    monkeypatch.setattr(store.collection, "query", no_filtered_query)
+    assert store.search(question, k=3, doc_ids=[camps.doc_id])[0].chunk.text == MALAWI
+    store.add_document(*make_document("camps.txt", [MINING], version="b"))  # a new version: new ids, new vectors
+    assert [r.chunk.text for r in store.search(question, k=3, doc_ids=[camps.doc_id])] == [MINING]
