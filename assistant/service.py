@@ -218,14 +218,15 @@ class Assistant:
         elsewhere = self._answering.busy if self._answering is not None else 0
         return turns.inside == 0 and turns.waiting == 0 and elsewhere == 0 and not self._ingest_lock.locked()
 
-    def start_answering_processes(self) -> AnsweringProcesses | None:
+    def start_answering_processes(self, on_ready: Callable[[], None] | None = None) -> AnsweringProcesses | None:
         """Start the ``TIP_ANSWER_PROCESSES`` worker processes that ``ask`` hands questions to once they are ready
-        (``assistant.answering.processes``); a server calls it once ready. None when the setting is 0."""
+        (``assistant.answering.processes``; ``on_ready()`` is called then); a server calls it once ready. None
+        when the setting is 0."""
         from assistant.answering.processes import AnsweringProcesses
 
         if self._answering is None and self.settings.answer_processes > 0:
             opener = functools.partial(_opened_for_answering, self.settings)
-            self._answering = AnsweringProcesses(opener, self.settings.answer_processes)
+            self._answering = AnsweringProcesses(opener, self.settings.answer_processes, on_ready)
         return self._answering
 
     @property

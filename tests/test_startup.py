@@ -130,5 +130,6 @@ def test_a_server_answers_in_worker_processes_and_ctrl_c_stops_them_too(tmp_path
         server.kill()
     assert server.returncode == 0
     assert "Traceback" not in said and "KeyboardInterrupt" not in said, said
-    assert "starting 1 answering process" in said and said.splitlines()[-1] == "tip-assistant: stopped"
+    assert "starting 1 answering process" in said and "1 answering process ready" in said
+    assert said.splitlines()[-1] == "tip-assistant: stopped"
     assert not os.path.exists(f"/proc/{spawned[0]}")  # the worker stopped with the server

@@ -9,6 +9,7 @@ web UI asks for a login whenever ``TIP_USERS`` or ``TIP_API_TOKEN`` is set: a na
 
 from __future__ import annotations
 
+import gc
 import hmac
 import ipaddress
 import logging
@@ -228,6 +229,9 @@ def serve(
         pass
     finally:
         server.forget()
+    # What is left is the interpreter's exit, whose last garbage collection walked the loaded model and library
+    # for ~5 s after "stopped"; nothing needs collecting any more.
+    gc.freeze()
     say("tip-assistant: stopped")
     return None
 
@@ -264,9 +268,9 @@ def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, s
         startup.finished(ready)
         _prepare_query_encoder(assistant)
         assistant.prefetch_sentence_vectors()  # questions that come first are answered first
-        if assistant.start_answering_processes() is not None:
-            count = assistant.settings.answer_processes
-            processes = "process" if count == 1 else "processes"
+        count = assistant.settings.answer_processes
+        processes = "process" if count == 1 else "processes"
+        if assistant.start_answering_processes(lambda: say(f"tip-assistant: {count} answering {processes} ready")):
             say(f"tip-assistant: starting {count} answering {processes} (TIP_ANSWER_PROCESSES)…")
         say(f"tip-assistant: {ready[0].lower()}{ready[1:]}")
     except TipError as exc:
