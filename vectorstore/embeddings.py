@@ -151,7 +151,9 @@ class Embedder(Embeddings):
         About 6 s (``vectorstore.query_encoder.export_query_graph``)."""
         if self.query_graph is None or graph_identity(self.query_graph) == self.model_identity:
             return False
-        export_query_graph(self.model_dir, self.query_graph, self.model_identity)
+        # the transformer of the model loaded already (an ingest, a server): its weights are not read twice
+        loaded = self._model[0].auto_model if self._model is not None else None
+        export_query_graph(self.model_dir, self.query_graph, self.model_identity, loaded)
         return True
 
     @property

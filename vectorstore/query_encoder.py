@@ -110,10 +110,11 @@ class QueryEncoder:
         return (mean / np.clip(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
 
 
-def export_query_graph(model_dir: Path, target: Path, identity: str) -> None:
+def export_query_graph(model_dir: Path, target: Path, identity: str, transformer=None) -> None:
     """Export the transformer of ``model_dir`` (fp32, dynamic batch and sequence axes) to ``target``, marked
-    with ``identity``. Written beside ``target`` first and moved into place, so a reader never sees half a
-    file. Takes ~6 s and the model's memory again while it runs; needs torch, transformers and onnx."""
+    with ``identity``: ``transformer``, the Hugging Face module already loaded from it, or one loaded here.
+    Written beside ``target`` first and moved into place, so a reader never sees half a file. Takes ~6 s;
+    needs torch, transformers and onnx."""
     import onnx
     import torch
     from transformers import AutoModel, AutoTokenizer
@@ -121,7 +122,7 @@ def export_query_graph(model_dir: Path, target: Path, identity: str) -> None:
     class LastHiddenState(torch.nn.Module):
         def __init__(self, model):
             super().__init__()
-            self.model = model
+            self.model = model.eval()
 
         def forward(self, input_ids, attention_mask, token_type_ids):
             out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
@@ -139,7 +140,7 @@ def export_query_graph(model_dir: Path, target: Path, identity: str) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                LastHiddenState(AutoModel.from_pretrained(str(model_dir)).eval()),
+                LastHiddenState(transformer if transformer is not None else AutoModel.from_pretrained(str(model_dir))),
                 tuple(example[name] for name in INPUTS),
                 partial,
                 input_names=list(INPUTS),
