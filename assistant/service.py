@@ -153,7 +153,6 @@ class Assistant:
         prompts are validated here, at start) and the extractive one otherwise."""
         from assistant.answering.answerability import Answerability
         from assistant.answering.extractive import ExtractiveComposer, ExtractiveConfig
-        from assistant.answering.generative import GenerativeComposer
         from assistant.answering.pipeline import AnswerPipeline
         from assistant.answering.rerank import CrossEncoderScorer
 
@@ -165,15 +164,19 @@ class Assistant:
         top_k, checker = self.settings.top_k, self.checker
         if self.model is None:
             return AnswerPipeline(self.store, extractive, top_k, checker, reranker, answerability=answerability)
+        from assistant.answering.generative import GenerativeComposer  # LangChain's model stack: with TIP_LLM only
+
         composer = GenerativeComposer(self.model, self.prompts, self.checker, extractive, self.settings)
         return AnswerPipeline(self.store, composer, top_k, checker, reranker, composer.condense, answerability)
 
     @cached_property
     def model(self) -> BaseChatModel | None:
         """The chat model ``TIP_LLM`` names (a client only: nothing is contacted), or None."""
+        if not self.settings.llm:
+            return None  # without importing LangChain's model stack (~0.5 s)
         from assistant.answering.generative import chat_model
 
-        return chat_model(self.settings) if self.settings.llm else None
+        return chat_model(self.settings)
 
     @cached_property
     def prompts(self) -> dict[str, Prompt]:
