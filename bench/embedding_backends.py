@@ -10,12 +10,13 @@ padded in batches with long ones) with each candidate, in one run:
 - torch under bf16 autocast (what the Embedder runs where the CPU computes bf16 natively: avx512_bf16 or
   AMX; measured here whatever the CPU, so a CPU without them shows what it would cost);
 - ONNX Runtime fp32 and int8 (dynamically quantised weights, ``onnxruntime.quantization.quantize_dynamic``),
-  on a graph exported here with ``torch.onnx.export`` (dynamic batch and sequence axes), mean pooling and
-  normalisation done as the model's own pooling does.
+  on the graph the project exports for question texts and run by its ``QueryEncoder``
+  (``vectorstore.query_encoder``: dynamic batch and sequence axes, mean pooling and normalisation as the
+  model's own pooling does).
 
 For each it prints texts per second and the ratio to torch fp32, and the minimum and mean cosine of its vectors
-to torch fp32's. The ONNX graphs are also run on unsorted batches of 7 (other shapes than the sorted batches of
-32) and checked the same way: a graph that only held for the traced shape would show there. The quality gate
+to torch fp32's. The ONNX graphs are also run in batches of 7 (other shapes than the batches of 32) and checked
+the same way: a graph that only held for the traced shape would show there. The quality gate
 (issue "Fast at any size"): minimum cosine >= 0.99. The verdict names the fastest backend that passes.
 """
 
@@ -35,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.settings import use_offline_mode  # noqa: E402
-from vectorstore.embeddings import MODEL_MAX_SEQ_LENGTH, cpu_supports_bf16, packaged_model_dir  # noqa: E402
+from vectorstore.embeddings import MODEL_MAX_SEQ_LENGTH, Embedder, cpu_supports_bf16, packaged_model_dir  # noqa: E402
+from vectorstore.query_encoder import IDENTITY_KEY, QueryEncoder, export_query_graph  # noqa: E402
 
 MIN_COSINE = 0.99
 BATCH = 32
@@ -77,67 +79,25 @@ def torch_backend(model_dir: Path, bf16: bool) -> Encode:
     return encode
 
 
-def export_onnx(model_dir: Path, folder: Path) -> tuple[Path, Path]:
-    """The model's transformer as ONNX (fp32), and the same with int8 weights."""
-    import torch
+def export_onnx(model_dir: Path, folder: Path, identity: str) -> tuple[Path, Path]:
+    """The model's transformer as the project exports it for question texts (fp32,
+    ``vectorstore.query_encoder.export_query_graph``), and the same with int8 weights."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoModel, AutoTokenizer
 
-    class LastHiddenState(torch.nn.Module):
-        def __init__(self, model):
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return out.last_hidden_state
-
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    example = tokenizer(["a short text", "a longer text, so that the example batch is padded"], padding=True,
-                        return_tensors="pt")  # fmt: skip
-    names = ["input_ids", "attention_mask", "token_type_ids"]
     fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
-    torch.onnx.export(
-        LastHiddenState(AutoModel.from_pretrained(str(model_dir)).eval()),
-        tuple(example[n] for n in names),
-        str(fp32),
-        input_names=names,
-        output_names=["last_hidden_state"],
-        dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
-        opset_version=17,
-        dynamo=False,
-    )
+    export_query_graph(model_dir, fp32, identity)
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    quantized = onnx.load(str(int8))
+    onnx.helper.set_model_props(quantized, {IDENTITY_KEY: identity})  # the graph's mark, for QueryEncoder
+    onnx.save(quantized, str(int8))
     return fp32, int8
 
 
-def onnx_backend(model_dir: Path, graph: Path, threads: int) -> Encode:
-    import onnxruntime as ort
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-
-    def batch(texts: Sequence[str]) -> np.ndarray:
-        tokens = tokenizer(list(texts), padding=True, truncation=True, max_length=MODEL_MAX_SEQ_LENGTH,
-                           return_tensors="np")  # fmt: skip
-        inputs = {n: tokens[n] for n in ("input_ids", "attention_mask", "token_type_ids")}
-        hidden = session.run(None, inputs)[0]
-        mask = tokens["attention_mask"][..., None].astype(np.float32)
-        mean = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        return mean / np.linalg.norm(mean, axis=1, keepdims=True)
-
-    def encode(texts: Sequence[str], size: int = BATCH, by_length: bool = True) -> np.ndarray:
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i])) if by_length else list(range(len(texts)))
-        out = np.zeros((len(texts), 384), dtype=np.float32)
-        for start in range(0, len(order), size):
-            part = order[start : start + size]
-            out[part] = batch([texts[i] for i in part])
-        return out
-
-    return encode
+def onnx_backend(model_dir: Path, graph: Path, identity: str, threads: int, batch: int = BATCH) -> Encode:
+    """The project's ``QueryEncoder`` on ``graph``: its tokenizer, mean pooling and normalisation."""
+    encoder = QueryEncoder(graph, model_dir, identity, MODEL_MAX_SEQ_LENGTH, batch, threads)
+    return encoder.encode
 
 
 def timed(encode: Encode, texts: Sequence[str]) -> tuple[np.ndarray, float]:
@@ -166,11 +126,12 @@ def main() -> None:
     rows = [("torch fp32", reference_s, reference, None)]
     bf16, bf16_s = timed(torch_backend(model_dir, bf16=True), texts)
     rows.append(("torch bf16 autocast", bf16_s, bf16, None))
+    identity = Embedder(model_dir).model_identity
     with tempfile.TemporaryDirectory(prefix="onnx-") as folder:
-        for name, graph in zip(("onnx fp32", "onnx int8"), export_onnx(model_dir, Path(folder)), strict=True):
-            encode = onnx_backend(model_dir, graph, args.threads)
-            vectors, seconds = timed(encode, texts)
-            other_shapes = encode(texts, size=7, by_length=False)
+        graphs = export_onnx(model_dir, Path(folder), identity)
+        for name, graph in zip(("onnx fp32", "onnx int8"), graphs, strict=True):
+            vectors, seconds = timed(onnx_backend(model_dir, graph, identity, args.threads), texts)
+            other_shapes = onnx_backend(model_dir, graph, identity, args.threads, batch=7)(texts)
             rows.append((name, seconds, vectors, other_shapes))
 
     print(f"{'backend':<20} {'texts/s':>8} {'x fp32':>7} {'min cos':>8} {'mean cos':>9} {'min cos, batches of 7':>22}")
