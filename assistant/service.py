@@ -273,10 +273,15 @@ class Assistant:
     def prepare_query_encoder(self) -> bool:
         """Export the embedding model for question texts into the data folder, unless it is there already
         (``vectorstore.query_encoder``: ~6 s once per library; afterwards a question embeds its texts in ~4 ms
-        instead of ~9, and a command answering one needs no torch). Whether it exported."""
+        instead of ~9, and a command answering one needs no torch). Whether it exported. A failure is logged, never
+        raised: questions are then embedded with torch, as before."""
         if not self.settings.data_dir.is_dir():  # no library here: nothing to keep it beside
             return False
-        return self.embedder.export_query_graph()
+        try:
+            return self.embedder.export_query_graph()
+        except Exception:  # an optional speed-up (a full disk, an exporter error): never a failed command or start
+            log.exception("the question encoder was not exported; questions are embedded with torch")
+            return False
 
     def check_setup(self) -> None:
         """Open the store and build the answering pipeline without loading the model (about a second): a setting

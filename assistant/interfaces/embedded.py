@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -35,8 +34,6 @@ from ingest.pipeline import FileOutcome
 if TYPE_CHECKING:  # the drafting stack loads for the commands that draft, not for every command
     from assistant.drafting.drafts import CitedText
 
-log = logging.getLogger(__name__)
-
 
 def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
     report = ingest_and_report(assistant, args.paths)
@@ -46,16 +43,12 @@ def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
 
 def prepare_query_encoder(assistant: Assistant) -> None:
     """Once per library, in a command that has loaded torch anyway (it embedded documents or sentences): export
-    the model for question texts (``Assistant.prepare_query_encoder``), so later commands need no torch. A
-    failure leaves questions to torch, and the command's outcome as it was."""
+    the model for question texts (``Assistant.prepare_query_encoder``), so later commands need no torch."""
     embedder = assistant.embedder
     if not embedder.loaded or embedder.query_graph is None or embedder.query_graph.exists():
         return
     print("tip-assistant: preparing this library's question encoder (once, a few seconds)…", file=sys.stderr)
-    try:
-        assistant.prepare_query_encoder()
-    except Exception as exc:  # noqa: BLE001 - an optional speed-up: never a failed command
-        log.warning("the question encoder was not exported: %s", exc)
+    assistant.prepare_query_encoder()
 
 
 def ingest_and_report(assistant: Assistant, paths: Sequence[Path]):

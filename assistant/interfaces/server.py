@@ -236,15 +236,6 @@ def serve(
     return None
 
 
-def _prepare_query_encoder(assistant: Assistant) -> None:
-    """Export the model for question texts once per library (``Assistant.prepare_query_encoder``); questions
-    asked meanwhile use torch, and so do all of them when it fails."""
-    try:
-        assistant.prepare_query_encoder()
-    except Exception:
-        log.exception("the question encoder was not exported; questions are embedded with torch")
-
-
 def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, say: Callable[[str], None]) -> None:
     """Load the model, then add ``documents``, moving ``startup`` through its stages and saying each file's
     outcome; an error a user can fix ends the start-up with its message (the server goes on serving)."""
@@ -266,7 +257,7 @@ def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, s
             say(f"tip-assistant: {report.summary()}; {counted(len(assistant.documents()), 'document')} in the library")
         ready = f"Ready: {counted(len(assistant.documents()), 'document')} in the library."
         startup.finished(ready)
-        _prepare_query_encoder(assistant)
+        assistant.prepare_query_encoder()
         assistant.prefetch_sentence_vectors()  # questions that come first are answered first
         count = assistant.settings.answer_processes
         processes = "process" if count == 1 else "processes"

@@ -108,3 +108,18 @@ def test_an_ingest_prepares_the_library_and_a_later_question_never_imports_torch
     imported = {line.split("|")[-1].strip() for line in ask.stderr.splitlines() if line.startswith("import time:")}
     assert "onnxruntime" in imported
     assert not {"torch", "sentence_transformers", "transformers"} & imported
+
+
+def test_a_failed_export_is_logged_and_questions_stay_with_torch(tmp_path, monkeypatch, caplog):
+    from assistant.service import Assistant
+    from assistant.settings import Settings
+
+    (tmp_path / "data").mkdir()
+    assistant = Assistant(Settings(data_dir=tmp_path / "data"))
+
+    def disk_full():
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(assistant.embedder, "export_query_graph", disk_full)
+    assert assistant.prepare_query_encoder() is False  # an optional speed-up: never an error for the caller
+    assert "not exported" in caplog.text and "No space left" in caplog.text
