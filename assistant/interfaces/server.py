@@ -257,13 +257,13 @@ def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, s
             say(f"tip-assistant: {report.summary()}; {counted(len(assistant.documents()), 'document')} in the library")
         ready = f"Ready: {counted(len(assistant.documents()), 'document')} in the library."
         startup.finished(ready)
-        assistant.prepare_query_encoder()
+        say(f"tip-assistant: {ready[0].lower()}{ready[1:]}")  # said as the health check says it
+        assistant.prepare_query_encoder()  # questions meanwhile embed with torch
         assistant.prefetch_sentence_vectors()  # questions that come first are answered first
         count = assistant.settings.answer_processes
         processes = "process" if count == 1 else "processes"
         if assistant.start_answering_processes(lambda: say(f"tip-assistant: {count} answering {processes} ready")):
             say(f"tip-assistant: starting {count} answering {processes} (TIP_ANSWER_PROCESSES)…")
-        say(f"tip-assistant: {ready[0].lower()}{ready[1:]}")
     except TipError as exc:
         startup.failed(str(exc))
         say(f"tip-assistant: error: {exc}")
