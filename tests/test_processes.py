@@ -3,6 +3,7 @@ both land, and an ingest killed at any moment leaves the library whole. Real sub
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistant.service import Assistant
+from vectorstore.catalog import Catalog
 from assistant.settings import Settings
 from tests.shared_paths import CORPUS, PROJECT_ROOT, require
 
@@ -61,6 +63,35 @@ def test_two_ingests_at_once_both_land_once(tmp_path, embedder):
     library = Assistant(Settings(data_dir=data), embedder=embedder)
     assert sorted(d.source for d in library.documents()) == ["kigoma.txt", "tanga.txt"]
     assert "19" in library.ask("How many children did the Tanga task force rescue in 2021?").text
+
+
+def open_catalogs_on_cue(paths: list[str], start: float, gap: float) -> list[str]:
+    """Open the catalog at each of ``paths`` at ``start + i * gap`` (epoch seconds); the errors met, as text."""
+    errors = []
+    for i, path in enumerate(paths):
+        while time.time() < start + i * gap:
+            time.sleep(0.001)
+        try:
+            Catalog(Path(path)).close()
+        except Exception as error:  # noqa: BLE001 - reported to the test
+            errors.append(repr(error))
+    return errors
+
+
+def test_processes_opening_a_new_library_at_the_same_moment_all_succeed(tmp_path):
+    # Two ingests started together both create the catalog. Before opening was serialised, about one new file
+    # in three failed with "database is locked" (SQLite does not wait for the lock that switching to WAL takes).
+    paths = [str(tmp_path / f"library-{i}" / "catalog.sqlite3") for i in range(12)]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        start = time.time() + 5.0  # after the spawned interpreters have imported the catalog
+        runs = [pool.apply_async(open_catalogs_on_cue, (paths, start, 0.2)) for _ in range(3)]
+        errors = [error for run in runs for error in run.get(timeout=120)]
+    assert errors == []
+    for path in paths:
+        catalog = Catalog(Path(path))
+        assert catalog.documents() == []
+        catalog.close()
 
 
 @pytest.mark.parametrize("after_seconds", [12.0, 25.0])

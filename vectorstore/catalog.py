@@ -17,6 +17,7 @@ from itertools import chain
 from pathlib import Path
 
 import Stemmer
+from filelock import FileLock
 
 from assistant.text.lexicon import fold_accents, stem
 from assistant.text.terms import surface_words
@@ -157,6 +158,16 @@ class Catalog:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA foreign_keys = ON")
+        self._term_counts: dict[str, int] = {}
+        self._term_counts_version: int | None = None
+        self._passage_count = 0
+        # Processes opening one new file at once: switching it to WAL takes an exclusive lock for which SQLite
+        # does not wait (it would deadlock), so "database is locked" came back. Opening is serialised instead.
+        with FileLock(path.with_name(path.name + ".open.lock")):
+            self._prepare()
+
+    def _prepare(self) -> None:
+        """Journal mode, schema, added columns and derived tables, built or brought up to date."""
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(SCHEMA)
         columns = {row["name"] for row in self._db.execute("PRAGMA table_info(documents)")}
@@ -169,13 +180,9 @@ class Catalog:
         self._db.executescript(VOCABULARY_SCHEMA)
         # the index's terms with the number of passages holding each (this connection's own view of it)
         self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, chunks_fts, row)")
-        self._term_counts: dict[str, int] = {}
-        self._term_counts_version: int | None = None
-        self._passage_count = 0
         if self._state("vocabulary_rules") != VOCABULARY_RULES:
             with self._transaction():
-                if self._state("vocabulary_rules") != VOCABULARY_RULES:  # another process may have just built it
-                    self._rebuild_vocabulary()
+                self._rebuild_vocabulary()
 
     @_locked
     def close(self) -> None:
