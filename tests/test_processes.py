@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from assistant.service import Assistant
-from vectorstore.catalog import Catalog
 from assistant.settings import Settings
 from tests.shared_paths import CORPUS, PROJECT_ROOT, require
+from vectorstore.catalog import Catalog
 
 pytestmark = pytest.mark.slow
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +85,23 @@ class TextVectors:
         try:
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
                                  isolation_level=None)  # fmt: skip
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # a cache: a row lost in a power cut is computed again
-            db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            db.execute("CREATE TABLE IF NOT EXISTS text_vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
-            row = db.execute("SELECT value FROM meta WHERE name = 'model'").fetchone()
-            if row is None or row[0] != self.identity:
-                with _transaction(db):  # another model's vectors mean nothing to this one
-                    db.execute("DELETE FROM text_vectors")
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('model', ?)", (self.identity,))
-            return db
-        except sqlite3.Error as exc:
+            with FileLock(self.path.with_name(self.path.name + ".open.lock")):  # as the catalog: see Catalog
+                return self._prepare(db)
+        except (sqlite3.Error, OSError) as exc:
             log.warning("sentence vectors are not kept (%s: %s): they are computed for each question", self.path, exc)
             return None
+
+    def _prepare(self, db: sqlite3.Connection) -> sqlite3.Connection:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # a cache: a row lost in a power cut is computed again
+        db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS text_vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+        row = db.execute("SELECT value FROM meta WHERE name = 'model'").fetchone()
+        if row is None or row[0] != self.identity:
+            with _transaction(db):  # another model's vectors mean nothing to this one
+                db.execute("DELETE FROM text_vectors")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('model', ?)", (self.identity,))
+        return db
 
     def _lookup(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         db = self._connection()
