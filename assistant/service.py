@@ -397,6 +397,10 @@ class Assistant:
         so a large file takes little more memory than its text, and it enters the library only once all of it
         is stored.
 
+        When two files or more are to be read, they are read in a spawned process while the one before is
+        embedded (``ingest.parse_ahead``): a script that calls this needs the ``if __name__ == "__main__":``
+        guard of any script using ``multiprocessing`` (without it, the files are read here, after a warning).
+
         ``progress(done_files, total_files, outcome)`` is called after each file. ``chunk_progress(source,
         done_chunks, total_chunks)`` is called within each file that is stored: with 0 done once the file is
         read and cut into chunks, then after each batch of chunks is embedded and written, the last call with

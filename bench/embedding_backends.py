@@ -52,13 +52,15 @@ def passages(data_dir: Path | None, corpus: Path, count: int) -> list[str]:
         texts = [r[0] for r in db.execute("SELECT text FROM chunks ORDER BY chunk_id LIMIT ?", (count,))]
     else:
         from ingest.chunking import Chunker
-        from ingest.loaders import load_document
+        from ingest.loaders import SUPPORTED_SUFFIXES, load_file
         from vectorstore.embeddings import Embedder
 
-        chunker = Chunker(Embedder().count_tokens)
+        embedder = Embedder()
+        chunker = Chunker(embedder.count_tokens, max_tokens=embedder.max_tokens)
         texts = []
         for path in sorted(corpus.iterdir()):
-            texts += [c.text for c in chunker.chunk(load_document(path))]
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                texts += [c.text for c in chunker.chunk(load_file(path))]
             if len(texts) >= count:
                 break
         texts = texts[:count]

@@ -21,10 +21,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from ingest.chunking import Chunker
+from ingest.chunking import Chunker, DocumentChunks
 from ingest.errors import IngestError
-from ingest.loaders import SUPPORTED_SUFFIXES, load_file, unsupported_reason
+from ingest.loaders import SUPPORTED_SUFFIXES, unsupported_reason
 from ingest.models import Chunk, LoadedDocument, doc_id_for
+from ingest.parse_ahead import ParseAhead, ReadFailed, read_chunks
 
 log = logging.getLogger(__name__)
 
@@ -200,15 +201,53 @@ def ingest_files(
     chunk_progress: ChunkProgress | None = None,
 ) -> IngestReport:
     """Ingest ``files`` one by one; ``progress(done, total, outcome)`` is called after each, and
-    ``chunk_progress`` within each (see ``ingest_one``)."""
+    ``chunk_progress`` within each (see ``ingest_one``). When two files or more are to be read, they are read
+    in a parsing process while the one before is embedded and stored (``ingest.parse_ahead``)."""
+    hashes: dict[Path, str] = {}
+    to_read = [(f.path, f.source) for f in files if _to_be_read(f, sink, size_limit, hashes)]
+    ahead = ParseAhead(to_read, chunker) if len(to_read) > 1 else None
     report = IngestReport()
-    for done, file in enumerate(files, start=1):
-        outcome = ingest_one(file, sink, chunker, size_limit=size_limit, chunk_progress=chunk_progress)
-        log.info("%s: %s %s", outcome.source, outcome.status.value, outcome.message)
-        report.outcomes.append(outcome)
-        if progress:
-            progress(done, len(files), outcome)
+    try:
+        for done, file in enumerate(files, start=1):
+            outcome = ingest_one(
+                file, sink, chunker, size_limit=size_limit, chunk_progress=chunk_progress,
+                read=ahead.read if ahead else None, sha=hashes.get(file.path),
+            )  # fmt: skip
+            log.info("%s: %s %s", outcome.source, outcome.status.value, outcome.message)
+            report.outcomes.append(outcome)
+            if progress:
+                progress(done, len(files), outcome)
+    finally:
+        if ahead is not None:
+            ahead.close()
     return report
+
+
+def _to_be_read(
+    file: SourceFile, sink: DocumentSink, size_limit: FileSizeLimit | None, hashes: dict[Path, str]
+) -> bool:
+    """Whether ``ingest_one`` will read ``file``, as far as the library can tell before the run stores anything
+    (``hashes`` gets its content hash). A file found a duplicate of one stored earlier in the run is read in
+    vain; the parsing process then drops it."""
+    path = file.path
+    try:
+        if file.skipped or not path.is_file() or (size_limit and size_limit.refusal(path.stat().st_size)):
+            return False
+        hashes[path] = file_sha256(path)
+    except OSError:
+        return False
+    return _known(file.source, hashes[path], sink) is None
+
+
+def _known(source: str, sha: str, sink: DocumentSink) -> tuple[FileStatus, str] | None:
+    """(UNCHANGED or DUPLICATE, message) when the library holds these bytes already, else None."""
+    stored = sink.document_by_source(source)
+    if stored is not None and stored.sha256 == sha:
+        return FileStatus.UNCHANGED, "already in the library"
+    twin = sink.document_by_sha(sha)
+    if twin is not None and twin.source != source:
+        return FileStatus.DUPLICATE, f"same content as {twin.source}: not stored twice"
+    return None
 
 
 def ingest_one(
@@ -218,8 +257,12 @@ def ingest_one(
     *,
     size_limit: FileSizeLimit | None = None,
     chunk_progress: ChunkProgress | None = None,
+    read: Callable[[Path, str], DocumentChunks] | None = None,
+    sha: str | None = None,
 ) -> FileOutcome:
     """Store ``file`` as a new document or a new version, or say why not (see the module docstring).
+    ``read(path, source)`` gives its chunks (``ingest.parse_ahead.read_chunks`` with ``chunker`` by default);
+    ``sha``, its content hash when the caller has it already.
 
     A file larger than ``size_limit`` fails before it is read. ``chunk_progress(source, done_chunks,
     total_chunks)`` is called with 0 done once the file is cut into chunks, then after each batch of chunks is
@@ -240,20 +283,18 @@ def ingest_one(
         too_large = size_limit.refusal(path.stat().st_size) if size_limit else None
         if too_large:
             return outcome(FileStatus.FAILED, too_large)
-        sha = file_sha256(path)
+        sha = sha or file_sha256(path)
     except OSError as exc:
         return outcome(FileStatus.FAILED, f"cannot read the file ({exc.strerror}): check its permissions")
-
+    known = _known(source, sha, sink)
+    if known is not None:
+        return outcome(*known)
     stored = sink.document_by_source(source)
-    if stored is not None and stored.sha256 == sha:
-        return outcome(FileStatus.UNCHANGED, "already in the library")
-    twin = sink.document_by_sha(sha)
-    if twin is not None and twin.source != source:
-        return outcome(FileStatus.DUPLICATE, f"same content as {twin.source}: not stored twice")
 
     try:
-        document = load_file(path, source)
-        chunks = chunker.chunk_lazily(document)  # a large file's chunk texts are made batch by batch
+        # a large file's chunk texts are made batch by batch, as they are stored
+        chunks = read(path, source) if read else read_chunks(path, source, chunker)
+        document = chunks.document
         if not chunks:
             raise IngestError(source, "no text to index after cleaning")
         if chunk_progress is None:
@@ -265,7 +306,8 @@ def ingest_one(
         return outcome(FileStatus.FAILED, exc.reason)
     except Exception as exc:  # the batch goes on; the store keeps what it had before this file
         log.exception("storing %s failed", source)
-        return outcome(FileStatus.FAILED, f"could not be stored ({type(exc).__name__}: {exc})")
+        detail = str(exc) if isinstance(exc, ReadFailed) else f"{type(exc).__name__}: {exc}"
+        return outcome(FileStatus.FAILED, f"could not be stored ({detail})")
     status = FileStatus.UPDATED if stored is not None else FileStatus.ADDED
     notes = ["new version replaced the old one"] if stored is not None else []
     if document.ocr_pages:

@@ -65,6 +65,19 @@ def test_two_ingests_at_once_both_land_once(tmp_path, embedder):
     assert "19" in library.ask("How many children did the Tanga task force rescue in 2021?").text
 
 
+def processes_using(data: Path) -> list[int]:
+    """Processes whose environment names ``data`` as their library (an ingest's parsing process inherits it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes()
+        except (OSError, ValueError):  # not a process, gone, or not ours
+            continue
+        if f"TIP_DATA_DIR={data}".encode() in environ.split(b"\0"):
+            found.append(int(proc.name))
+    return found
+
+
 def open_catalogs_on_cue(paths: list[str], start: float, gap: float) -> list[str]:
     """Open the catalog at each of ``paths`` at ``start + i * gap`` (epoch seconds); the errors met, as text."""
     errors = []
@@ -101,7 +114,8 @@ def test_an_ingest_killed_at_any_moment_leaves_the_library_whole(tmp_path, embed
     ingest = cli(data, "ingest", str(corpus))
     time.sleep(after_seconds)  # the model loads in ~10 s here; then documents are being stored
     ingest.send_signal(signal.SIGKILL)
-    ingest.communicate(timeout=60)
+    ingest.communicate(timeout=30)  # its parsing process held the same output pipes: it is gone too
+    assert processes_using(data) == []
 
     library = Assistant(Settings(data_dir=data), embedder=embedder)  # opening it removes orphan vectors
     store = library.store

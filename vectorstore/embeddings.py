@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
@@ -162,15 +162,9 @@ class Embedder(Embeddings):
         return MODEL_MAX_SEQ_LENGTH - 2
 
     @cached_property
-    def _tokenizer(self):
-        # Loading only the tokenizer is cheap: chunking needs token counts long before any encoding.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(str(self.model_dir))
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+    def count_tokens(self) -> TokenCounter:
+        """Word pieces of a text, without special tokens: ``count_tokens(text) -> int`` (see ``TokenCounter``)."""
+        return TokenCounter(self.model_dir)
 
     @property
     def loaded(self) -> bool:
@@ -278,6 +272,46 @@ class Embedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode_query(text).tolist()
+
+
+class TokenCounter:
+    """``counter(text)``: the number of word pieces the model's tokenizer cuts ``text`` into, without the special
+    tokens it adds itself, and without truncation. Read from the model folder's ``tokenizer.json`` by the
+    ``tokenizers`` library (the fast tokenizer transformers wraps, without importing transformers), or by
+    transformers' ``AutoTokenizer`` for a model that has no such file. Loaded on first use; pickles as its model
+    folder alone, so a chunker that holds one can be sent to a parsing process (``ingest.parse_ahead``)."""
+
+    def __init__(self, model_dir: Path):
+        self.model_dir = Path(model_dir)
+        self._count: Callable[[str], int] | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {"model_dir": self.model_dir}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["model_dir"])
+
+    def __call__(self, text: str) -> int:
+        if self._count is None:
+            with self._lock:
+                if self._count is None:
+                    self._count = self._load()
+        return self._count(text)
+
+    def _load(self) -> Callable[[str], int]:
+        if (self.model_dir / "tokenizer.json").is_file():
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            tokenizer.no_truncation()
+            tokenizer.no_padding()
+            return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from transformers import AutoTokenizer
+
+        slow = AutoTokenizer.from_pretrained(str(self.model_dir))
+        return lambda text: len(slow(text, add_special_tokens=False)["input_ids"])
 
 
 @functools.cache

@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
-import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from assistant.types import Answer
+from assistant.worker_start import start_worker
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,7 @@ _answerer: Answerer | None = None  # the worker's own, made by _open
 def _open(opener: Callable[[], Answerer]) -> None:
     """A worker's start: its answerer, loaded before the first question comes."""
     global _answerer
-    # Ctrl+C in a terminal reaches the whole process group: the server stops its workers itself, in order
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    start_worker()
     _answerer = opener()
     gc.freeze()  # the model and library, loaded for good: no collection walks them again, not even at exit (~5 s)
 

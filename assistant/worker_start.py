@@ -1,0 +1,29 @@
+"""What every worker process the tool spawns does first (``ingest.parse_ahead``, ``assistant.answering.processes``).
+
+A worker ignores Ctrl+C: a terminal sends it to the whole process group, and the parent stops its workers
+itself, in order. And a worker exits on its own once its parent is gone: a parent killed outright (SIGKILL,
+the out-of-memory killer) never tells its workers, which would otherwise wait for work forever, holding their
+memory and the parent's output pipes (a caller reading those pipes would wait with them).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+PARENT_CHECK_SECONDS = 0.5
+
+
+def start_worker() -> None:
+    """Call first in a worker process (a pool's ``initializer``): see the module docstring."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def exit_with_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)  # no cleanup to wait for: the work it held was its parent's
+
+    threading.Thread(target=exit_with_parent, name="tip-exit-with-parent", daemon=True).start()
