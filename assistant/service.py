@@ -386,6 +386,7 @@ class Assistant:
         paths: Iterable[str | Path],
         progress: ProgressCallback | None = None,
         chunk_progress: ChunkProgress | None = None,
+        before_first_embedding: Callable[[], None] | None = None,
     ) -> IngestReport:
         """Add the files under ``paths`` (files or folders; PDF, .docx, .html, .txt, .md) to the library: new
         and changed files are stored, unchanged ones skipped. A file in a folder is known by its path relative to that
@@ -405,11 +406,13 @@ class Assistant:
         done_chunks, total_chunks)`` is called within each file that is stored: with 0 done once the file is
         read and cut into chunks, then after each batch of chunks is embedded and written, the last call with
         ``done_chunks == total_chunks``; ``source`` is the name the file is known by (as in its outcome).
+        ``before_first_embedding()`` is called once, when the store is opened for the first file to store, before
+        its chunks are embedded (the command line exports the question encoder then: see ``cmd_ingest``).
         Raises ``ModelNotFound``, ``StoreConfigError`` or ``StoreUnavailable`` for a setting to fix."""
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
         limit = FileSizeLimit(self.settings.max_upload_mb, "TIP_MAX_UPLOAD_MB")
-        sink = _StoreWhenNeeded(self.catalog, lambda: self.store)
+        sink = _StoreWhenNeeded(self.catalog, lambda: self.store, before_first_embedding)
         with self._ingest_lock, self._library_write_lock():
             report = ingest_files(files, sink, chunker, progress, size_limit=limit, chunk_progress=chunk_progress)
             if sink.open_error is not None:  # a setting to fix (TIP_CHROMA_URL, the model): said as such
@@ -534,9 +537,12 @@ class _StoreWhenNeeded:
     that is stored, so an ingest of unchanged files opens neither. When it cannot be opened, every file to store
     fails with that error, which ``open_error`` keeps."""
 
-    def __init__(self, catalog: Catalog, open_store: Callable[[], ChunkStore]):
+    def __init__(
+        self, catalog: Catalog, open_store: Callable[[], ChunkStore], once_open: Callable[[], None] | None = None
+    ):
         self.catalog = catalog
         self.open_store = open_store
+        self.once_open = once_open  # called once, after the store first opens
         self.open_error: TipError | None = None
 
     def document_by_source(self, source: str) -> DocumentRecord | None:
@@ -550,6 +556,9 @@ class _StoreWhenNeeded:
             raise self.open_error
         try:
             store = self.open_store()
+            if self.once_open is not None:
+                once_open, self.once_open = self.once_open, None
+                once_open()
         except TipError as exc:
             self.open_error = exc
             raise

@@ -6,6 +6,7 @@ import pytest
 
 from assistant.evaluation.gold_set import load_gold, run_items, summarize, summarize_by_kind
 from assistant.service import Assistant
+from assistant.settings import Settings
 from ingest.pipeline import FileStatus
 from tests.shared_paths import CORPUS, GOLD_DEV, GOLD_DEV_2, require
 
@@ -42,10 +43,24 @@ def test_unchanged_files_are_skipped(library):
 def test_an_ingest_of_unchanged_files_opens_neither_the_vector_store_nor_the_model(library):
     assistant, _ = library
     fresh = Assistant(assistant.settings)  # as a new `tip-assistant ingest` run would open the library
-    again = fresh.ingest([CORPUS])
+    hook_calls = []
+    again = fresh.ingest([CORPUS], before_first_embedding=lambda: hook_calls.append(1))
     assert {o.status for o in again.outcomes} == {FileStatus.UNCHANGED}
+    assert hook_calls == []  # nothing to embed: the command line exports no question encoder either
     assert "store" not in vars(fresh)  # a cached property never computed: Chroma was not opened
     assert not fresh.embedder.loaded
+
+
+def test_the_hook_before_the_first_embedding_runs_once_before_anything_is_stored(tmp_path, embedder):
+    folder = tmp_path / "briefs"
+    folder.mkdir()
+    for n, place in enumerate(("Mwanza", "Kigoma", "Tanga")):
+        (folder / f"{place}.txt").write_text(f"The {place} shelter hosted {n + 40} survivors in 2023.")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data"), embedder=embedder)
+    stored_when_called = []
+    report = assistant.ingest([folder], before_first_embedding=lambda: stored_when_called.append(assistant.documents()))
+    assert report.ok and len(assistant.documents()) == 3
+    assert stored_when_called == [[]]
 
 
 def test_dev_set_floors(dev_results):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,29 +36,37 @@ if TYPE_CHECKING:  # the drafting stack loads for the commands that draft, not f
 
 
 def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
-    report = ingest_and_report(assistant, args.paths)
-    prepare_query_encoder(assistant)
+    # The export, once per library, runs as soon as the model is loaded for the first file: the memory it takes
+    # for a moment (~350 MB) is then not added to what embedding a file holds, and files are read meanwhile.
+    report = ingest_and_report(assistant, args.paths, lambda: prepare_query_encoder(assistant, load=True))
     return EXIT_OK if report.ok else EXIT_FAILED_FILES
 
 
-def prepare_query_encoder(assistant: Assistant) -> None:
-    """Once per library, in a command that has loaded torch anyway (it embedded documents or sentences): export
-    the model for question texts (``Assistant.prepare_query_encoder``), so later commands need no torch."""
+def prepare_query_encoder(assistant: Assistant, load: bool = False) -> None:
+    """Once per library, in a command that has loaded torch anyway (it embedded documents or sentences), or is
+    about to (``load``, an ingest about to embed): export the model for question texts
+    (``Assistant.prepare_query_encoder``), so later commands need no torch."""
     embedder = assistant.embedder
-    if not embedder.loaded or embedder.query_graph is None or embedder.query_graph.exists():
+    if embedder.query_graph is None or embedder.query_graph.exists() or not (load or embedder.loaded):
         return
+    embedder.warm_up()
     print("tip-assistant: preparing this library's question encoder (once, a few seconds)…", file=sys.stderr)
     assistant.prepare_query_encoder()
 
 
-def ingest_and_report(assistant: Assistant, paths: Sequence[Path]):
-    """Ingest ``paths`` with a line per file and a progress bar, then the totals."""
-    report = ingest_with_progress(assistant, paths)
+def ingest_and_report(
+    assistant: Assistant, paths: Sequence[Path], before_first_embedding: Callable[[], None] | None = None
+):
+    """Ingest ``paths`` with a line per file and a progress bar, then the totals (``before_first_embedding``:
+    see ``Assistant.ingest``)."""
+    report = ingest_with_progress(assistant, paths, before_first_embedding)
     print(f"{report.summary()}; {counted(len(assistant.documents()), 'document')} in the library")
     return report
 
 
-def ingest_with_progress(assistant: Assistant, paths: Sequence[Path]):
+def ingest_with_progress(
+    assistant: Assistant, paths: Sequence[Path], before_first_embedding: Callable[[], None] | None = None
+):
     from tqdm import tqdm
 
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=None)
@@ -70,7 +78,7 @@ def ingest_with_progress(assistant: Assistant, paths: Sequence[Path]):
         tqdm.write(format_outcome(outcome_dict(outcome)), file=sys.stdout)  # results on stdout, the bar on stderr
 
     try:
-        return assistant.ingest(paths, progress, within)
+        return assistant.ingest(paths, progress, within, before_first_embedding)
     finally:
         within.close()
         bar.close()
