@@ -39,11 +39,12 @@ Many cities are named like people, so a city does not match right after a capita
 preposition or an article ("Rebecca Bender", "Queen Elizabeth"), nor before "et al." or initials ("Downey,
 P. M."). A city whose one-word name is also an ordinary English word or a first name (``ORDINARY_ZIPF``: the
 lower-case word's frequency in general English, from wordfreq) matches only where it cannot be that word:
-not at a sentence start, not after an article or a possessive ("the Mobile unit"), not joined by a hyphen
-("Mercedes-Benz"), not in all-caps text. One that general English also uses as a noun or an adjective (it
-follows an article or a possessive at least ``ARTICLE_RATIO`` times as often as it occurs, in symspellpy's
-English unigram and bigram counts: "Nice", "Mobile", "Reading", "Bath", "Orange", "Split") is left out,
-unless it has a million people or more (``BIG_CITY``).
+not at a sentence start, not after an article or a possessive ("the Mobile unit") unless a city's office
+follows ("the Cleveland Police Department"), not joined by a hyphen ("Mercedes-Benz"), not in all-caps text.
+One that general English also uses as a noun or an adjective (it follows an article or a possessive at least
+``ARTICLE_RATIO`` times as often as it occurs, in symspellpy's English unigram and bigram counts: "Nice",
+"Mobile", "Reading", "Bath", "Orange", "Split") is left out, unless it has a million people or more
+(``BIG_CITY``).
 
 "Georgia" is the US state: every "Georgia" in the library is the state (the hotline reports' state tables,
 "University of Georgia, Athens, GA"). The country is "Republic of Georgia" or the demonym "Georgian".
@@ -668,8 +669,16 @@ def _accepted(text: str, tokens: list[re.Match[str]], i: int, n: int, end: int, 
         word = previous.group()
         possessive = word == "s" and previous.start() > 0 and text[previous.start() - 1] in "'’"
         if word.lower() in _DETERMINERS or possessive:
-            return False  # "the Mobile unit", "Ohio's Mobile unit"
+            # "the Mobile unit", "Ohio's Mobile unit"; but "the Cleveland Police Department" is the city's own
+            return bool(_INSTITUTION_AFTER.match(text, end))
     return True
+
+
+# Offices a city's name is put before ("the Cleveland Police Department", "the Cleveland city council"): after an
+# article, an ordinary word would not be. Not "County": "the Jackson County Sheriff" names a county.
+_INSTITUTION_AFTER = re.compile(
+    r"\s+(?:police|sheriff|city\s+(?:council|hall|police)|municipal|metropolitan\s+police|mayor)\b", re.I
+)
 
 
 _AUTHOR_AFTER = re.compile(r"\s+et\s+al\b|,\s+[A-Z]\.(?:\s*[A-Z]\.)*(?=[\s,;]|$)")

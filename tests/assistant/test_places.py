@@ -74,6 +74,11 @@ def test_city_in_a_police_department_name():
     assert toledo.kind is PlaceKind.CITY and toledo.country == "US"
     assert within(toledo, place("Ohio")) and within(toledo, place("USA"))
     assert keys("Police in Cleveland, Nairobi, Accra and Kampala") == ["cleveland", "nairobi", "accra", "kampala"]
+    # a city whose name is also a person's: after "the", only its own offices make it the city
+    assert keys("groups the Cleveland Police Department briefs") == ["cleveland"]
+    assert keys("the Cleveland city council met") == ["cleveland"]
+    assert keys("a letter from the Cleveland family") == []
+    assert keys("the Jackson County Sheriff") == []  # a county's office
 
 
 def test_cape_town_lies_in_south_africa_and_southern_africa():
