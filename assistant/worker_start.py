@@ -8,6 +8,7 @@ memory and the parent's output pipes (a caller reading those pipes would wait wi
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -16,8 +17,11 @@ import time
 PARENT_CHECK_SECONDS = 0.5
 
 
-def start_worker() -> None:
-    """Call first in a worker process (a pool's ``initializer``): see the module docstring."""
+def start_worker(log_level: int | None = None, log_format: str | None = None) -> None:
+    """Call first in a worker process (a pool's ``initializer``): see the module docstring. With ``log_level``
+    and ``log_format`` (the parent's, from ``parent_logging``), the worker's warnings read as the parent's."""
+    if log_level is not None:
+        logging.basicConfig(level=log_level, format=log_format)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
 
@@ -27,3 +31,11 @@ def start_worker() -> None:
         os._exit(1)  # no cleanup to wait for: the work it held was its parent's
 
     threading.Thread(target=exit_with_parent, name="tip-exit-with-parent", daemon=True).start()
+
+
+def parent_logging() -> tuple[int, str | None]:
+    """This process's root log level and the format string of its first handler, to pass to ``start_worker``
+    (the string, not the formatter: a test runner's formatter holds a terminal, which does not pickle)."""
+    root = logging.getLogger()
+    formatter = root.handlers[0].formatter if root.handlers else None
+    return root.level, getattr(formatter, "_fmt", None)  # Formatter keeps its format string there

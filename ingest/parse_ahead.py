@@ -18,11 +18,10 @@ import multiprocessing
 import pickle
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.worker_start import start_worker
+from assistant.worker_start import parent_logging, start_worker
 from ingest.chunking import Chunker, DocumentChunks
 from ingest.errors import IngestError
 from ingest.loaders import load_file
@@ -90,7 +89,7 @@ class ParseAhead:
             self._queue.clear()
             return
         # spawn, not fork: the caller may hold a loaded model and threads whose locks a fork would copy
-        self._pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), start_worker)
+        self._pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), start_worker, parent_logging())
         self._fill()
 
     def __enter__(self) -> ParseAhead:
@@ -144,7 +143,7 @@ class ParseAhead:
                 future = self._pool.submit(_read_in_worker, path, source, self._chunker)
                 self._submitted.append(((path, source), future))
                 self._queue.pop(0)
-        except (OSError, BrokenProcessPool) as exc:  # the process could not start, or has died
+        except Exception as exc:  # noqa: BLE001 - could not start, has died, or its arguments do not pickle
             self._give_up(exc)
 
     def _give_up(self, exc: BaseException) -> None:

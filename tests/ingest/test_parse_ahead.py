@@ -3,6 +3,7 @@ file's error as it would be here, and reading here again whenever the process ca
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -137,3 +138,23 @@ class StoringSink(MemorySink):
         super().add_document(document, chunks, progress)
         self.versions[document.source] = document
         self.chunks[document.source] = list(chunks)
+
+
+def count_and_warn(text: str) -> int:
+    logging.getLogger("ingest.pdf").warning("page 3 could not be read")
+    return words(text)
+
+
+def test_the_parsing_process_warns_in_the_format_of_the_command(tmp_path, capfd):
+    pairs = reports(tmp_path, 2)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    kept = root.handlers[:], root.level
+    root.handlers, root.level = [handler], logging.WARNING
+    try:
+        with ParseAhead(pairs, Chunker(count_and_warn, target_words=20, min_words=5)) as ahead:
+            ahead.read(*pairs[0])
+    finally:
+        root.handlers, root.level = kept
+    assert "WARNING ingest.pdf: page 3 could not be read" in capfd.readouterr().err
