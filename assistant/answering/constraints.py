@@ -33,7 +33,7 @@ from enum import Enum
 
 from wordfreq import zipf_frequency
 
-from assistant.text.lexicon import is_frame_word, stem
+from assistant.text.lexicon import is_frame_word
 from assistant.text.places import Place, place_mentions, within
 
 
@@ -150,13 +150,25 @@ def counted_noun(question: str) -> str | None:
     return noun if noun and noun not in _GENERIC_COUNTS else None
 
 
-def _noun_stems(noun: str) -> set[str]:
-    return {stem(noun), stem(_IRREGULAR.get(noun, noun))}
+def _singular(noun: str) -> str:
+    """``noun`` without its plural ending ("victims" → "victim", "cases" → "case", "countries" → "country")."""
+    noun = noun.lower()
+    if noun in _IRREGULAR:
+        return _IRREGULAR[noun]
+    if noun.endswith("ies") and len(noun) > 4:
+        return noun[:-3] + "y"
+    if noun.endswith(("ches", "shes", "sses", "xes")):
+        return noun[:-2]
+    if noun.endswith("s") and not noun.endswith("ss"):
+        return noun[:-1]
+    return noun
 
 
-def _stem_set(text: str) -> set[str]:
-    words = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
-    return {stem(w) for w in words} | {stem(_IRREGULAR[w]) for w in words if w in _IRREGULAR}
+def _names_counted(sentence: str, counted: str) -> bool:
+    """Whether ``sentence`` uses the noun ``counted``, singular or plural. Inflections only, not a stem: a
+    count of "signals" is not answered by "signaler information", nor one of "victims" by "victimization"."""
+    wanted = _singular(counted)
+    return any(_singular(word) == wanted for word in re.findall(r"[A-Za-z]+", sentence))
 
 
 # ----- the kind of answer ---------------------------------------------------------------------------------
@@ -436,7 +448,7 @@ class Constraints:
         if self.breakdown and not (self.breakdown.terms.search(sentence) and states_quantity(sentence)):
             failed.append(Unmet.BREAKDOWN)
         if self.kind is AnswerKind.NUMBER and not (
-            states_quantity(sentence) and (self.counted is None or _stem_set(sentence) & _noun_stems(self.counted))
+            states_quantity(sentence) and (self.counted is None or _names_counted(sentence, self.counted))
         ):
             failed.append(Unmet.NUMBER)
         if self.kind is AnswerKind.DATE and not states_date(sentence):

@@ -116,6 +116,19 @@ def test_a_how_many_question_needs_a_number():
     assert c.unmet(Context("Victims were identified at the border by trained officers.")) == [Unmet.NUMBER]
 
 
+def test_a_how_many_question_needs_a_number_of_what_it_counts_in_any_inflection():
+    c = read_constraints("How many signals did the hotline receive?")
+    # a word sharing the counted noun's stem is another thing: "signaler information" counts no signals
+    garbled = "Employer 43% To protect the people we serve, signaler information referenced fewer than three times."
+    assert c.unmet(Context(garbled)) == [Unmet.NUMBER]
+    assert c.unmet(Context("The hotline received 10,359 signals.")) == []
+    assert c.unmet(Context("Each signal was logged; 812 came by text.")) == []  # the singular counts
+    children = read_constraints("How many children did the task force rescue?")
+    assert children.unmet(Context("The task force rescued 19 children.")) == []
+    assert children.unmet(Context("It rescued one child and 3 adults.")) == []
+    assert read_constraints("How many countries reported cases?").unmet(Context("One country reported 4.")) == []
+
+
 def test_years_and_places_that_describe_a_document_are_not_constraints():
     question = "In the Global Report's Africa chapter, how many children did armed groups recruit?"
     described = [(question.index("the Global"), question.index("chapter") + len("chapter"))]
