@@ -288,14 +288,16 @@ class Assistant:
         to fix (a model folder, a prompt file, a Chroma server) raises its error here, as ``warm_up`` would."""
         _ = self.pipeline
 
-    def warm_up(self) -> None:
+    def warm_up(self, model: bool = True) -> None:
         """Load what the first question would otherwise wait for: the model, the word frequencies and
         stemmers of the question reader (~0.6 s), the gazetteer (~1.3 s) and the library's vocabulary with its
         typo index (0.14 s for the shared corpus, 18 s at 100,000 passages; built again in the background after
-        each ingest or removal)."""
+        each ingest or removal). With ``model`` False, the model exported for question texts is loaded instead
+        of torch's when the library has it (``Embedder.warm_up_questions``)."""
         from assistant.text import lexicon, places
 
-        self.embedder.warm_up()
+        if model or not self.embedder.warm_up_questions():
+            self.embedder.warm_up()
         lexicon.warm_up()
         places.find_place("Malawi")
         if self.pipeline.answerability is not None:
@@ -525,9 +527,12 @@ class Assistant:
 
 def _opened_for_answering(settings: Settings) -> Assistant:
     """An answering process's Assistant (``start_answering_processes``): the server's library, read only,
-    loaded before its first question."""
+    loaded before its first question. When the library has the question encoder (a server exports it before it
+    starts these processes), torch is not loaded: questions embed with the graph, and passage sentences are
+    mostly kept already (the server computes them while idle), the rest embedded by the graph too. That saves
+    each process ~400 MB and several seconds of start."""
     assistant = Assistant(settings, creates_library=False)
-    assistant.warm_up()
+    assistant.warm_up(model=False)
     return assistant
 
 

@@ -146,6 +146,15 @@ class Embedder(Embeddings):
                     self._graph_unusable = modified
         return self._graph
 
+    def warm_up_questions(self) -> bool:
+        """Load the exported graph for question texts without loading torch; whether the graph is usable (if
+        not, nothing is loaded). Other texts are then embedded by the graph too, up to ``GRAPH_MAX_TEXTS`` at a
+        time, until something loads torch."""
+        if self._query_encoder() is None:
+            return False
+        self.encode_queries(["warm-up"])
+        return True
+
     def export_query_graph(self) -> bool:
         """Export the model to ``query_graph`` unless a graph of this model is there already; whether it did.
         About 6 s (``vectorstore.query_encoder.export_query_graph``)."""

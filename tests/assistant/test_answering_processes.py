@@ -84,3 +84,31 @@ def test_workers_answer_as_the_process_itself_would_and_see_later_documents(tmp_
         assert assistant.answering_processes_state == "failed"
     finally:
         assistant.stop_answering_processes()
+
+
+@pytest.mark.slow
+def test_with_the_question_encoder_a_worker_answers_without_loading_torch(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mwanza.txt").write_text(MWANZA, encoding="utf-8")
+    (docs / "kigoma.txt").write_text(KIGOMA, encoding="utf-8")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", answer_processes=1))  # the library's own encoder
+    assert assistant.ingest([docs]).ok
+    assert assistant.prepare_query_encoder()  # as a server does before it starts its workers
+    questions = ["How many referrals did the Mwanza office receive in 2022?", "Where did the Kigoma shelter work?"]
+    here = [assistant.ask(q) for q in questions]
+
+    before = _worker_pids()
+    workers = assistant.start_answering_processes()
+    try:
+        assert workers.wait_until_started(START_SECONDS)
+        (worker,) = _worker_pids() - before
+        there = [assistant.ask(q) for q in questions]
+        assert workers.answered == 2
+        assert "libtorch" not in Path(f"/proc/{worker}/maps").read_text()  # torch's library never mapped
+        for mine, theirs in zip(here, there, strict=True):
+            assert theirs.text == mine.text and theirs.refused == mine.refused
+            assert theirs.citations == mine.citations
+        assert "41" in there[0].text
+    finally:
+        assistant.stop_answering_processes()
