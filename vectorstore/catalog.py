@@ -7,6 +7,7 @@ id that Chroma returns but the catalogue does not know is ignored (and cleaned u
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 import threading
 from collections import Counter
@@ -294,8 +295,7 @@ class Catalog:
     def _passages_with(self, term: str) -> int:
         """How many passages hold ``term`` as the lexical index tokenises it (0 when it cannot tell)."""
         if term not in self._term_counts:
-            token = _porter().stemWord(fold_accents(term.lower()))
-            row = self._db.execute("SELECT doc FROM temp.chunks_vocab WHERE term = ?", (token,)).fetchone()
+            row = self._db.execute("SELECT doc FROM temp.chunks_vocab WHERE term = ?", (index_token(term),)).fetchone()
             self._term_counts[term] = row[0] if row else 0
         return self._term_counts[term]
 
@@ -482,6 +482,25 @@ def _chunk_from_row(r: sqlite3.Row) -> Chunk:
         index=r["idx"],
         text_hash=r["text_hash"],
     )
+
+
+_INDEX_TOKEN = re.compile(r"[^\W_]+")  # unicode61's token characters: letters and digits
+
+
+def index_tokens(text: str) -> set[str]:
+    """The tokens the lexical index holds for ``text`` in its ``text`` column (lower case, accents removed,
+    Porter stems), as near as Python's letters and digits come to the unicode61 tokenizer's."""
+    return {_index_stem(w) for w in _INDEX_TOKEN.findall(fold_accents(searchable_text(text).lower()))}
+
+
+def index_token(term: str) -> str:
+    """A query term as the lexical index looks it up."""
+    return _index_stem(fold_accents(term.lower()))
+
+
+def _index_stem(word: str) -> str:
+    # FTS5's porter tokenizer leaves words of one or two characters, and very long ones, as they are
+    return _porter().stemWord(word) if 3 <= len(word) <= 64 else word
 
 
 _per_thread = threading.local()

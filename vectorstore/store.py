@@ -23,7 +23,7 @@ from assistant.errors import TipError
 from assistant.text.terms import lexical_terms
 from ingest.models import Chunk, LoadedDocument
 from ingest.structured import searchable_text
-from vectorstore.catalog import Catalog, DocumentRecord
+from vectorstore.catalog import Catalog, DocumentRecord, index_token, index_tokens
 from vectorstore.embeddings import Embedder, return_freed_memory
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,9 @@ FOLLOWING_PASSAGE_DISCOUNT = 0.9
 # instead of a second one for the dense candidates' bm25, which cost 45 ms a search at 100,000 passages; exact
 # wherever a query matches no more than this many passages (the shared corpus has 905).
 LEXICAL_SCORED = 1000
+# A query word found in at least this share of the dense candidates names the topic: left out of lexical search
+# (see _without_topic_terms). A majority: a word that only some of the passages on the topic hold still tells.
+TOPIC_TERM_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -318,9 +321,11 @@ class ChunkStore:
             dense = {ids[n]: float(similarity[n]) for n in np.argsort(-similarity)[:pool]}
         else:
             dense = self._dense_candidates(query_vector, pool, doc_ids)
-        lexical = dict(self.catalog.lexical_search(terms, max(pool, LEXICAL_SCORED), doc_ids))
+        chunks = self.catalog.chunks(list(dense))
+        searched = _without_topic_terms(terms, [chunks[i] for i in dense if i in chunks])
+        lexical = dict(self.catalog.lexical_search(searched, max(pool, LEXICAL_SCORED), doc_ids))
         candidate_ids = list(dict.fromkeys([*dense, *list(lexical)[:pool]]))
-        chunks = self.catalog.chunks(candidate_ids)
+        chunks |= self.catalog.chunks([i for i in candidate_ids if i not in chunks])
         if within is not None:
             kept = dict(zip(*within, strict=True))
             stored = {i: kept[i] for i in candidate_ids if i in chunks and i in kept}
@@ -394,6 +399,21 @@ class ChunkStore:
         if got["embeddings"] is None:
             return {}
         return dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True))
+
+
+def _without_topic_terms(terms: Sequence[str], passages: Sequence[Chunk]) -> list[str]:
+    """``terms`` without those found in at least ``TOPIC_TERM_SHARE`` of ``passages`` (the dense candidates), or
+    all of them when every one is. Such words name the question's topic, which the dense side already weighs;
+    in a library that also holds other subjects their inverse document frequency is high, and bm25 would score
+    every passage on the topic alike, flattening what the question's other words tell apart among them (at
+    100,000 passages, the dev sets' answers fell from 0.81 to 0.69 and 0.95 to 0.85; with these words left
+    out, 0.77 and 0.90, the shared corpus alone unchanged)."""
+    if not passages:
+        return list(terms)
+    held = [index_tokens(p.text) for p in passages]
+    needed = TOPIC_TERM_SHARE * len(held)
+    kept = [t for t in terms if sum(index_token(t) in tokens for tokens in held) < needed]
+    return kept or list(terms)
 
 
 def _diversify(scored: list[ScoredChunk], k: int) -> list[ScoredChunk]:

@@ -511,3 +511,32 @@ def test_a_search_within_named_documents_scores_their_passages_exactly_and_follo
     assert store.search(question, k=3, doc_ids=[camps.doc_id])[0].chunk.text == MALAWI
     store.add_document(*make_document("camps.txt", [MINING], version="b"))  # a new version: new ids, new vectors
     assert [r.chunk.text for r in store.search(question, k=3, doc_ids=[camps.doc_id])] == [MINING]
+
+
+def test_index_tokens_are_the_tokens_the_lexical_index_holds(store):
+    from vectorstore.catalog import index_token, index_tokens
+
+    text = (
+        "L'exploitation des enfants en Côte d'Ivoire: 1,416 persons don't re-traffic COVID-19 victims_list; "
+        "Niños explotados — naïve coöperation, 3rd-party recruiters’ fees (US$ 4.5m) in Dzaleka."
+    )
+    store.add_document(*make_document("x.txt", [text]))
+    held = {row[0] for row in store.catalog._db.execute("SELECT term FROM temp.chunks_vocab")} - {"x"}  # the title
+    assert index_tokens(text) == held
+    assert {index_token(w) for w in ("Recruiters", "explotados", "Côte", "US", "Dzaleka")} <= held
+
+
+def test_words_most_dense_candidates_hold_name_the_topic_and_are_not_searched():
+    from vectorstore.store import _without_topic_terms
+
+    _, passages = make_document("africa.txt", [
+        "Conflict and climate change make countries in Africa vulnerable to trafficking.",
+        "Trafficking flows from Africa reach every region.",
+        "Victims of trafficking detected in Africa are mostly children.",
+        "Poverty is one driver among others.",
+    ])  # fmt: skip
+    terms = ["drivers", "africa", "trafficking", "poverty", "conflict"]
+    # in 3 of 4 passages: the topic, which dense retrieval already found; the words that tell passages apart stay
+    assert _without_topic_terms(terms, passages) == ["drivers", "poverty", "conflict"]
+    assert _without_topic_terms(["africa", "trafficking"], passages) == ["africa", "trafficking"]  # nothing else
+    assert _without_topic_terms(terms, []) == terms
