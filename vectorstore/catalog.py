@@ -7,9 +7,11 @@ id that Chroma returns but the catalogue does not know is ignored (and cleaned u
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sqlite3
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -484,18 +486,40 @@ def _chunk_from_row(r: sqlite3.Row) -> Chunk:
     )
 
 
-_INDEX_TOKEN = re.compile(r"[^\W_]+")  # unicode61's token characters: letters and digits
+_INDEX_WORD = "[^\\W_]"  # unicode61's token characters: letters and digits
+_COMBINING_MARKS = re.compile("[\u0300-\u036f]")
 
 
-def index_tokens(text: str) -> set[str]:
-    """The tokens the lexical index holds for ``text`` in its ``text`` column (lower case, accents removed,
-    Porter stems), as near as Python's letters and digits come to the unicode61 tokenizer's."""
-    return {_index_stem(w) for w in _INDEX_TOKEN.findall(fold_accents(searchable_text(text).lower()))}
+def index_text(text: str) -> str:
+    """A passage's text as the lexical index reads it before cutting it into tokens: its searchable text
+    (``ingest.structured``), lower case, without accents. What ``holds_term`` looks in."""
+    text = searchable_text(text).lower()
+    return text if text.isascii() else _COMBINING_MARKS.sub("", unicodedata.normalize("NFD", text))
 
 
 def index_token(term: str) -> str:
     """A query term as the lexical index looks it up."""
     return _index_stem(fold_accents(term.lower()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_pattern(term: str) -> tuple[str, re.Pattern[str]]:
+    token = index_token(term)
+    word = fold_accents(term.lower())
+    # the words that can stem to the term's token begin with what the term and its stem share ("happy", "happi")
+    prefix = os.path.commonprefix([word, token]) or token
+    return token, re.compile(f"{re.escape(prefix)}{_INDEX_WORD}*")  # a literal first: the fast scan
+
+
+def holds_term(folded: str, term: str) -> bool:
+    """Whether the lexical index would match query term ``term`` in a text that ``index_text`` made: a word of
+    it has the term's Porter stem (searched for by the stem's first letters, not by stemming every word)."""
+    token, pattern = _term_pattern(term)
+    for match in pattern.finditer(folded):
+        start = match.start()
+        if (start == 0 or not folded[start - 1].isalnum()) and _index_stem(match.group()) == token:
+            return True
+    return False
 
 
 def _index_stem(word: str) -> str:

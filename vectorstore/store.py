@@ -23,7 +23,7 @@ from assistant.errors import TipError
 from assistant.text.terms import lexical_terms
 from ingest.models import Chunk, LoadedDocument
 from ingest.structured import searchable_text
-from vectorstore.catalog import Catalog, DocumentRecord, index_token, index_tokens
+from vectorstore.catalog import Catalog, DocumentRecord, holds_term, index_text
 from vectorstore.embeddings import Embedder, return_freed_memory
 
 log = logging.getLogger(__name__)
@@ -410,9 +410,9 @@ def _without_topic_terms(terms: Sequence[str], passages: Sequence[Chunk]) -> lis
     out, 0.77 and 0.90, the shared corpus alone unchanged)."""
     if not passages:
         return list(terms)
-    held = [index_tokens(p.text) for p in passages]
-    needed = TOPIC_TERM_SHARE * len(held)
-    kept = [t for t in terms if sum(index_token(t) in tokens for tokens in held) < needed]
+    texts = [index_text(p.text) for p in passages]
+    needed = TOPIC_TERM_SHARE * len(texts)
+    kept = [t for t in terms if sum(holds_term(text, t) for text in texts) < needed]
     return kept or list(terms)
 
 

@@ -513,17 +513,21 @@ def test_a_search_within_named_documents_scores_their_passages_exactly_and_follo
     assert [r.chunk.text for r in store.search(question, k=3, doc_ids=[camps.doc_id])] == [MINING]
 
 
-def test_index_tokens_are_the_tokens_the_lexical_index_holds(store):
-    from vectorstore.catalog import index_token, index_tokens
+def test_a_term_is_held_by_a_text_exactly_when_the_lexical_index_matches_it(store):
+    import re
+
+    from vectorstore.catalog import holds_term, index_text
 
     text = (
         "L'exploitation des enfants en Côte d'Ivoire: 1,416 persons don't re-traffic COVID-19 victims_list; "
-        "Niños explotados — naïve coöperation, 3rd-party recruiters’ fees (US$ 4.5m) in Dzaleka."
+        "Niños explotados — naïve coöperation, 3rd-party recruiters’ fees (US$ 4.5m) in Dzaleka; happiness."
     )
     store.add_document(*make_document("x.txt", [text]))
-    held = {row[0] for row in store.catalog._db.execute("SELECT term FROM temp.chunks_vocab")} - {"x"}  # the title
-    assert index_tokens(text) == held
-    assert {index_token(w) for w in ("Recruiters", "explotados", "Côte", "US", "Dzaleka")} <= held
+    words = set(re.findall(r"\w+", text.lower()))
+    others = {"trafficked", "cote", "nino", "recruit", "happy", "happi", "us", "u", "explotado", "dzalek", "xx"}
+    for term in words | others:
+        matched = bool(store.catalog.lexical_search([term], limit=1))
+        assert holds_term(index_text(text), term) == matched, term
 
 
 def test_words_most_dense_candidates_hold_name_the_topic_and_are_not_searched():
