@@ -540,7 +540,11 @@ def test_words_most_dense_candidates_hold_name_the_topic_and_are_not_searched():
         "Poverty is one driver among others.",
     ])  # fmt: skip
     terms = ["drivers", "africa", "trafficking", "poverty", "conflict"]
-    # in 3 of 4 passages: the topic, which dense retrieval already found; the words that tell passages apart stay
+    # in 3 of 4 passages of the report: its subject, which dense retrieval already found; the words that tell
+    # its passages apart stay
     assert _without_topic_terms(terms, passages) == ["drivers", "poverty", "conflict"]
     assert _without_topic_terms(["africa", "trafficking"], passages) == ["africa", "trafficking"]  # nothing else
     assert _without_topic_terms(terms, []) == terms
+    # the same passages as entries of their own (an encyclopedia): a word they share is the entity asked about
+    entries = [make_document(f"entry{n}.txt", [p.text])[1][0] for n, p in enumerate(passages)]
+    assert _without_topic_terms(terms, entries) == terms
