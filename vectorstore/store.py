@@ -61,8 +61,9 @@ FOLLOWING_PASSAGE_DISCOUNT = 0.9
 # instead of a second one for the dense candidates' bm25, which cost 45 ms a search at 100,000 passages; exact
 # wherever a query matches no more than this many passages (the shared corpus has 905).
 LEXICAL_SCORED = 1000
-# A query word found in at least this share of the dense candidates names the topic: left out of lexical search
-# (see _without_topic_terms). A majority: a word that only some of the passages on the topic hold still tells.
+# A query word held by at least this share of the dense candidates, within documents that gave more than one of
+# them, names the subject of those documents and is left out of lexical search (see _without_topic_terms). A
+# majority: a word that only some of their passages hold still tells them apart.
 TOPIC_TERM_SHARE = 0.5
 
 
@@ -410,9 +411,10 @@ def _without_topic_terms(terms: Sequence[str], passages: Sequence[Chunk]) -> lis
     names it tells none of them apart, which dense retrieval weighs already. In a library that also holds other
     subjects its inverse document frequency is high, and bm25 scored every passage of the reports alike,
     flattening what the question's other words tell apart among them (at 100,000 passages, the dev sets' answers
-    fell from 0.81 to 0.69 and 0.95 to 0.85; with these words left out, 0.77 and 0.90, the shared corpus alone
-    unchanged). A library of short entries, one passage each (an encyclopedia; dbpedia-mini), has no such
-    subject: a word its candidates share is the entity asked about, and it is searched (nDCG@10 unchanged)."""
+    fell from 0.81 to 0.69 and 0.95 to 0.85; with these words left out, 0.77 and 0.90, and the shared corpus's
+    figures alone are unchanged). A library of short entries, one passage each (an encyclopedia; dbpedia-mini),
+    has no such subject: a word its candidates share is the entity asked about, and it is searched (nDCG@10
+    unchanged)."""
     per_document = Counter(p.doc_id for p in passages)
     grouped = [index_text(p.text) for p in passages if per_document[p.doc_id] > 1]
     needed = TOPIC_TERM_SHARE * len(passages)
