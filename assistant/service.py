@@ -32,7 +32,6 @@ from vectorstore import (
     open_store,
 )
 from vectorstore.originals import ORIGINALS_DIR, Originals
-from vectorstore.query_encoder import QUERY_GRAPH_FILE
 
 # The answering and drafting stack (and LangChain under it) is imported where it is first used: commands that
 # only read or write the library (`ingest` of unchanged files, `docs`, `remove`) start without it.
@@ -117,7 +116,7 @@ class Assistant:
     @cached_property
     def embedder(self) -> Embedder:
         """The sentence embedder (384-dimensional, unit-length vectors); raises ``ModelNotFound``."""
-        return Embedder(self.settings.embedding_model, query_graph=self.settings.data_dir / QUERY_GRAPH_FILE)
+        return Embedder(self.settings.embedding_model, graph_dir=self.settings.cache_dir)
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -270,17 +269,16 @@ class Assistant:
         """The vectors of passage sentences, embedded once and kept beside the library (``TEXT_VECTORS_FILE``)."""
         return TextVectors(self.embedder, self.settings.data_dir / TEXT_VECTORS_FILE, self.embedder.identity)
 
-    def prepare_query_encoder(self) -> bool:
-        """Export the embedding model for question texts into the data folder, unless it is there already
-        (``vectorstore.query_encoder``: ~6 s once per library; afterwards a question embeds its texts in ~4 ms
-        instead of ~9, and a command answering one needs no torch). Whether it exported. A failure is logged, never
-        raised: questions are then embedded with torch, as before."""
-        if not self.settings.data_dir.is_dir():  # no library here: nothing to keep it beside
-            return False
+    def prepare_graph(self) -> bool:
+        """Export the embedding model for OpenVINO into the cache folder (``TIP_CACHE_DIR``), unless it is there
+        already (``Embedder.export_graph``: once per machine and model, ~7 s with loading torch; afterwards
+        chunks embed ~1.5x as fast, and a process that only embeds never loads torch). Whether it exported. A
+        failure is logged, never raised: texts are then embedded with torch, as before."""
         try:
-            return self.embedder.export_query_graph()
+            return self.embedder.export_graph()
         except Exception:  # an optional speed-up (a full disk, an exporter error): never a failed command or start
-            log.exception("the question encoder was not exported; questions are embedded with torch")
+            log.exception("the embedding model was not exported to %s; texts are embedded with torch",
+                          self.settings.cache_dir)  # fmt: skip
             return False
 
     def check_setup(self) -> None:
@@ -288,16 +286,14 @@ class Assistant:
         to fix (a model folder, a prompt file, a Chroma server) raises its error here, as ``warm_up`` would."""
         _ = self.pipeline
 
-    def warm_up(self, model: bool = True) -> None:
-        """Load what the first question would otherwise wait for: the model, the word frequencies and
-        stemmers of the question reader (~0.6 s), the gazetteer (~1.3 s) and the library's vocabulary with its
-        typo index (0.14 s for the shared corpus, 18 s at 100,000 passages; built again in the background after
-        each ingest or removal). With ``model`` False, the model exported for question texts is loaded instead
-        of torch's when the library has it (``Embedder.warm_up_questions``)."""
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for: the model (``Embedder.warm_up``), the word
+        frequencies and stemmers of the question reader (~0.6 s), the gazetteer (~1.3 s) and the library's
+        vocabulary with its typo index (0.14 s for the shared corpus, 18 s at 100,000 passages; built again in
+        the background after each ingest or removal)."""
         from assistant.text import lexicon, places
 
-        if model or not self.embedder.warm_up_questions():
-            self.embedder.warm_up()
+        self.embedder.warm_up()
         lexicon.warm_up()
         places.find_place("Malawi")
         if self.pipeline.answerability is not None:
@@ -409,12 +405,18 @@ class Assistant:
         read and cut into chunks, then after each batch of chunks is embedded and written, the last call with
         ``done_chunks == total_chunks``; ``source`` is the name the file is known by (as in its outcome).
         ``before_first_embedding()`` is called once, when the store is opened for the first file to store, before
-        its chunks are embedded (the command line exports the question encoder then: see ``cmd_ingest``).
+        its chunks are embedded; the model is then exported for OpenVINO if it is not yet (``prepare_graph``).
         Raises ``ModelNotFound``, ``StoreConfigError`` or ``StoreUnavailable`` for a setting to fix."""
         files = collect_files(paths)
         chunker = Chunker(self.embedder.count_tokens, max_tokens=self.embedder.max_tokens)
         limit = FileSizeLimit(self.settings.max_upload_mb, "TIP_MAX_UPLOAD_MB")
-        sink = _StoreWhenNeeded(self.catalog, lambda: self.store, before_first_embedding)
+
+        def first_embedding() -> None:
+            if before_first_embedding is not None:
+                before_first_embedding()
+            self.prepare_graph()  # once per machine: the chunks then embed on OpenVINO
+
+        sink = _StoreWhenNeeded(self.catalog, lambda: self.store, first_embedding)
         with self._ingest_lock, self._library_write_lock():
             report = ingest_files(files, sink, chunker, progress, size_limit=limit, chunk_progress=chunk_progress)
             if sink.open_error is not None:  # a setting to fix (TIP_CHROMA_URL, the model): said as such
@@ -527,12 +529,12 @@ class Assistant:
 
 def _opened_for_answering(settings: Settings) -> Assistant:
     """An answering process's Assistant (``start_answering_processes``): the server's library, read only,
-    loaded before its first question. When the library has the question encoder (a server exports it before it
-    starts these processes), torch is not loaded: questions embed with the graph, and passage sentences are
-    mostly kept already (the server computes them while idle), the rest embedded by the graph too. That saves
-    each process ~400 MB and several seconds of start."""
+    loaded before its first question. When the model has been exported (a server exports it before it
+    starts these processes), torch is not loaded: questions and the passage sentences not kept already (the
+    server computes them while idle) embed on OpenVINO. That saves each process ~400 MB and several seconds of
+    start."""
     assistant = Assistant(settings, creates_library=False)
-    assistant.warm_up(model=False)
+    assistant.warm_up()
     return assistant
 
 

@@ -2,8 +2,8 @@
 
 The fields, their types and their ranges are declared once, on a frozen pydantic model; ``from_env`` reads
 ``TIP_<FIELD>`` for each and turns a value pydantic rejects into a ``SettingsError`` that names the variable
-and says what would do. ``Settings(...)`` alone reads no environment (tests and embedding code build it
-directly).
+and says what would do. ``Settings(...)`` alone reads no ``TIP_*`` variable (tests and embedding code build it
+directly); only the cache folder's default follows ``XDG_CACHE_HOME``, as other tools' do.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     data_dir: Path = Path("data")  # TIP_DATA_DIR: everything the tool stores lives here
+    # TIP_CACHE_DIR: files made from the installed model and shared by every library (the model exported for
+    # OpenVINO, ~90 MB); $XDG_CACHE_HOME/tip-assistant, or ~/.cache/tip-assistant, by default
+    cache_dir: Path = Field(default_factory=lambda: default_cache_dir(os.environ))
     chroma_url: str | None = None  # TIP_CHROMA_URL: use a Chroma server instead of the embedded store
     embedding_model: Path | None = None  # TIP_EMBEDDING_MODEL: a local sentence-transformers folder
     reranker_model: Path | None = None  # TIP_RERANKER_MODEL: a local cross-encoder folder; off when unset
@@ -61,7 +64,7 @@ class Settings(BaseModel):
     unsupported: Literal["flag", "drop"] = Field("flag", json_schema_extra=_fix("use flag or drop"))
     prompts_dir: Path | None = None  # TIP_PROMPTS_DIR: own copies of the prompt templates; the packaged ones if unset
 
-    @field_validator("data_dir", "embedding_model", "reranker_model", "prompts_dir")
+    @field_validator("data_dir", "cache_dir", "embedding_model", "reranker_model", "prompts_dir")
     @classmethod
     def _home_expanded(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
@@ -125,6 +128,7 @@ class Settings(BaseModel):
             if raw is not None and raw.strip() != "":
                 values[name] = raw.strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
+        values.setdefault("cache_dir", default_cache_dir(environ))
         return cls(**values)
 
 
@@ -168,6 +172,12 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """``$XDG_CACHE_HOME/tip-assistant``, or ``~/.cache/tip-assistant`` (the XDG base directory convention)."""
+    base = environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    return Path(base).expanduser() / "tip-assistant"
 
 
 def use_offline_mode() -> None:

@@ -4,18 +4,19 @@
 
 Embeds the same passages (chunks of the library in ``--data-dir``, or of the shared corpus cut by the
 project's chunker when no library is given, plus the first sentence of some of them, so that short texts are
-padded in batches with long ones) with each candidate, in one run:
+padded in batches with long ones) with each candidate, in one run, on ``--threads`` cores:
 
 - torch fp32 (sentence-transformers, as ``vectorstore.embeddings.Embedder`` runs it without bf16);
-- torch under bf16 autocast (what the Embedder runs where the CPU computes bf16 natively: avx512_bf16 or
-  AMX; measured here whatever the CPU, so a CPU without them shows what it would cost);
+- torch under bf16 autocast (what the Embedder runs on torch where the CPU computes bf16 natively:
+  avx512_bf16 or AMX; measured here whatever the CPU, so a CPU without them shows what it would cost);
 - ONNX Runtime fp32 and int8 (dynamically quantised weights, ``onnxruntime.quantization.quantize_dynamic``),
-  on the graph the project exports for question texts and run by its ``QueryEncoder``
-  (``vectorstore.query_encoder``: dynamic batch and sequence axes, mean pooling and normalisation as the
-  model's own pooling does).
+  on the graph the project exports (``vectorstore.graph_encoder.export_graph``: dynamic batch and sequence
+  axes), with mean pooling and normalisation as the model's own pooling does;
+- OpenVINO f32 and bf16 on the same graph, through the project's ``Embedder`` as it runs once the graph is
+  exported (``vectorstore.graph_encoder.GraphEncoder``, a stream per core, the texts spread over them).
 
 For each it prints texts per second and the ratio to torch fp32, and the minimum and mean cosine of its vectors
-to torch fp32's. The ONNX graphs are also run in batches of 7 (other shapes than the batches of 32) and checked
+to torch fp32's. The graphs are also run in batches of 7 (other shapes than the batches of 8) and checked
 the same way: a graph that only held for the traced shape would show there. The quality gate
 (issue "Fast at any size"): minimum cosine >= 0.99. The verdict names the fastest backend that passes.
 """
@@ -37,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.settings import use_offline_mode  # noqa: E402
 from vectorstore.embeddings import MODEL_MAX_SEQ_LENGTH, Embedder, cpu_supports_bf16, packaged_model_dir  # noqa: E402
-from vectorstore.query_encoder import IDENTITY_KEY, QueryEncoder, export_query_graph  # noqa: E402
+from vectorstore.graph_encoder import IDENTITY_KEY, export_graph  # noqa: E402
 
 MIN_COSINE = 0.99
-BATCH = 32
+BATCH = 8  # the Embedder's batch size
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
@@ -82,24 +83,55 @@ def torch_backend(model_dir: Path, bf16: bool) -> Encode:
 
 
 def export_onnx(model_dir: Path, folder: Path, identity: str) -> tuple[Path, Path]:
-    """The model's transformer as the project exports it for question texts (fp32,
-    ``vectorstore.query_encoder.export_query_graph``), and the same with int8 weights."""
+    """The model's transformer as the project exports it (fp32, ``vectorstore.graph_encoder.export_graph``), to
+    the file name its ``Embedder`` looks for in ``folder``, and the same with int8 weights."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
-    export_query_graph(model_dir, fp32, identity)
+    fp32 = Embedder(model_dir, graph_dir=folder).graph_path
+    int8 = folder / "model-int8.onnx"
+    export_graph(model_dir, fp32, identity)
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
     quantized = onnx.load(str(int8))
-    onnx.helper.set_model_props(quantized, {IDENTITY_KEY: identity})  # the graph's mark, for QueryEncoder
+    onnx.helper.set_model_props(quantized, {IDENTITY_KEY: identity})
     onnx.save(quantized, str(int8))
     return fp32, int8
 
 
-def onnx_backend(model_dir: Path, graph: Path, identity: str, threads: int, batch: int = BATCH) -> Encode:
-    """The project's ``QueryEncoder`` on ``graph``: its tokenizer, mean pooling and normalisation."""
-    encoder = QueryEncoder(graph, model_dir, identity, MODEL_MAX_SEQ_LENGTH, batch, threads)
-    return encoder.encode
+def onnxruntime_backend(model_dir: Path, graph: Path, threads: int, batch: int = BATCH) -> Encode:
+    """``graph`` on ONNX Runtime, with the model's tokenizer, mean pooling and normalisation."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(MODEL_MAX_SEQ_LENGTH)
+    tokenizer.enable_padding()
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches of like lengths, as the others
+        vectors = np.empty((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), batch):
+            part = order[start : start + batch]
+            encodings = tokenizer.encode_batch([texts[i] for i in part])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": 0 * ids})[0]
+            mean = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+            vectors[part] = mean / np.linalg.norm(mean, axis=1, keepdims=True)
+        return vectors
+
+    return encode
+
+
+def openvino_backend(model_dir: Path, folder: Path, bf16: bool, threads: int, batch: int = BATCH) -> Encode:
+    """The project's ``Embedder`` on the graph exported into ``folder``, as it runs once the graph exists."""
+    embedder = Embedder(model_dir, batch_size=batch, bf16=bf16, threads=threads, graph_dir=folder)
+    embedder.warm_up()
+    assert embedder.loaded and not embedder.torch_loaded, "the exported graph did not load"
+    return embedder.encode
 
 
 def timed(encode: Encode, texts: Sequence[str]) -> tuple[np.ndarray, float]:
@@ -114,7 +146,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="a library to take chunks from (else the corpus is chunked)")
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--texts", type=int, default=200, help="chunks embedded by each backend")
-    parser.add_argument("--threads", type=int, default=2, help="threads for torch and ONNX Runtime")
+    parser.add_argument("--threads", type=int, default=2, help="cores each backend runs on")
     args = parser.parse_args()
     use_offline_mode()
     import torch
@@ -131,9 +163,13 @@ def main() -> None:
     identity = Embedder(model_dir).model_identity
     with tempfile.TemporaryDirectory(prefix="onnx-") as folder:
         graphs = export_onnx(model_dir, Path(folder), identity)
-        for name, graph in zip(("onnx fp32", "onnx int8"), graphs, strict=True):
-            vectors, seconds = timed(onnx_backend(model_dir, graph, identity, args.threads), texts)
-            other_shapes = onnx_backend(model_dir, graph, identity, args.threads, batch=7)(texts)
+        for name, graph in zip(("onnxruntime fp32", "onnxruntime int8"), graphs, strict=True):
+            vectors, seconds = timed(onnxruntime_backend(model_dir, graph, args.threads), texts)
+            other_shapes = onnxruntime_backend(model_dir, graph, args.threads, batch=7)(texts)
+            rows.append((name, seconds, vectors, other_shapes))
+        for name, in_bf16 in (("openvino f32", False), ("openvino bf16", True)):
+            vectors, seconds = timed(openvino_backend(model_dir, Path(folder), in_bf16, args.threads), texts)
+            other_shapes = openvino_backend(model_dir, Path(folder), in_bf16, args.threads, batch=7)(texts)
             rows.append((name, seconds, vectors, other_shapes))
 
     print(f"{'backend':<20} {'texts/s':>8} {'x fp32':>7} {'min cos':>8} {'mean cos':>9} {'min cos, batches of 7':>22}")

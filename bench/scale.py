@@ -4,7 +4,7 @@
 
 Builds one library that grows: the shared corpus (about 900 passages; measured alone first), then distractor
 passages up to each size in ``--sizes``. At each size, a fresh process opens the library as a running server
-would have it (model loaded, question encoder exported, sentence vectors kept) and asks every question of both
+would have it (model loaded and exported, sentence vectors kept) and asks every question of both
 dev sets once to warm up, then again, measured; it prints per size:
 
 - ask p50 / p95 (ms, wall time of ``Assistant.ask``, the measured pass) and retrieval p50 (its ``retrieve``
@@ -114,7 +114,7 @@ def measure(data_dir: Path) -> dict:
     use_offline_mode()
     assistant = Assistant(Settings(data_dir=data_dir))
     assistant.warm_up()
-    assistant.prepare_query_encoder()  # as a server has it once ready (exported once per library)
+    assistant.prepare_graph()  # as a server has it once ready (exported once per machine)
     sets = {path.name: load_gold(path) for path in GOLD}
     for items in sets.values():
         run_items(assistant, items)  # warm-up: first loads, the vocabulary, the question-vector cache misses

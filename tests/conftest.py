@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
+import os
+import shutil
 import socket
+import tempfile
 
 import pytest
 
 from assistant.settings import use_offline_mode
 
 use_offline_mode()
+# The cache folder (the model exported for OpenVINO, Settings.cache_dir) defaults to ~/.cache: the session gets
+# its own under the temporary folder instead, shared by its tests and the commands they run, and removed after.
+_CACHE_HOME = tempfile.mkdtemp(prefix="tip-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)
 
 
 def _is_loopback(address) -> bool:

@@ -46,7 +46,7 @@ def test_an_ingest_of_unchanged_files_opens_neither_the_vector_store_nor_the_mod
     hook_calls = []
     again = fresh.ingest([CORPUS], before_first_embedding=lambda: hook_calls.append(1))
     assert {o.status for o in again.outcomes} == {FileStatus.UNCHANGED}
-    assert hook_calls == []  # nothing to embed: the command line exports no question encoder either
+    assert hook_calls == []  # nothing to embed: nor is the model exported
     assert "store" not in vars(fresh)  # a cached property never computed: Chroma was not opened
     assert not fresh.embedder.loaded
 

@@ -1,15 +1,16 @@
 """Sentence embeddings for chunks and queries, from the packaged all-MiniLM-L6-v2 model.
 
-One ``Embedder`` serves both documents and queries, so they always share a model. The model is loaded on
-first use (``warm_up``) rather than in ``__init__``, which keeps building the object cheap. Question texts
-are embedded by the same model exported to ONNX (``vectorstore.query_encoder``) once the library holds the
-exported graph; so are other texts while torch is not loaded, so that a command answering one question never
-imports it.
+One ``Embedder`` serves both documents and queries, so they always share a model. It runs the model exported
+to ONNX on OpenVINO (``vectorstore.graph_encoder``) once a graph of it is kept in ``graph_dir``: faster than
+torch for chunks and questions alike, and a process that only embeds never imports torch. Torch
+(sentence-transformers, under bf16 autocast where the CPU supports it) embeds until the graph exists, exports
+it (``export_graph``, once per machine and model), and embeds for a model the graph cannot represent. The
+model is loaded on first use (``warm_up``), which keeps building the object cheap.
 
 Several threads may encode at once (a server answers many users): the model is shared without a lock, which
-is held only while loading it. Each encoding runs on one core (``TORCH_THREADS``); a call that finds no other
-encoding running spreads its texts over ``ENCODE_THREADS`` threads, so a lone question or an ingest still
-has every core, and concurrent callers each keep their own core instead of splitting every operation.
+is held only while loading it. Each encoding runs on one core; a call that finds no other encoding running
+spreads its texts over ``ENCODE_THREADS`` threads, so a lone question or an ingest still has every core, and
+concurrent callers each keep their own core instead of splitting every operation.
 """
 
 from __future__ import annotations
@@ -29,16 +30,23 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ModelNotFound
-from vectorstore.query_encoder import QueryEncoder, export_query_graph, graph_identity, supports_graph
+from vectorstore.graph_encoder import (
+    GraphEncoder,
+    export_graph,
+    export_graph_in_a_process,
+    graph_identity,
+    supports_graph,
+)
 
 log = logging.getLogger(__name__)
 
 # The model's window, in word pieces, including the [CLS] and [SEP] it adds itself.
 MODEL_MAX_SEQ_LENGTH = 256
-# Threads torch splits each operation over. One: a question's batches are small (about 40 texts of 40 word
-# pieces) and every split operation waits for all its threads, so when the cores are shared (2 cores, other
-# work running) a 40-text batch took 1.54 s with torch's 2 threads against 0.95 s with 1 (best of 15), and a
-# lone answer cost the server 2.1 CPU s against 1.2 s (bench/load.py). Parallelism comes from the callers.
+# Threads torch splits each operation over (the graph's streams have one core each, likewise). One: a
+# question's batches are small (about 40 texts of 40 word pieces) and every split operation waits for all its
+# threads, so when the cores are shared (2 cores, other work running) a 40-text batch took 1.54 s with torch's
+# 2 threads against 0.95 s with 1 (best of 15), and a lone answer cost the server 2.1 CPU s against 1.2 s
+# (bench/load.py). Parallelism comes from the callers.
 TORCH_THREADS = 1
 # Threads a lone encoding spreads its texts over (its own and helpers: every core, up to 4), at least
 # SPLIT_MIN_TEXTS texts each, so that a lone question or an ingest still has the cores torch's own threads
@@ -53,9 +61,6 @@ QUERY_CACHE_SIZE = 64
 # matrices small: on the shared corpus here, 8 against 32 embedded chunks as fast (56 against 54 a second) with a
 # peak of 870 MB instead of 1,145 MB, and question-time sentences 1.65x faster (216 against 131 a second).
 BATCH_SIZE = 8
-# Texts the exported graph embeds while torch is not loaded (a command answering from an unprepared library
-# embeds the sentences of the passages it reads); more, as at an ingest, load torch, faster on long batches.
-GRAPH_MAX_TEXTS = 512
 
 
 def packaged_model_dir() -> Path:
@@ -80,7 +85,8 @@ def cpu_supports_bf16() -> bool:
 
 
 class Embedder(Embeddings):
-    """Normalised MiniLM embeddings, batched, under bf16 autocast where the CPU supports it."""
+    """Normalised MiniLM embeddings, batched: by the exported graph on OpenVINO once ``graph_dir`` holds one of
+    this model, by torch until then (both in bf16 where the CPU computes it natively)."""
 
     def __init__(
         self,
@@ -88,10 +94,11 @@ class Embedder(Embeddings):
         batch_size: int = BATCH_SIZE,
         bf16: bool | None = None,
         threads: int = ENCODE_THREADS,
-        query_graph: Path | None = None,
+        graph_dir: Path | None = None,
     ):
-        """``query_graph``: where the model exported to ONNX is (or is to be) kept, for question texts; None
-        embeds everything with torch."""
+        """``graph_dir``: the folder where the model exported to ONNX is (or is to be) kept, shared by every
+        library (``Settings.cache_dir``); None embeds everything with torch. Raises ``ModelNotFound`` for a
+        ``model_dir`` that is not a sentence-transformers model folder."""
         self.model_dir = Path(model_dir) if model_dir else packaged_model_dir()
         if not (self.model_dir / "config.json").exists():
             raise ModelNotFound(
@@ -100,17 +107,16 @@ class Embedder(Embeddings):
             )
         self.batch_size = batch_size
         self.bf16 = cpu_supports_bf16() if bf16 is None else bf16
-        self._model = None
-        self._lock = threading.Lock()  # held while loading the model only
+        self._model = None  # sentence-transformers on torch, when loaded
+        self._lock = threading.Lock()  # held while loading a model only
         self._running = 0  # encodings in progress, under _running_lock
         self._running_lock = threading.Lock()
         self.threads = threads  # a lone encoding spreads over this many threads (its own and helpers)
         self._helpers = ThreadPoolExecutor(threads - 1, "tip-encode") if threads > 1 else None  # threads start on use
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # the last QUERY_CACHE_SIZE, oldest first
         self._query_lock = threading.Lock()
-        self.query_graph = query_graph if query_graph is not None and supports_graph(self.model_dir) else None
-        self._graph: QueryEncoder | None = None
-        self._graph_lock = threading.Lock()
+        self.graph_dir = graph_dir if graph_dir is not None and supports_graph(self.model_dir) else None
+        self._graph: GraphEncoder | None = None
         self._graph_unusable: float | None = None  # the modification time of a graph file that failed to open
 
     @cached_property
@@ -124,45 +130,58 @@ class Embedder(Embeddings):
     @cached_property
     def identity(self) -> str:
         """Names the vectors this embedder makes, for what keeps them (``TextVectors``): ``model_identity`` and
-        whether it runs under bf16."""
+        whether it runs in bf16."""
         return f"{self.model_identity}:bf16={self.bf16}"
 
-    def _query_encoder(self) -> QueryEncoder | None:
-        """The exported graph, once ``query_graph`` holds one of this model; None otherwise (checked again at
-        each call, so a server picks up the graph it exported in the background)."""
-        if self._graph is not None or self.query_graph is None:
+    @cached_property
+    def graph_path(self) -> Path | None:
+        """Where this model's exported graph is kept (``<graph_dir>/<model name>-<digest>.onnx``); None when
+        there is no ``graph_dir`` or the graph cannot represent the model."""
+        if self.graph_dir is None:
+            return None
+        return self.graph_dir / f"{self.model_identity.replace(':', '-')}.onnx"
+
+    @property
+    def needs_graph(self) -> bool:
+        """Whether a graph of this model could be exported and is not there yet."""
+        return self.graph_path is not None and not self.graph_path.exists()
+
+    def _graph_encoder(self) -> GraphEncoder | None:
+        """The exported graph, once ``graph_path`` holds one of this model; None otherwise (checked again at
+        each call, so a process picks up the graph it or another process exported meanwhile)."""
+        if self._graph is not None or self.graph_path is None:
             return self._graph
         try:
-            modified = self.query_graph.stat().st_mtime
+            modified = self.graph_path.stat().st_mtime
         except OSError:
             return None
-        with self._graph_lock:
+        with self._lock:
             if self._graph is None and modified != self._graph_unusable:
                 try:
-                    self._graph = QueryEncoder(self.query_graph, self.model_dir, self.model_identity,
-                                               MODEL_MAX_SEQ_LENGTH, self.batch_size)  # fmt: skip
+                    self._graph = GraphEncoder(
+                        self.graph_path, self.model_dir, self.model_identity, MODEL_MAX_SEQ_LENGTH,
+                        self.batch_size, self.threads, self.bf16,
+                    )  # fmt: skip
                 except Exception as exc:  # another model's graph, a damaged file: torch embeds instead
-                    log.warning("not using %s: %s", self.query_graph, exc)
+                    log.warning("not using %s: %s", self.graph_path, exc)
                     self._graph_unusable = modified
         return self._graph
 
-    def warm_up_questions(self) -> bool:
-        """Load the exported graph for question texts without loading torch; whether the graph is usable (if
-        not, nothing is loaded). Other texts are then embedded by the graph too, up to ``GRAPH_MAX_TEXTS`` at a
-        time, until something loads torch."""
-        if self._query_encoder() is None:
+    def export_graph(self) -> bool:
+        """Export the model to ``graph_path`` unless a graph of this model is there already; whether it did.
+        With torch's model loaded here, from it (~2 s), and the graph embeds from then on while the torch model
+        is let go; otherwise in a process of its own (~7 s, loading torch there), so that this one never imports
+        torch. Raises what the export raises (``vectorstore.graph_encoder.export_graph``)."""
+        if self.graph_path is None or graph_identity(self.graph_path) == self.model_identity:
             return False
-        self.encode_queries(["warm-up"])
-        return True
-
-    def export_query_graph(self) -> bool:
-        """Export the model to ``query_graph`` unless a graph of this model is there already; whether it did.
-        About 6 s (``vectorstore.query_encoder.export_query_graph``)."""
-        if self.query_graph is None or graph_identity(self.query_graph) == self.model_identity:
-            return False
-        # the transformer of the model loaded already (an ingest, a server): its weights are not read twice
-        loaded = self._model[0].auto_model if self._model is not None else None
-        export_query_graph(self.model_dir, self.query_graph, self.model_identity, loaded)
+        model = self._model
+        if model is None:
+            export_graph_in_a_process(self.model_dir, self.graph_path, self.model_identity)
+            return True
+        export_graph(self.model_dir, self.graph_path, self.model_identity, model[0].auto_model)
+        if self._graph_encoder() is not None:
+            self._model = None  # a caller still encoding with it holds its own reference
+            return_freed_memory()
         return True
 
     @property
@@ -177,10 +196,20 @@ class Embedder(Embeddings):
 
     @property
     def loaded(self) -> bool:
-        """Whether the model is in memory (``warm_up`` has run, or a first ``encode``)."""
+        """Whether a model is in memory, the graph or torch's (``warm_up`` has run, or a first ``encode``)."""
+        return self._graph is not None or self._model is not None
+
+    @property
+    def torch_loaded(self) -> bool:
+        """Whether torch's model is in memory (no graph yet, or one that could not be used)."""
         return self._model is not None
 
     def warm_up(self) -> None:
+        """Load the model: the exported graph when there is one of this model, torch's otherwise."""
+        if self._graph_encoder() is None:
+            self._load_torch()
+
+    def _load_torch(self) -> None:
         with self._lock:
             if self._model is not None:
                 return
@@ -201,39 +230,50 @@ class Embedder(Embeddings):
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        graph = self._query_encoder() if self._model is None and len(texts) <= GRAPH_MAX_TEXTS else None
-        if graph is not None:
-            return graph.encode(texts)
-        self.warm_up()
+        encode = self._encoding()
         with self._running_lock:
             alone = self._running == 0
             self._running += 1
         try:
             parts = min(self.threads, len(texts) // SPLIT_MIN_TEXTS) if alone else 1
-            return self._encode(texts) if parts <= 1 else self._encode_spread(texts, parts)
+            return encode(texts) if parts <= 1 else self._encode_spread(encode, texts, parts)
         finally:
             with self._running_lock:
                 self._running -= 1
 
-    def _encode_spread(self, texts: Sequence[str], parts: int) -> np.ndarray:
+    def _encoding(self) -> Callable[[Sequence[str]], np.ndarray]:
+        """What embeds texts now, on the calling thread: the graph's ``encode``, or torch's."""
+        graph = self._graph_encoder()
+        if graph is not None:
+            return graph.encode
+        self._load_torch()
+        model = self._model
+        if model is None:  # let go by ``export_graph`` just now: the graph it exported embeds
+            graph = self._graph_encoder()
+            assert graph is not None
+            return graph.encode
+        return functools.partial(self._encode_with_torch, model)
+
+    def _encode_spread(self, encode: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str],
+                       parts: int) -> np.ndarray:  # fmt: skip
         """``texts`` encoded in ``parts`` threads (this one and helpers), rows in the order of ``texts``. Dealt
         out in order of length, so each part gets as much work and pads as little as the whole would."""
         by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         shares = [by_length[k::parts] for k in range(parts)]
         assert self._helpers is not None  # parts > 1 only when threads > 1
-        helped = [self._helpers.submit(self._encode, [texts[i] for i in share]) for share in shares[1:]]
-        own = self._encode([texts[i] for i in shares[0]])
+        helped = [self._helpers.submit(encode, [texts[i] for i in share]) for share in shares[1:]]
+        own = encode([texts[i] for i in shares[0]])
         vectors = np.empty((len(texts), own.shape[1]), dtype=np.float32)
         vectors[shares[0]] = own
         for share, future in zip(shares[1:], helped, strict=True):
             vectors[share] = future.result()
         return vectors
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode_with_torch(self, model, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            vectors = self._model.encode(
+            vectors = model.encode(
                 list(texts),
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
@@ -254,8 +294,7 @@ class Embedder(Embeddings):
             kept = {t: self._query_vectors[t] for t in texts if t in self._query_vectors}
         missing = list(dict.fromkeys(t for t in texts if t not in kept))
         if missing:
-            graph = self._query_encoder()
-            vectors = graph.encode(missing) if graph is not None else self.encode(missing)
+            vectors = self.encode(missing)
             for text, vector in zip(missing, vectors, strict=True):
                 vector.setflags(write=False)  # shared by every caller that asks for this text
                 kept[text] = vector
@@ -269,11 +308,13 @@ class Embedder(Embeddings):
 
     @property
     def dimension(self) -> int:
-        graph = self._query_encoder() if self._model is None else None
+        """Length of every vector (384 for all-MiniLM-L6-v2); loads the model."""
+        graph = self._graph_encoder()
         if graph is not None:
             return graph.dimension
-        self.warm_up()
-        return int(self._model.get_embedding_dimension())
+        self._load_torch()
+        model = self._model
+        return int(model.get_embedding_dimension()) if model is not None else self.dimension
 
     # LangChain's Embeddings interface, so the same object plugs into LangChain components.
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -8,7 +8,7 @@ gives one that builds an ``Assistant``: its model, its store opened for reading)
 idle one. A worker sees documents another process has written as the
 server does: by the catalogue version it checks before each question.
 
-Each worker holds the question encoder (the model exported to ONNX, without torch, when the library has it) and
+Each worker holds the embedding model (the graph exported for OpenVINO, without torch, once it exists) and
 the library's vocabulary: about 434 MB for the shared corpus, ready in ~3.5 s (with torch: ~0.8 GB, ~10 s). Until
 every worker is ready, and after a worker has died, the server answers in its own process.
 """

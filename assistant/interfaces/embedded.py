@@ -36,22 +36,22 @@ if TYPE_CHECKING:  # the drafting stack loads for the commands that draft, not f
 
 
 def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
-    # The export, once per library, runs as soon as the model is loaded for the first file: the memory it takes
-    # for a moment (~350 MB) is then not added to what embedding a file holds, and files are read meanwhile.
-    report = ingest_and_report(assistant, args.paths, lambda: prepare_query_encoder(assistant, load=True))
+    # the ingest exports the model before its first embedding when it must (Assistant.ingest): said first
+    report = ingest_and_report(assistant, args.paths, lambda: _announce_export(assistant))
     return EXIT_OK if report.ok else EXIT_FAILED_FILES
 
 
-def prepare_query_encoder(assistant: Assistant, load: bool = False) -> None:
-    """Once per library, in a command that has loaded torch anyway (it embedded documents or sentences), or is
-    about to (``load``, an ingest about to embed): export the model for question texts
-    (``Assistant.prepare_query_encoder``), so later commands need no torch."""
-    embedder = assistant.embedder
-    if embedder.query_graph is None or embedder.query_graph.exists() or not (load or embedder.loaded):
-        return
-    embedder.warm_up()
-    print("tip-assistant: preparing this library's question encoder (once, a few seconds)…", file=sys.stderr)
-    assistant.prepare_query_encoder()
+def _announce_export(assistant: Assistant) -> None:
+    if assistant.embedder.needs_graph:
+        print("tip-assistant: preparing the embedding model (once on this machine, a few seconds)…", file=sys.stderr)
+
+
+def prepare_graph(assistant: Assistant) -> None:
+    """In a command that has loaded torch anyway (it embedded sentences before the model was exported): export
+    the model (``Assistant.prepare_graph``), so later commands need no torch."""
+    if assistant.embedder.torch_loaded and assistant.embedder.needs_graph:
+        _announce_export(assistant)
+        assistant.prepare_graph()
 
 
 def ingest_and_report(
@@ -90,7 +90,7 @@ def cmd_ask(assistant: Assistant, args: argparse.Namespace) -> int:
     doc_ids = assistant.select_documents(args.docs, years)
     answer = assistant.ask(args.question, history, doc_ids)
     print_json(answer.to_dict()) if args.json else print(format_answer(answer.to_dict()), flush=True)
-    prepare_query_encoder(assistant)
+    prepare_graph(assistant)
     return EXIT_OK
 
 
@@ -99,7 +99,7 @@ def cmd_verify(assistant: Assistant, args: argparse.Namespace) -> int:
     checked = assistant.verify(text, assistant.select_documents(args.docs))
     sentences = [checked_dict(c) for c in checked]
     print_json({"sentences": sentences}) if args.json else print(format_checked(sentences), flush=True)
-    prepare_query_encoder(assistant)
+    prepare_graph(assistant)
     return EXIT_OK
 
 

@@ -258,7 +258,7 @@ def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, s
         ready = f"Ready: {counted(len(assistant.documents()), 'document')} in the library."
         startup.finished(ready)
         say(f"tip-assistant: {ready[0].lower()}{ready[1:]}")  # said as the health check says it
-        assistant.prepare_query_encoder()  # questions meanwhile embed with torch
+        assistant.prepare_graph()  # once per machine; questions meanwhile embed with torch
         assistant.prefetch_sentence_vectors()  # questions that come first are answered first
         count = assistant.settings.answer_processes
         processes = "process" if count == 1 else "processes"

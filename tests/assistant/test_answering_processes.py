@@ -87,14 +87,14 @@ def test_workers_answer_as_the_process_itself_would_and_see_later_documents(tmp_
 
 
 @pytest.mark.slow
-def test_with_the_question_encoder_a_worker_answers_without_loading_torch(tmp_path):
+def test_with_the_exported_model_a_worker_answers_without_loading_torch(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "mwanza.txt").write_text(MWANZA, encoding="utf-8")
     (docs / "kigoma.txt").write_text(KIGOMA, encoding="utf-8")
-    assistant = Assistant(Settings(data_dir=tmp_path / "data", answer_processes=1))  # the library's own encoder
-    assert assistant.ingest([docs]).ok
-    assert assistant.prepare_query_encoder()  # as a server does before it starts its workers
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", answer_processes=1))
+    assert assistant.ingest([docs]).ok  # exports the model unless an earlier test has, into the session's cache
+    assert not assistant.embedder.needs_graph and not assistant.prepare_graph()  # a server's, before its workers
     questions = ["How many referrals did the Mwanza office receive in 2022?", "Where did the Kigoma shelter work?"]
     here = [assistant.ask(q) for q in questions]
 

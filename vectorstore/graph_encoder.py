@@ -1,0 +1,202 @@
+"""The embedding model exported to ONNX and run by OpenVINO: every text, once a graph of the model exists.
+
+Through sentence-transformers and torch, a question's short texts cost ~9 ms each and a command that answered
+once spent ~5 s importing torch (``python -X importtime``); chunks embedded at 56 a second under bf16 autocast.
+OpenVINO runs the same transformer, exported once per machine and model (``export_graph``, which needs
+torch) to a file in the cache folder (~90 MB, fp32 weights), with the model's own tokenizer, mean pooling and
+normalisation. On this project's machine (2 cores with AMX, ``bench/embedding_backends.py``): 87-103 chunks a
+second against torch bf16's 56-70, question-time sentences 1.6x as fast as ONNX Runtime, and importing
+OpenVINO and compiling the graph take ~0.6 s.
+Its precision is chosen from the CPU as torch's autocast is (bf16 where it computes bf16 natively, f32
+elsewhere): vectors within cosine 0.9999 of torch fp32's either way.
+
+The compiled graph runs ``streams`` inferences at once, one core each: a lone call (a question) runs on one,
+concurrent calls (a server's users, the shares of an ingest batch) each on their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+IDENTITY_KEY = "tip_assistant_model_identity"  # the graph's metadata: which model folder it was exported from
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+OPSET = 17
+
+
+def supports_graph(model_dir: Path) -> bool:
+    """Whether the exported graph computes this model's vectors: a sentence-transformers folder whose modules
+    are the transformer, mean pooling and (optionally) normalisation, as all-MiniLM-L6-v2's are. Another pooling
+    or a dense layer after it is left to torch."""
+    import json
+
+    try:
+        modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
+        kinds = [module["type"].rsplit(".", 1)[-1] for module in modules]
+        pooling = next(model_dir / m["path"] / "config.json" for m in modules if m["type"].endswith("Pooling"))
+        modes = json.loads(pooling.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, StopIteration):
+        return False
+    chosen = {key for key, value in modes.items() if key.startswith("pooling_mode_") and value is True}
+    return kinds in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) and chosen == {
+        "pooling_mode_mean_tokens"
+    }
+
+
+def graph_identity(graph: Path) -> str | None:
+    """The model identity written into ``graph`` by ``export_graph``; None for a missing or unreadable file, or
+    one exported by something else."""
+    if not graph.is_file():
+        return None
+    try:
+        return _identity(_read(graph))
+    except Exception:  # OpenVINO raises its own error types for a damaged or foreign file
+        return None
+
+
+def _read(graph: Path):
+    import openvino as ov
+
+    return ov.Core().read_model(str(graph))
+
+
+def _identity(model) -> str | None:
+    """The identity in the metadata of ``model`` (an ONNX file's metadata lands under "framework")."""
+    if not model.has_rt_info(["framework", IDENTITY_KEY]):
+        return None
+    return model.get_rt_info(["framework", IDENTITY_KEY]).astype(str)
+
+
+class GraphEncoder:
+    """Unit-length float32 vectors of texts (rows in their order), from ``graph`` and the tokenizer of
+    ``model_dir``, texts cut at ``max_length`` word pieces as the model does, ``batch_size`` texts a pass; in
+    bf16 where ``bf16`` (else f32). Thread-safe: up to ``streams`` calls run at once, each on one core.
+    Raises ``ValueError`` when the graph was exported from another model than ``identity``, and OpenVINO's
+    errors for a file it cannot read."""
+
+    def __init__(self, graph: Path, model_dir: Path, identity: str, max_length: int, batch_size: int,
+                 streams: int, bf16: bool):  # fmt: skip
+        import openvino as ov
+        from tokenizers import Tokenizer
+
+        model = _read(graph)
+        exported_from = _identity(model)
+        if exported_from != identity:
+            raise ValueError(f"{graph} was exported from {exported_from}, not {identity}")
+        config = {
+            "NUM_STREAMS": streams,
+            "INFERENCE_NUM_THREADS": streams,  # one core per stream
+            "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32",
+        }
+        self._compiled = ov.Core().compile_model(model, "CPU", config)
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()  # infer requests not in use, made as callers need them
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length)
+        self._tokenizer.enable_padding()
+        self.batch_size = batch_size
+        self.dimension = int(model.outputs[0].get_partial_shape()[-1].get_length())
+        # One inference before any caller's: OpenVINO's bindings set up their numpy interface on the first result
+        # read, and two threads reading their first results at once deadlocked there (seen in an ingest).
+        self.encode(["warm-up"])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches of like lengths pad little
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        try:
+            request = self._idle.get_nowait()
+        except queue.Empty:
+            request = self._compiled.create_infer_request()
+        try:
+            for start in range(0, len(order), self.batch_size):
+                part = order[start : start + self.batch_size]
+                vectors[part] = self._batch(request, [texts[i] for i in part])
+        finally:
+            self._idle.put(request)
+        return vectors
+
+    def _batch(self, request, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        hidden = request.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        weights = mask[..., None].astype(np.float32)  # mean pooling over the real word pieces, as the model's own
+        mean = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return (mean / np.clip(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
+
+
+def export_graph_in_a_process(model_dir: Path, target: Path, identity: str) -> None:
+    """``export_graph`` in a spawned process of its own, waited for: the caller never imports torch, and the
+    export's memory (~900 MB at its peak, with torch) is returned when the process ends. Raises what the export
+    raised, or ``BrokenProcessPool`` when the process died."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from assistant.worker_start import parent_logging, start_worker
+
+    context = multiprocessing.get_context("spawn")  # a fork would copy the caller's threads and store handles
+    with ProcessPoolExecutor(1, mp_context=context, initializer=start_worker, initargs=parent_logging()) as pool:
+        pool.submit(export_graph, model_dir, target, identity).result()
+
+
+def export_graph(model_dir: Path, target: Path, identity: str, transformer=None) -> None:
+    """Export the transformer of ``model_dir`` (fp32, dynamic batch and sequence axes) to ``target``, marked
+    with ``identity``: ``transformer``, the Hugging Face module already loaded from it, or one loaded here.
+    Written beside ``target`` first and moved into place, so a reader never sees half a file. Takes ~2 s
+    with ``transformer`` given; needs torch, transformers and onnx."""
+    import onnx
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # its "Loading weights" bar would land in the command's output
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model.eval()
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    # two texts of different lengths: the traced graph sees padding, and its axes are declared dynamic anyway
+    example = tokenizer(["a short text", "a longer text, so that the example batch is padded"], padding=True,
+                        return_tensors="pt")  # fmt: skip
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(prefix=".graph-", suffix=".onnx", dir=target.parent)
+    os.close(handle)
+    try:
+        # the exporter's warnings concern graph features this model does not use (negative gather indices)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                LastHiddenState(transformer if transformer is not None else AutoModel.from_pretrained(str(model_dir))),
+                tuple(example[name] for name in INPUTS),
+                partial,
+                input_names=list(INPUTS),
+                output_names=["last_hidden_state"],
+                dynamic_axes={name: {0: "batch", 1: "sequence"} for name in [*INPUTS, "last_hidden_state"]},
+                opset_version=OPSET,
+                dynamo=False,  # the TorchScript exporter: the dynamo one needs more packages and time
+            )
+        graph = onnx.load(partial)
+        onnx.helper.set_model_props(graph, {IDENTITY_KEY: identity})
+        onnx.save(graph, partial)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # as other files: mkstemp makes it the owner's only
+        os.replace(partial, target)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    log.info("exported the embedding model to %s", target)
