@@ -46,11 +46,15 @@ def no_network(monkeypatch):
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The real packaged MiniLM, loaded once for the whole run."""
+    """The real packaged MiniLM, loaded once for the whole run, as the tool runs it: exported to the session's
+    cache folder (unless a test has already) and embedding on OpenVINO."""
+    from assistant.settings import default_cache_dir
     from vectorstore.embeddings import Embedder
 
-    model = Embedder()
+    model = Embedder(graph_dir=default_cache_dir(os.environ))
+    model.export_graph()
     model.warm_up()
+    assert not model.torch_loaded
     return model
 
 

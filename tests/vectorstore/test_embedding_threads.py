@@ -71,5 +71,5 @@ def test_encodings_at_the_same_time_each_keep_their_own_thread():
 @pytest.mark.integration
 def test_spread_vectors_equal_those_of_one_batch(embedder):
     spread = embedder.encode(TEXTS)  # alone: spread over the helpers when the machine has several cores
-    whole = embedder._encode_with_torch(embedder._model, TEXTS)  # one call, on this thread
+    whole = embedder._encoding()(TEXTS)  # one call, on this thread
     np.testing.assert_allclose(spread, whole, atol=1e-5)

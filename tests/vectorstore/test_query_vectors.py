@@ -8,8 +8,8 @@ from vectorstore.embeddings import QUERY_CACHE_SIZE, Embedder
 
 
 def test_the_texts_of_a_compound_question_are_embedded_in_one_pass_and_kept(embedder, monkeypatch):
-    fresh = Embedder(embedder.model_dir)
-    fresh._model = embedder._model  # the loaded model, shared (a second load would take seconds)
+    fresh = Embedder(embedder.model_dir, graph_dir=embedder.graph_dir)
+    fresh._graph = embedder._graph  # the loaded model, shared (a second compile would take a second)
     passes: list[list[str]] = []
     real_encode = fresh.encode
     monkeypatch.setattr(fresh, "encode", lambda texts: passes.append(list(texts)) or real_encode(texts))
@@ -25,8 +25,8 @@ def test_the_texts_of_a_compound_question_are_embedded_in_one_pass_and_kept(embe
 
 
 def test_only_the_last_texts_are_kept(embedder):
-    fresh = Embedder(embedder.model_dir)
-    fresh._model = embedder._model
+    fresh = Embedder(embedder.model_dir, graph_dir=embedder.graph_dir)
+    fresh._graph = embedder._graph
     fresh.encode_queries([f"question {n}" for n in range(QUERY_CACHE_SIZE + 5)])
     assert len(fresh._query_vectors) == QUERY_CACHE_SIZE
     assert "question 0" not in fresh._query_vectors and f"question {QUERY_CACHE_SIZE + 4}" in fresh._query_vectors
