@@ -10,10 +10,11 @@ padded in batches with long ones) with each candidate, in one run, on ``--thread
 - torch under bf16 autocast (what the Embedder runs on torch where the CPU computes bf16 natively:
   avx512_bf16 or AMX; measured here whatever the CPU, so a CPU without them shows what it would cost);
 - ONNX Runtime fp32 and int8 (dynamically quantised weights, ``onnxruntime.quantization.quantize_dynamic``),
-  on the graph the project exports (``vectorstore.graph_encoder.export_graph``: dynamic batch and sequence
-  axes), with mean pooling and normalisation as the model's own pooling does;
-- OpenVINO f32 and bf16 on the same graph, through the project's ``Embedder`` as it runs once the graph is
-  exported (``vectorstore.graph_encoder.GraphEncoder``, a stream per core, the texts spread over them).
+  on the ONNX graph the project exports on its way to OpenVINO (``vectorstore.graph_encoder.export_onnx``:
+  dynamic batch and sequence axes), with mean pooling and normalisation as the model's own pooling does;
+- OpenVINO f32 and bf16 on the model as the project exports it (``export_graph``: fp16 weights), through its
+  ``Embedder`` as it runs once the export exists (``vectorstore.graph_encoder.GraphEncoder``, a stream per
+  core, the texts spread over them).
 
 For each it prints texts per second and the ratio to torch fp32, and the minimum and mean cosine of its vectors
 to torch fp32's. The graphs are also run in batches of 7 (other shapes than the batches of 8) and checked
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.settings import use_offline_mode  # noqa: E402
 from vectorstore.embeddings import MODEL_MAX_SEQ_LENGTH, Embedder, cpu_supports_bf16, packaged_model_dir  # noqa: E402
-from vectorstore.graph_encoder import IDENTITY_KEY, export_graph  # noqa: E402
+from vectorstore.graph_encoder import export_graph, export_onnx  # noqa: E402
 
 MIN_COSINE = 0.99
 BATCH = 8  # the Embedder's batch size
@@ -82,19 +83,15 @@ def torch_backend(model_dir: Path, bf16: bool) -> Encode:
     return encode
 
 
-def export_onnx(model_dir: Path, folder: Path, identity: str) -> tuple[Path, Path]:
-    """The model's transformer as the project exports it (fp32, ``vectorstore.graph_encoder.export_graph``), to
-    the file name its ``Embedder`` looks for in ``folder``, and the same with int8 weights."""
-    import onnx
+def export_graphs(model_dir: Path, folder: Path, identity: str) -> tuple[Path, Path]:
+    """The model's transformer exported to ONNX (fp32, ``vectorstore.graph_encoder.export_onnx``) and the same
+    with int8 weights, for ONNX Runtime; and into ``folder`` as the project exports it for OpenVINO."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    fp32 = Embedder(model_dir, graph_dir=folder).graph_path
-    int8 = folder / "model-int8.onnx"
-    export_graph(model_dir, fp32, identity)
+    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
+    export_onnx(model_dir, fp32)
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
-    quantized = onnx.load(str(int8))
-    onnx.helper.set_model_props(quantized, {IDENTITY_KEY: identity})
-    onnx.save(quantized, str(int8))
+    export_graph(model_dir, Embedder(model_dir, graph_dir=folder).graph_path, identity)
     return fp32, int8
 
 
@@ -162,7 +159,7 @@ def main() -> None:
     rows.append(("torch bf16 autocast", bf16_s, bf16, None))
     identity = Embedder(model_dir).model_identity
     with tempfile.TemporaryDirectory(prefix="onnx-") as folder:
-        graphs = export_onnx(model_dir, Path(folder), identity)
+        graphs = export_graphs(model_dir, Path(folder), identity)
         for name, graph in zip(("onnxruntime fp32", "onnxruntime int8"), graphs, strict=True):
             vectors, seconds = timed(onnxruntime_backend(model_dir, graph, args.threads), texts)
             other_shapes = onnxruntime_backend(model_dir, graph, args.threads, batch=7)(texts)

@@ -58,9 +58,11 @@ SPLIT_MIN_TEXTS = 8
 # text twice. Larger, a benchmark replaying a question set would time answers that embed nothing at all.
 QUERY_CACHE_SIZE = 64
 # Texts per forward pass. Small batches pad little (the texts are sorted by length first) and keep the attention
-# matrices small: on the shared corpus here, 8 against 32 embedded chunks as fast (56 against 54 a second) with a
-# peak of 870 MB instead of 1,145 MB, and question-time sentences 1.65x faster (216 against 131 a second).
-BATCH_SIZE = 8
+# matrices small. With torch, on the shared corpus here, 8 against 32 embedded chunks as fast (56 against 54 a
+# second) with a peak of 870 MB instead of 1,145 MB, and question-time sentences 1.65x faster. On OpenVINO, 4
+# against 8: the corpus's chunks at 79 against 75-77 a second, the process 480 against 554-607 MB after them,
+# 40 question-time sentences in 255-271 against 265-286 ms.
+BATCH_SIZE = 4
 
 
 def packaged_model_dir() -> Path:
@@ -135,11 +137,11 @@ class Embedder(Embeddings):
 
     @cached_property
     def graph_path(self) -> Path | None:
-        """Where this model's exported graph is kept (``<graph_dir>/<model name>-<digest>.onnx``); None when
-        there is no ``graph_dir`` or the graph cannot represent the model."""
+        """Where this model's exported graph is kept (``<graph_dir>/<model name>-<digest>.xml``, its weights in
+        the ``.bin`` beside it); None when there is no ``graph_dir`` or the graph cannot represent the model."""
         if self.graph_dir is None:
             return None
-        return self.graph_dir / f"{self.model_identity.replace(':', '-')}.onnx"
+        return self.graph_dir / f"{self.model_identity.replace(':', '-')}.xml"
 
     @property
     def needs_graph(self) -> bool:
