@@ -1,7 +1,7 @@
 """Sentence embeddings for chunks and queries, from the packaged all-MiniLM-L6-v2 model.
 
 One ``Embedder`` serves both documents and queries, so they always share a model. It runs the model exported
-to ONNX on OpenVINO (``vectorstore.graph_encoder``) once a graph of it is kept in ``graph_dir``: faster than
+for OpenVINO (``vectorstore.graph_encoder``) once a graph of it is kept in ``graph_dir``: faster than
 torch for chunks and questions alike, and a process that only embeds never imports torch. Torch
 (sentence-transformers, under bf16 autocast where the CPU supports it) embeds until the graph exists, exports
 it (``export_graph``, once per machine and model), and embeds for a model the graph cannot represent. The
@@ -98,7 +98,7 @@ class Embedder(Embeddings):
         threads: int = ENCODE_THREADS,
         graph_dir: Path | None = None,
     ):
-        """``graph_dir``: the folder where the model exported to ONNX is (or is to be) kept, shared by every
+        """``graph_dir``: the folder where the model exported for OpenVINO is (or is to be) kept, shared by every
         library (``Settings.cache_dir``); None embeds everything with torch. Raises ``ModelNotFound`` for a
         ``model_dir`` that is not a sentence-transformers model folder."""
         self.model_dir = Path(model_dir) if model_dir else packaged_model_dir()
