@@ -272,11 +272,16 @@ class Assistant:
     def prepare_graph(self) -> bool:
         """Export the embedding model for OpenVINO into the cache folder (``TIP_CACHE_DIR``), unless it is there
         already (``Embedder.export_graph``: once per machine and model, ~7 s with loading torch; afterwards
-        chunks embed ~1.5x as fast, and a process that only embeds never loads torch). Whether it exported. A
+        chunks embed ~1.3x as fast, and a process that only embeds never loads torch). Whether it exported. A
         failure is logged, never raised: texts are then embedded with torch, as before."""
         try:
             return self.embedder.export_graph()
-        except Exception:  # an optional speed-up (a full disk, an exporter error): never a failed command or start
+        except OSError as exc:  # a folder that cannot be written, a full disk: the user's to fix, in one line
+            log.warning("the embedding model could not be kept in %s (%s): set TIP_CACHE_DIR to a folder you can "
+                        "write; texts are embedded with torch meanwhile, more slowly", self.settings.cache_dir,
+                        exc.strerror or exc)  # fmt: skip
+            return False
+        except Exception:  # an optional speed-up: an exporter error is never a failed command or start
             log.exception("the embedding model was not exported to %s; texts are embedded with torch",
                           self.settings.cache_dir)  # fmt: skip
             return False

@@ -34,7 +34,7 @@ class Settings(BaseModel):
 
     data_dir: Path = Path("data")  # TIP_DATA_DIR: everything the tool stores lives here
     # TIP_CACHE_DIR: files made from the installed model and shared by every library (the model exported for
-    # OpenVINO, ~90 MB); $XDG_CACHE_HOME/tip-assistant, or ~/.cache/tip-assistant, by default
+    # OpenVINO, ~45 MB); $XDG_CACHE_HOME/tip-assistant, or ~/.cache/tip-assistant, by default
     cache_dir: Path = Field(default_factory=lambda: default_cache_dir(os.environ))
     chroma_url: str | None = None  # TIP_CHROMA_URL: use a Chroma server instead of the embedded store
     embedding_model: Path | None = None  # TIP_EMBEDDING_MODEL: a local sentence-transformers folder

@@ -176,6 +176,7 @@ class Embedder(Embeddings):
         torch. Raises what the export raises (``vectorstore.graph_encoder.export_graph``)."""
         if self.graph_path is None or graph_identity(self.graph_path) == self.model_identity:
             return False
+        self.graph_path.parent.mkdir(parents=True, exist_ok=True)  # an OSError here, before a process is started
         model = self._model
         if model is None:
             export_graph_in_a_process(self.model_dir, self.graph_path, self.model_identity)
