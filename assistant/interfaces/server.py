@@ -237,9 +237,14 @@ def serve(
 
 
 def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, say: Callable[[str], None]) -> None:
-    """Load the model, then add ``documents``, moving ``startup`` through its stages and saying each file's
-    outcome; an error a user can fix ends the start-up with its message (the server goes on serving)."""
+    """Export the model if this machine has not yet, load it, then add ``documents``, moving ``startup`` through
+    its stages and saying each file's outcome; an error a user can fix ends the start-up with its message (the
+    server goes on serving)."""
     try:
+        if assistant.embedder.needs_graph:  # in a process of its own: this one then never loads torch
+            startup.moved_to("Preparing the embedding model (once on this machine)…")
+            say("tip-assistant: preparing the embedding model (once on this machine, a few seconds)…")
+            assistant.prepare_graph()
         startup.moved_to("Loading the model…")
         say("tip-assistant: loading the model…")
         assistant.warm_up()
@@ -258,7 +263,6 @@ def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, s
         ready = f"Ready: {counted(len(assistant.documents()), 'document')} in the library."
         startup.finished(ready)
         say(f"tip-assistant: {ready[0].lower()}{ready[1:]}")  # said as the health check says it
-        assistant.prepare_graph()  # once per machine; questions meanwhile embed with torch
         assistant.prefetch_sentence_vectors()  # questions that come first are answered first
         count = assistant.settings.answer_processes
         processes = "process" if count == 1 else "processes"
