@@ -43,8 +43,17 @@ def _library(tmp_path, embedder, text: str, processes: int = 1) -> Assistant:
 def _worker_pids() -> set[int]:
     """This process's children started by multiprocessing's spawn (not its resource tracker)."""
     me = f"/proc/{os.getpid()}/task"
-    children = {pid for task in os.listdir(me) for pid in open(f"{me}/{task}/children").read().split()}
-    return {int(pid) for pid in children if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()}
+    return {int(pid) for task in os.listdir(me) for pid in _read(f"{me}/{task}/children").split()
+            if "spawn_main" in _read(f"/proc/{pid}/cmdline")}  # fmt: skip
+
+
+def _read(path: str) -> str:
+    """A /proc file's text; empty when its thread or process has ended since the folder was listed."""
+    try:
+        with open(path, "rb") as file:
+            return file.read().decode(errors="replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 @pytest.mark.slow
