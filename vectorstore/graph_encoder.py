@@ -70,7 +70,7 @@ def _read(graph: Path):
 
 
 def _identity(model) -> str | None:
-    """The identity in the metadata of ``model`` (an ONNX file's metadata lands under "framework")."""
+    """The identity ``export_graph`` wrote into the metadata of ``model`` (under "framework")."""
     if not model.has_rt_info(["framework", IDENTITY_KEY]):
         return None
     return model.get_rt_info(["framework", IDENTITY_KEY]).astype(str)
