@@ -31,6 +31,7 @@ from vectorstore import (
     TextVectors,
     open_store,
 )
+from vectorstore.graph_encoder import ExportStopped
 from vectorstore.originals import ORIGINALS_DIR, Originals
 
 # The answering and drafting stack (and LangChain under it) is imported where it is first used: commands that
@@ -276,6 +277,8 @@ class Assistant:
         failure is logged, never raised: texts are then embedded with torch, as before."""
         try:
             return self.embedder.export_graph()
+        except ExportStopped:  # the process is exiting (a server stopped while it started): nothing to say
+            return False
         except OSError as exc:  # a folder that cannot be written, a full disk: the user's to fix, in one line
             log.warning("the embedding model could not be kept in %s (%s): set TIP_CACHE_DIR to a folder you can "
                         "write; texts are embedded with torch meanwhile, more slowly", self.settings.cache_dir,

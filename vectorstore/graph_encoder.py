@@ -138,18 +138,50 @@ class GraphEncoder:
         return (mean / np.clip(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
 
 
+class ExportStopped(Exception):
+    """The export's process ended without finishing: stopped with its caller (a server's Ctrl+C), or killed."""
+
+
 def export_graph_in_a_process(model_dir: Path, target: Path, identity: str) -> None:
     """``export_graph`` in a spawned process of its own, waited for: the caller never imports torch, and the
-    export's memory (~900 MB at its peak, with torch) is returned when the process ends. Raises what the export
-    raised, or ``BrokenProcessPool`` when the process died."""
+    export's memory (~900 MB at its peak, with torch) is returned when the process ends. The process is a daemon:
+    a caller that exits meanwhile (a server stopped) ends it instead of waiting for it. Raises what the export
+    raised, or ``ExportStopped`` when the process ended without a word."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    from assistant.worker_start import parent_logging, start_worker
+    from assistant.worker_start import parent_logging
 
     context = multiprocessing.get_context("spawn")  # a fork would copy the caller's threads and store handles
-    with ProcessPoolExecutor(1, mp_context=context, initializer=start_worker, initargs=parent_logging()) as pool:
-        pool.submit(export_graph, model_dir, target, identity).result()
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_export_and_report, args=(send, model_dir, target, identity, *parent_logging()),
+                              name="tip-export", daemon=True)  # fmt: skip
+    process.start()
+    send.close()  # the child's end: EOF here once the child is gone
+    try:
+        error = receive.recv()
+    except EOFError:
+        process.join()
+        raise ExportStopped(f"the export's process ended with exit code {process.exitcode}") from None
+    finally:
+        receive.close()
+    process.join()
+    if error is not None:
+        raise error
+
+
+def _export_and_report(send, model_dir: Path, target: Path, identity: str, log_level: int, log_format: str | None):
+    """The export's process: ``export_graph``, then None or the error it raised sent back through ``send``."""
+    from assistant.worker_start import start_worker
+
+    start_worker(log_level, log_format)
+    try:
+        export_graph(model_dir, target, identity)
+        send.send(None)
+    except Exception as exc:
+        try:
+            send.send(exc)
+        except Exception:  # an error that does not pickle: its type and message
+            send.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
 
 
 def export_graph(model_dir: Path, target: Path, identity: str, transformer=None) -> None:

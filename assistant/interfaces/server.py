@@ -204,14 +204,21 @@ def serve(
         raise LibraryAlreadyServed(settings.data_dir, running.url)
     assistant.check_setup()  # a setting to fix stops the start in one line, before anything listens
 
+    stopping = threading.Event()
+
+    def say_until_stopping(line: str) -> None:  # the start-up's lines: none after "stopping…" and "stopped"
+        if not stopping.is_set():
+            say(line)
+
     def on_listening() -> None:
         url = server.url
         say(f"tip-assistant: listening on {url}/ (web UI), {url}/api/v1 (API), {url}/docs (API reference); "
             "Ctrl+C stops it")  # fmt: skip
-        threading.Thread(target=prepare, args=(assistant, documents, startup, say), name="tip-startup",
-                         daemon=True).start()  # fmt: skip
+        threading.Thread(target=prepare, args=(assistant, documents, startup, say_until_stopping, stopping),
+                         name="tip-startup", daemon=True).start()  # fmt: skip
 
     def on_stopping() -> None:  # open browser connections may take seconds to close
+        stopping.set()
         say("tip-assistant: stopping…")
 
     def on_stopped() -> None:
@@ -236,15 +243,23 @@ def serve(
     return None
 
 
-def prepare(assistant: Assistant, documents: Sequence[Path], startup: Startup, say: Callable[[str], None]) -> None:
+def prepare(
+    assistant: Assistant,
+    documents: Sequence[Path],
+    startup: Startup,
+    say: Callable[[str], None],
+    stopping: threading.Event | None = None,
+) -> None:
     """Export the model if this machine has not yet, load it, then add ``documents``, moving ``startup`` through
     its stages and saying each file's outcome; an error a user can fix ends the start-up with its message (the
-    server goes on serving)."""
+    server goes on serving). A server ``stopping`` meanwhile ends it after the export (whose process it ends)."""
     try:
         if assistant.embedder.needs_graph:  # in a process of its own: this one then never loads torch
             startup.moved_to("Preparing the embedding model (once on this machine)…")
             say("tip-assistant: preparing the embedding model (once on this machine, a few seconds)…")
             assistant.prepare_graph()
+            if stopping is not None and stopping.is_set():  # the process is exiting: loading torch now could crash it
+                return
         startup.moved_to("Loading the model…")
         say("tip-assistant: loading the model…")
         assistant.warm_up()
