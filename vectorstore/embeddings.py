@@ -34,7 +34,6 @@ from vectorstore.graph_encoder import (
     GraphEncoder,
     export_graph,
     export_graph_in_a_process,
-    graph_identity,
     supports_graph,
 )
 
@@ -174,7 +173,7 @@ class Embedder(Embeddings):
         With torch's model loaded here, from it (~2 s), and the graph embeds from then on while the torch model
         is let go; otherwise in a process of its own (~7 s, loading torch there), so that this one never imports
         torch. Raises what the export raises (``vectorstore.graph_encoder.export_graph``)."""
-        if self.graph_path is None or graph_identity(self.graph_path) == self.model_identity:
+        if self.graph_path is None or self._graph_encoder() is not None:  # loaded, or there and of this model
             return False
         self.graph_path.parent.mkdir(parents=True, exist_ok=True)  # an OSError here, before a process is started
         model = self._model

@@ -52,17 +52,6 @@ def supports_graph(model_dir: Path) -> bool:
     }
 
 
-def graph_identity(graph: Path) -> str | None:
-    """The model identity written into ``graph`` by ``export_graph``; None for a missing or unreadable file, or
-    one exported by something else."""
-    if not graph.is_file():
-        return None
-    try:
-        return _identity(_read(graph))
-    except Exception:  # OpenVINO raises its own error types for a damaged or foreign file
-        return None
-
-
 def _read(graph: Path):
     import openvino as ov
 

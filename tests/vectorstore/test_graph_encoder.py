@@ -15,7 +15,7 @@ import pytest
 
 from tests.shared_paths import PROJECT_ROOT
 from vectorstore.embeddings import Embedder, packaged_model_dir
-from vectorstore.graph_encoder import GraphEncoder, graph_identity, supports_graph
+from vectorstore.graph_encoder import GraphEncoder, supports_graph
 
 pytestmark = pytest.mark.slow
 
@@ -68,15 +68,17 @@ def test_texts_are_embedded_by_the_graph_without_loading_torch(exported, torch_f
     assert (passages * torch_fp32.encode(many)).sum(axis=1).min() >= 0.9999
 
 
-def test_a_graph_of_another_model_is_not_used(exported, tmp_path, caplog):
-    assert graph_identity(exported.graph_path) == exported.model_identity
+def test_a_graph_of_another_model_is_not_used_and_a_damaged_one_is_exported_again(exported, tmp_path, caplog):
+    own = GraphEncoder(exported.graph_path, exported.model_dir, exported.model_identity, 256, 8, 1, False)
+    assert own.dimension == 384
     with pytest.raises(ValueError, match="exported from"):
         GraphEncoder(exported.graph_path, exported.model_dir, "another-model:0123", 256, 8, 1, False)
     embedder = Embedder(bf16=False, graph_dir=tmp_path)
     embedder.graph_path.write_bytes(b"not a graph")
-    assert graph_identity(embedder.graph_path) is None
     assert embedder.encode_queries(["hotline"])[0].shape == (384,)  # embedded by torch instead
     assert embedder.torch_loaded and "not using" in caplog.text
+    assert embedder.export_graph() is True  # the damaged file is replaced, from the torch model loaded here
+    assert not embedder.torch_loaded and embedder.encode(["hotline"]).shape == (1, 384)
 
 
 def test_only_a_mean_pooled_model_is_exported(tmp_path):
