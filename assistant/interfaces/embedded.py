@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -181,12 +180,7 @@ def cmd_serve(assistant: Assistant, args: argparse.Namespace) -> int:
 
     print("tip-assistant: starting…", flush=True)
     serve(assistant, documents=args.docs, say=lambda line: print(line, flush=True))
-    # The start-up runs on in a daemon thread, maybe inside OpenVINO's native code (compiling the model, an
-    # ingest), and finalizing the interpreter under it aborted the process (exit code -6). What the server wrote
-    # is committed, and the processes it started end with it (assistant.worker_start): end here.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(EXIT_OK)
+    return EXIT_OK
 
 
 def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
