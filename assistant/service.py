@@ -270,14 +270,15 @@ class Assistant:
         """The vectors of passage sentences, embedded once and kept beside the library (``TEXT_VECTORS_FILE``)."""
         return TextVectors(self.embedder, self.settings.data_dir / TEXT_VECTORS_FILE, self.embedder.identity)
 
-    def prepare_graph(self) -> bool:
+    def prepare_graph(self, stop: threading.Event | None = None) -> bool:
         """Export the embedding model for OpenVINO into the cache folder (``TIP_CACHE_DIR``), unless it is there
         already (``Embedder.export_graph``: once per machine and model, ~7 s with loading torch; afterwards
-        chunks embed ~1.3x as fast, and a process that only embeds never loads torch). Whether it exported. A
-        failure is logged, never raised: texts are then embedded with torch, as before."""
+        chunks embed ~1.3x as fast, and a process that only embeds never loads torch). Whether it exported.
+        Setting ``stop`` ends the export. A failure is logged, never raised: texts are then embedded with torch,
+        as before."""
         try:
-            return self.embedder.export_graph()
-        except ExportStopped:  # the process is exiting (a server stopped while it started): nothing to say
+            return self.embedder.export_graph(stop)
+        except ExportStopped:  # stopped, or the process is exiting (a server stopped while it started)
             return False
         except OSError as exc:  # a folder that cannot be written, a full disk: the user's to fix, in one line
             log.warning("the embedding model could not be kept in %s (%s): set TIP_CACHE_DIR to a folder you can "

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -133,3 +134,30 @@ def test_a_server_answers_in_worker_processes_and_ctrl_c_stops_them_too(tmp_path
     assert "starting 1 answering process" in said and "1 answering process ready" in said
     assert said.splitlines()[-1] == "tip-assistant: stopped"
     assert not os.path.exists(f"/proc/{spawned[0]}")  # the worker stopped with the server
+
+
+def test_a_server_stopped_while_adding_documents_ends_its_start_up_between_files(tmp_path, embedder):
+    """Ctrl+C during the start-up: the file being added is kept whole, the next ones are not started, nor are
+    the answering processes; the process can then exit (nothing of the start-up left in the model's code)."""
+    from assistant.interfaces.server import prepare
+    from assistant.service import Assistant
+    from assistant.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in (("a-mwanza.txt", "The Mwanza office received 41 referrals in 2022."),
+                       ("b-tanga.txt", "The Tanga task force rescued 19 children in 2021.")):  # fmt: skip
+        (docs / name).write_text(text, encoding="utf-8")
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", answer_processes=1), embedder=embedder)
+    startup, stopping, said = Startup(), threading.Event(), []
+
+    def say(line: str) -> None:
+        said.append(line)
+        if "added" in line:
+            stopping.set()  # as the server's Ctrl+C does, from another thread
+
+    prepare(assistant, [docs], startup, say, stopping)
+    assert [d.source for d in assistant.documents()] == ["a-mwanza.txt"]
+    assert startup.ready.is_set() and startup.failure == "the server stopped"
+    assert assistant.answering_processes_state == "off" and assistant.sentence_vectors_state == "not started"
+    assert not any("ready" in line for line in said)

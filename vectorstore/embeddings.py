@@ -168,17 +168,18 @@ class Embedder(Embeddings):
                     self._graph_unusable = modified
         return self._graph
 
-    def export_graph(self) -> bool:
+    def export_graph(self, stop: threading.Event | None = None) -> bool:
         """Export the model to ``graph_path`` unless a graph of this model is there already; whether it did.
         With torch's model loaded here, from it (~2 s), and the graph embeds from then on while the torch model
         is let go; otherwise in a process of its own (~7 s, loading torch there), so that this one never imports
-        torch. Raises what the export raises (``vectorstore.graph_encoder.export_graph``)."""
+        torch, and which ``stop`` ends (``ExportStopped``). Raises what the export raises
+        (``vectorstore.graph_encoder.export_graph``)."""
         if self.graph_path is None or self._graph_encoder() is not None:  # loaded, or there and of this model
             return False
         self.graph_path.parent.mkdir(parents=True, exist_ok=True)  # an OSError here, before a process is started
         model = self._model
         if model is None:
-            export_graph_in_a_process(self.model_dir, self.graph_path, self.model_identity)
+            export_graph_in_a_process(self.model_dir, self.graph_path, self.model_identity, stop)
             return True
         export_graph(self.model_dir, self.graph_path, self.model_identity, model[0].auto_model)
         if self._graph_encoder() is not None:

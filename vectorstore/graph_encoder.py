@@ -19,7 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
+import sys
 import tempfile
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 IDENTITY_KEY = "tip_assistant_model_identity"  # the graph's metadata: which model folder it was exported from
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OPSET = 17
+STOP_POLL_SECONDS = 0.1  # how often a wait for the export checks whether it was stopped
 
 
 def supports_graph(model_dir: Path) -> bool:
@@ -131,11 +135,14 @@ class ExportStopped(Exception):
     """The export's process ended without finishing: stopped with its caller (a server's Ctrl+C), or killed."""
 
 
-def export_graph_in_a_process(model_dir: Path, target: Path, identity: str) -> None:
+def export_graph_in_a_process(
+    model_dir: Path, target: Path, identity: str, stop: threading.Event | None = None
+) -> None:
     """``export_graph`` in a spawned process of its own, waited for: the caller never imports torch, and the
-    export's memory (~900 MB at its peak, with torch) is returned when the process ends. The process is a daemon:
-    a caller that exits meanwhile (a server stopped) ends it instead of waiting for it. Raises what the export
-    raised, or ``ExportStopped`` when the process ended without a word."""
+    export's memory (~900 MB at its peak, with torch) is returned when the process ends. Setting ``stop`` (a
+    server stopping) ends the process within ~0.1 s, its temporary files removed; the process is also a daemon,
+    ended when the caller exits. Raises what the export raised, or ``ExportStopped`` when it was stopped or
+    ended without a word."""
     import multiprocessing
 
     from assistant.worker_start import parent_logging
@@ -147,6 +154,13 @@ def export_graph_in_a_process(model_dir: Path, target: Path, identity: str) -> N
     process.start()
     send.close()  # the child's end: EOF here once the child is gone
     try:
+        while not receive.poll(STOP_POLL_SECONDS):
+            if stop is not None and stop.is_set():
+                process.terminate()  # SIGTERM: the export's temporary folder is removed on the way out
+                process.join(timeout=10)
+                if process.is_alive():
+                    process.kill()
+                raise ExportStopped("the export was stopped")
         error = receive.recv()
     except EOFError:
         process.join()
@@ -159,10 +173,12 @@ def export_graph_in_a_process(model_dir: Path, target: Path, identity: str) -> N
 
 
 def _export_and_report(send, model_dir: Path, target: Path, identity: str, log_level: int, log_format: str | None):
-    """The export's process: ``export_graph``, then None or the error it raised sent back through ``send``."""
+    """The export's process: ``export_graph``, then None or the error it raised sent back through ``send``. A
+    SIGTERM ends it through ``SystemExit``, so that its temporary folder is removed."""
     from assistant.worker_start import start_worker
 
     start_worker(log_level, log_format)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         export_graph(model_dir, target, identity)
         send.send(None)

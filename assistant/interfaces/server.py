@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 # on one core of the shared model, and with 16 at once the slowest waited behind every newcomer (bench/load.py).
 UI_CONCURRENCY = 2
 STARTUP_TIMEOUT = 60.0  # seconds a test server gets to start listening
+STARTUP_STOP_TIMEOUT = 60.0  # seconds a stopped server waits for its start-up's step (a model load: ~1 s)
 
 
 class ExposedWithoutToken(TipError):
@@ -116,6 +117,10 @@ class LibraryAlreadyServed(TipError):
 
     def __init__(self, data_dir: Path, url: str):
         super().__init__(f"a server for the library in {data_dir} already runs at {url}: use it, or stop it first")
+
+
+class _StartupStopped(Exception):
+    """The server stopped during its start-up, which ends at its next step."""
 
 
 class _Server(uvicorn.Server):
@@ -205,6 +210,7 @@ def serve(
     assistant.check_setup()  # a setting to fix stops the start in one line, before anything listens
 
     stopping = threading.Event()
+    started: list[threading.Thread] = []
 
     def say_until_stopping(line: str) -> None:  # the start-up's lines: none after "stopping…" and "stopped"
         if not stopping.is_set():
@@ -214,8 +220,10 @@ def serve(
         url = server.url
         say(f"tip-assistant: listening on {url}/ (web UI), {url}/api/v1 (API), {url}/docs (API reference); "
             "Ctrl+C stops it")  # fmt: skip
-        threading.Thread(target=prepare, args=(assistant, documents, startup, say_until_stopping, stopping),
-                         name="tip-startup", daemon=True).start()  # fmt: skip
+        thread = threading.Thread(target=prepare, args=(assistant, documents, startup, say_until_stopping, stopping),
+                                  name="tip-startup", daemon=True)  # fmt: skip
+        started.append(thread)
+        thread.start()
 
     def on_stopping() -> None:  # open browser connections may take seconds to close
         stopping.set()
@@ -236,6 +244,12 @@ def serve(
         pass
     finally:
         server.forget()
+        stopping.set()
+    # The interpreter must not exit under the start-up while it is inside the model's native code (compiling it
+    # aborted the process once): it ends at its next step, which it checks for the stop.
+    for thread in started:
+        thread.join(timeout=STARTUP_STOP_TIMEOUT)
+    on_stopped()  # again: what the start-up began while the server stopped
     # What is left is the interpreter's exit, whose last garbage collection walked the loaded model and library
     # for ~5 s after "stopped"; nothing needs collecting any more.
     gc.freeze()
@@ -252,23 +266,30 @@ def prepare(
 ) -> None:
     """Export the model if this machine has not yet, load it, then add ``documents``, moving ``startup`` through
     its stages and saying each file's outcome; an error a user can fix ends the start-up with its message (the
-    server goes on serving). A server ``stopping`` meanwhile ends it after the export (whose process it ends)."""
+    server goes on serving). A server ``stopping`` meanwhile ends it at once during the export (whose process it
+    ends), else at its next step: after the model's load or the file being added."""
+
+    def go_on() -> None:
+        if stopping is not None and stopping.is_set():
+            raise _StartupStopped
+
     try:
         if assistant.embedder.needs_graph:  # in a process of its own: this one then never loads torch
             startup.moved_to("Preparing the embedding model (once on this machine)…")
             say("tip-assistant: preparing the embedding model (once on this machine, a few seconds)…")
-            assistant.prepare_graph()
-            if stopping is not None and stopping.is_set():  # the process is exiting: loading torch now could crash it
-                return
+            assistant.prepare_graph(stopping)
+        go_on()
         startup.moved_to("Loading the model…")
         say("tip-assistant: loading the model…")
         assistant.warm_up()
+        go_on()
         if documents:
             startup.moved_to("Adding documents…")
 
             def progress(done: int, total: int, outcome: FileOutcome) -> None:
                 say(format_outcome(outcome_dict(outcome)))
                 startup.moved_to(f"Adding documents: {done} of {counted(total, 'file')} done…")
+                go_on()  # between files: the library keeps the ones added
 
             def within(source: str, done: int, total: int) -> None:
                 startup.moved_to(f"Adding documents: {source}, {done} of {counted(total, 'chunk')} stored…")
@@ -278,11 +299,14 @@ def prepare(
         ready = f"Ready: {counted(len(assistant.documents()), 'document')} in the library."
         startup.finished(ready)
         say(f"tip-assistant: {ready[0].lower()}{ready[1:]}")  # said as the health check says it
+        go_on()
         assistant.prefetch_sentence_vectors()  # questions that come first are answered first
         count = assistant.settings.answer_processes
         processes = "process" if count == 1 else "processes"
         if assistant.start_answering_processes(lambda: say(f"tip-assistant: {count} answering {processes} ready")):
             say(f"tip-assistant: starting {count} answering {processes} (TIP_ANSWER_PROCESSES)…")
+    except _StartupStopped:
+        startup.failed("the server stopped")
     except TipError as exc:
         startup.failed(str(exc))
         say(f"tip-assistant: error: {exc}")

@@ -9,13 +9,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 
 from tests.shared_paths import PROJECT_ROOT
 from vectorstore.embeddings import Embedder, packaged_model_dir
-from vectorstore.graph_encoder import GraphEncoder, supports_graph
+from vectorstore.graph_encoder import ExportStopped, GraphEncoder, export_graph_in_a_process, supports_graph
 
 pytestmark = pytest.mark.slow
 
@@ -142,3 +144,27 @@ def test_a_cache_folder_that_cannot_be_written_leaves_the_ingest_and_questions_t
     assert "Traceback" not in caplog.text  # a folder to fix: said in one line
     assert assistant.embedder.torch_loaded
     assert "41" in assistant.ask("How many referrals were received in 2022?").text
+
+
+def test_a_stopped_export_ends_at_once_and_leaves_no_temporary_files(tmp_path):
+    """A server stopped (Ctrl+C) while it exports the model: the export's process is ended, not waited for, and
+    its half-written files are removed."""
+    target = tmp_path / "cache" / "model.xml"
+    stop = threading.Event()
+    stopped_at = []
+
+    def stop_once_the_export_writes():
+        deadline = time.monotonic() + 120
+        while not list(target.parent.glob(".graph-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stopped_at.append(time.monotonic())
+        stop.set()
+
+    stopper = threading.Thread(target=stop_once_the_export_writes)
+    stopper.start()
+    with pytest.raises(ExportStopped):
+        export_graph_in_a_process(packaged_model_dir(), target, "identity", stop)
+    ended = time.monotonic()
+    stopper.join()
+    assert ended - stopped_at[0] < 5  # the export alone takes ~7 s
+    assert sorted(p.name for p in target.parent.iterdir()) == []  # no model, no temporary folder
