@@ -18,7 +18,8 @@ Per level it prints the requests, the errors (a status other than 200, or no res
 ratios to the one-client level of the same run: this machine is shared, and only ratios measured together
 compare. For a server started here it also prints the server's CPU seconds per answer and the cores it used:
 on a busy machine more threads take a larger share of the cores, which raises throughput without the server
-doing its work any better. The verdict is the target for many users: at the largest N, no error, throughput at
+doing its work any better. The clients' own share of the cores (this process) is printed too: they run on the
+server's machine. The verdict is the target for many users: at the largest N, no error, throughput at
 least 1.5 x one client's and p95 at most 4 x one client's.
 """
 
@@ -57,6 +58,7 @@ class Level:
     errors: list[str] = field(default_factory=list)
     wall: float = 0.0
     cpu: float | None = None  # CPU seconds the server process used during the level (None: not ours)
+    client_cpu: float = 0.0  # CPU seconds the clients (this process) used during the level
 
     @property
     def requests(self) -> int:
@@ -158,7 +160,7 @@ def children(pid: int) -> list[int]:
 
 def run_level(url: str, bodies: list[dict], clients: int, seconds: float, pid: int | None = None) -> Level:
     level = Level(clients)
-    cpu_before = cpu_seconds(pid)
+    cpu_before, client_before = cpu_seconds(pid), time.process_time()
     lock = threading.Lock()
     start = threading.Barrier(clients + 1)
     deadline = 0.0
@@ -182,6 +184,7 @@ def run_level(url: str, bodies: list[dict], clients: int, seconds: float, pid: i
     for thread in threads:
         thread.join()
     level.wall = time.perf_counter() - began
+    level.client_cpu = time.process_time() - client_before
     cpu_after = cpu_seconds(pid)
     if cpu_before is not None and cpu_after is not None:
         level.cpu = cpu_after - cpu_before
@@ -198,14 +201,15 @@ def load_average() -> str:
 def report(levels: list[Level]) -> bool:
     one = levels[0]
     print(f"{'clients':>7} {'requests':>8} {'errors':>6} {'answers/s':>9} {'p50 s':>7} {'p95 s':>7} "
-          f"{'thr/thr1':>8} {'p95/p95_1':>9} {'CPU s/answer':>12} {'cores used':>10}")  # fmt: skip
+          f"{'thr/thr1':>8} {'p95/p95_1':>9} {'CPU s/answer':>12} {'cores used':>10} {'client cores':>12}")  # fmt: skip
     for lv in levels:
         gain = lv.throughput / one.throughput if one.throughput else 0.0
         growth = lv.p(95) / one.p(95) if one.p(95) else 0.0
         per_answer = f"{lv.cpu_per_answer:.2f}" if lv.cpu_per_answer is not None else "n/a"
         cores = f"{lv.cpu / lv.wall:.2f}" if lv.cpu is not None and lv.wall else "n/a"
         print(f"{lv.clients:>7} {lv.requests:>8} {len(lv.errors):>6} {lv.throughput:>9.2f} {lv.p(50):>7.2f} "
-              f"{lv.p(95):>7.2f} {gain:>8.2f} {growth:>9.2f} {per_answer:>12} {cores:>10}")  # fmt: skip
+              f"{lv.p(95):>7.2f} {gain:>8.2f} {growth:>9.2f} {per_answer:>12} {cores:>10} "
+              f"{lv.client_cpu / lv.wall if lv.wall else 0.0:>12.2f}")  # fmt: skip
     for lv in levels:
         for error in sorted(set(lv.errors))[:3]:
             print(f"  {lv.clients} clients, error: {error}")
