@@ -1,4 +1,5 @@
-"""What every worker process the tool spawns does first (``ingest.parse_ahead``, ``assistant.answering.processes``).
+"""What every worker process the tool spawns does first (``ingest.parse_ahead``, ``assistant.answering.processes``),
+and how many cores the parsing workers of this process keep busy (``cores_taken_by_workers``).
 
 A worker ignores Ctrl+C: a terminal sends it to the whole process group, and the parent stops its workers
 itself, in order. And a worker exits on its own once its parent is gone: a parent killed outright (SIGKILL,
@@ -15,6 +16,22 @@ import threading
 import time
 
 PARENT_CHECK_SECONDS = 0.5
+
+_cores_taken = 0  # parsing workers of this process reading a file now (each on one core)
+_cores_taken_lock = threading.Lock()
+
+
+def cores_taken_by_workers() -> int:
+    """How many cores this process's parsing workers are using now (``worker_busy``): an embedding of this
+    process spreads over the others, so that reading, an ingest's slower step, never waits for a core."""
+    return _cores_taken
+
+
+def worker_busy(busy: bool) -> None:
+    """A parsing worker of this process starts (True) or stops (False) using its core."""
+    global _cores_taken
+    with _cores_taken_lock:
+        _cores_taken += 1 if busy else -1
 
 
 def start_worker(log_level: int | None = None, log_format: str | None = None) -> None:

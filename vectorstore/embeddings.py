@@ -10,7 +10,8 @@ model is loaded on first use (``warm_up``), which keeps building the object chea
 Several threads may encode at once (a server answers many users): the model is shared without a lock, which
 is held only while loading it. Each encoding runs on one core; a call that finds no other encoding running
 spreads its texts over ``ENCODE_THREADS`` threads, so a lone question or an ingest still has every core, and
-concurrent callers each keep their own core instead of splitting every operation.
+concurrent callers each keep their own core instead of splitting every operation. A core an ingest's parsing
+process is using (``assistant.worker_start.cores_taken_by_workers``) is left to it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ModelNotFound
+from assistant.worker_start import cores_taken_by_workers
 from vectorstore.graph_encoder import (
     GraphEncoder,
     export_graph,
@@ -52,6 +54,9 @@ TORCH_THREADS = 1
 # gave it. Measured only with no core to spare (the other busy): 575 ms against 558 ms for 40 texts, no loss.
 ENCODE_THREADS = min(4, os.cpu_count() or 1)
 SPLIT_MIN_TEXTS = 8
+# A lone encoding of many texts (an ingest's batch) is spread anew every this many texts, over the cores free
+# then (about half a second of work on 2 cores).
+SPREAD_ROUND_TEXTS = 64
 # Question texts whose vectors are kept in memory: about the texts of the questions answered at once (an answer
 # embeds two or three: the question, its condensed form, its parts), so that one answer does not embed the same
 # text twice. Larger, a benchmark replaying a question set would time answers that embed nothing at all.
@@ -238,8 +243,22 @@ class Embedder(Embeddings):
             alone = self._running == 0
             self._running += 1
         try:
-            parts = min(self.threads, len(texts) // SPLIT_MIN_TEXTS) if alone else 1
-            return encode(texts) if parts <= 1 else self._encode_spread(encode, texts, parts)
+            if not alone:
+                return encode(texts)
+            # In rounds, each spread over the cores free then: an ingest's parsing process may take or leave one
+            by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            rounds = [
+                by_length[start : start + SPREAD_ROUND_TEXTS] for start in range(0, len(texts), SPREAD_ROUND_TEXTS)
+            ]
+            done = []
+            for rows in rounds:
+                part = [texts[i] for i in rows]
+                parts = min(self.threads - cores_taken_by_workers(), len(part) // SPLIT_MIN_TEXTS)
+                done.append(encode(part) if parts <= 1 else self._encode_spread(encode, part, parts))
+            vectors = np.empty((len(texts), done[0].shape[1]), dtype=np.float32)
+            for rows, part_vectors in zip(rounds, done, strict=True):
+                vectors[rows] = part_vectors
+            return vectors
         finally:
             with self._running_lock:
                 self._running -= 1

@@ -7,10 +7,12 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 
 import pytest
 
 import ingest.pipeline
+from assistant.worker_start import cores_taken_by_workers
 from ingest.chunking import Chunker
 from ingest.errors import IngestError
 from ingest.parse_ahead import ParseAhead, read_chunks
@@ -46,6 +48,28 @@ def test_files_read_ahead_give_the_chunks_reading_them_here_gives(tmp_path):
         assert workers  # the files are read in another process
         for path, source in pairs:
             same_chunks(ahead.read(path, source), read_chunks(path, source, CHUNKER))
+
+
+def slow_words(text: str) -> int:
+    """A token counter slow enough that the parsing process is seen reading."""
+    time.sleep(0.05)
+    return words(text)
+
+
+def test_a_reading_process_counts_as_a_core_taken_until_its_files_are_read(tmp_path):
+    """While the process reads, it counts as a core taken (the embedding leaves it that core), and no longer
+    once the files are read or the reading is closed."""
+    pairs = reports(tmp_path, 3)
+    chunker = Chunker(slow_words, target_words=20, min_words=5)
+    assert cores_taken_by_workers() == 0
+    with ParseAhead(pairs, chunker) as ahead:
+        assert cores_taken_by_workers() == 1
+        for path, source in pairs:
+            same_chunks(ahead.read(path, source), read_chunks(path, source, chunker))
+        assert cores_taken_by_workers() == 0
+    with ParseAhead(pairs, chunker):  # closed with files still being read
+        assert cores_taken_by_workers() == 1
+    assert cores_taken_by_workers() == 0
 
 
 def test_a_file_that_cannot_be_read_raises_its_own_reason(tmp_path):

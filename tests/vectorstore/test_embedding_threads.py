@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from vectorstore.embeddings import SPLIT_MIN_TEXTS, Embedder
+from vectorstore.embeddings import SPLIT_MIN_TEXTS, SPREAD_ROUND_TEXTS, Embedder
 
 TEXTS = [f"Passage {n}: " + "the shelter referred survivors to legal aid " * (1 + n % 5) for n in range(40)]
 
@@ -73,3 +73,21 @@ def test_spread_vectors_equal_those_of_one_batch(embedder):
     spread = embedder.encode(TEXTS)  # alone: spread over the helpers when the machine has several cores
     whole = embedder._encoding()(TEXTS)  # one call, on this thread
     np.testing.assert_allclose(spread, whole, atol=1e-5)
+
+
+def test_a_core_an_ingest_parsing_process_uses_is_left_to_it(monkeypatch):
+    """While the parsing process reads (an ingest's slower step), a lone encoding keeps to the cores left; once
+    it is done, the next round of texts spreads over every core again."""
+    import vectorstore.embeddings
+
+    taken = iter([1, 0, 0, 0])
+    monkeypatch.setattr(vectorstore.embeddings, "cores_taken_by_workers", lambda: next(taken))
+    model = RecordingModel()
+    texts = [
+        f"Chunk {n}: " + "the task force rescued 19 children " * (1 + n % 7) for n in range(2 * SPREAD_ROUND_TEXTS)
+    ]
+    vectors = embedder_with(model, threads=2).encode(texts)
+    assert vectors[:, 0].tolist() == [float(len(t)) for t in texts]
+    first_round, *spread = model.calls
+    assert first_round == (threading.get_ident(), SPREAD_ROUND_TEXTS)  # one thread: the parser had the other core
+    assert len(spread) == 2 and {thread for thread, _ in spread} != {threading.get_ident()}
