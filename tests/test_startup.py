@@ -136,9 +136,11 @@ def test_a_server_answers_in_worker_processes_and_ctrl_c_stops_them_too(tmp_path
     assert not os.path.exists(f"/proc/{spawned[0]}")  # the worker stopped with the server
 
 
-def test_a_server_stopped_while_adding_documents_ends_its_start_up_between_files(tmp_path, embedder):
-    """Ctrl+C during the start-up: the file being added is kept whole, the next ones are not started, nor are
-    the answering processes; the process can then exit (nothing of the start-up left in the model's code)."""
+@pytest.mark.parametrize("stop_when", ["a file is added", "a file is being added"])
+def test_a_server_stopped_while_adding_documents_ends_its_start_up_at_once(tmp_path, embedder, stop_when):
+    """Ctrl+C during the start-up: a file stored is whole, one being stored is left out whole, the next ones
+    are not started, nor are the answering processes; the process can then exit (nothing of the start-up left
+    in the model's code)."""
     from assistant.interfaces.server import prepare
     from assistant.service import Assistant
     from assistant.settings import Settings
@@ -149,15 +151,24 @@ def test_a_server_stopped_while_adding_documents_ends_its_start_up_between_files
                        ("b-tanga.txt", "The Tanga task force rescued 19 children in 2021.")):  # fmt: skip
         (docs / name).write_text(text, encoding="utf-8")
     assistant = Assistant(Settings(data_dir=tmp_path / "data", answer_processes=1), embedder=embedder)
-    startup, stopping, said = Startup(), threading.Event(), []
+    stopping, said = threading.Event(), []
+
+    class StoppedMidway(Startup):
+        def moved_to(self, stage: str) -> None:
+            super().moved_to(stage)
+            if stop_when == "a file is being added" and stage.startswith("Adding documents: a-mwanza.txt, 0 of"):
+                stopping.set()  # as the server's Ctrl+C does, from another thread
 
     def say(line: str) -> None:
         said.append(line)
-        if "added" in line:
-            stopping.set()  # as the server's Ctrl+C does, from another thread
+        if stop_when == "a file is added" and "added" in line:
+            stopping.set()
 
+    startup = StoppedMidway()
     prepare(assistant, [docs], startup, say, stopping)
-    assert [d.source for d in assistant.documents()] == ["a-mwanza.txt"]
+    stored = ["a-mwanza.txt"] if stop_when == "a file is added" else []
+    assert [d.source for d in assistant.documents()] == stored
+    assert assistant.store.reconcile() == 0  # no vector of the file left out
     assert startup.ready.is_set() and startup.failure == "the server stopped"
     assert assistant.answering_processes_state == "off" and assistant.sentence_vectors_state == "not started"
     assert not any("ready" in line for line in said)

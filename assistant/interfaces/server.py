@@ -119,8 +119,10 @@ class LibraryAlreadyServed(TipError):
         super().__init__(f"a server for the library in {data_dir} already runs at {url}: use it, or stop it first")
 
 
-class _StartupStopped(Exception):
-    """The server stopped during its start-up, which ends at its next step."""
+class _StartupStopped(BaseException):
+    """The server stopped during its start-up, which ends at its next step. Not an ``Exception``: like Ctrl+C,
+    it passes through the handlers that keep an ingest going, and the store removes a file's vectors written
+    so far (a file stored is whole or absent)."""
 
 
 class _Server(uvicorn.Server):
@@ -267,7 +269,8 @@ def prepare(
     """Export the model if this machine has not yet, load it, then add ``documents``, moving ``startup`` through
     its stages and saying each file's outcome; an error a user can fix ends the start-up with its message (the
     server goes on serving). A server ``stopping`` meanwhile ends it at once during the export (whose process it
-    ends), else at its next step: after the model's load or the file being added."""
+    ends), else at its next step: after the model's load, or between batches of chunks of a file being added
+    (which is then left out, whole)."""
 
     def go_on() -> None:
         if stopping is not None and stopping.is_set():
@@ -292,6 +295,7 @@ def prepare(
                 go_on()  # between files: the library keeps the ones added
 
             def within(source: str, done: int, total: int) -> None:
+                go_on()  # between batches of a file: the file being added is then left out whole
                 startup.moved_to(f"Adding documents: {source}, {done} of {counted(total, 'chunk')} stored…")
 
             report = assistant.ingest(documents, progress, within)
