@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import shutil
 import signal
-import sys
 import tempfile
 import threading
 import warnings
@@ -35,6 +35,7 @@ IDENTITY_KEY = "tip_assistant_model_identity"  # the graph's metadata: which mod
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OPSET = 17
 STOP_POLL_SECONDS = 0.1  # how often a wait for the export checks whether it was stopped
+_exporting: list[str] = []  # the temporary folders of exports under way in this process
 
 
 def supports_graph(model_dir: Path) -> bool:
@@ -174,11 +175,19 @@ def export_graph_in_a_process(
 
 def _export_and_report(send, model_dir: Path, target: Path, identity: str, log_level: int, log_format: str | None):
     """The export's process: ``export_graph``, then None or the error it raised sent back through ``send``. A
-    SIGTERM ends it through ``SystemExit``, so that its temporary folder is removed."""
+    SIGTERM ends it, its temporary folder removed first."""
     from assistant.worker_start import start_worker
 
     start_worker(log_level, log_format)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+    def stopped(signum, frame) -> None:
+        # Exit at once: an exception raised here could land inside native code that calls back into Python
+        # (torch's import), which aborts with a crash report instead of unwinding.
+        for work in _exporting:
+            shutil.rmtree(work, ignore_errors=True)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stopped)
     try:
         export_graph(model_dir, target, identity)
         send.send(None)
@@ -200,6 +209,7 @@ def export_graph(model_dir: Path, target: Path, identity: str, transformer=None)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".graph-", dir=target.parent) as work:
+        _exporting.append(work)
         onnx_file, partial = Path(work) / "model.onnx", Path(work) / target.name
         export_onnx(model_dir, onnx_file, transformer)
         model = ov.Core().read_model(str(onnx_file))
@@ -212,6 +222,7 @@ def export_graph(model_dir: Path, target: Path, identity: str, transformer=None)
         for made, final in ((partial.with_suffix(".bin"), target.with_suffix(".bin")), (partial, target)):
             os.chmod(made, 0o666 & ~umask)  # as other files: a temporary folder is the owner's only
             os.replace(made, final)
+        _exporting.remove(work)
     log.info("exported the embedding model to %s", target)
 
 
