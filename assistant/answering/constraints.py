@@ -35,6 +35,7 @@ from wordfreq import zipf_frequency
 
 from assistant.text.lexicon import is_frame_word
 from assistant.text.places import Place, place_mentions, within
+from assistant.text.references import FOLLOWUP_REFERENCE
 
 
 class AnswerKind(Enum):
@@ -493,15 +494,22 @@ def read_constraints(
     question: str, described_documents: Sequence[tuple[int, int]] = (), referent: Referent | None = None
 ) -> Constraints:
     """The constraints of ``question``; ``described_documents`` are spans of it that name documents (their
-    years and places describe the document, not the fact asked)."""
+    years and places describe the document, not the fact asked). ``referent``, the previous turn's subject, is
+    kept for a question that points back ("how many of them…") or names no place or name of its own."""
     bare = _blank(question, described_documents)
+    places = tuple(dict.fromkeys(m.place for m in place_mentions(bare)))
+    names = tuple(name_phrases(bare))
+    if (places or names) and not FOLLOWUP_REFERENCE.search(question):
+        # A follow-up for being short, that names what it asks about ("How many victims were identified at the
+        # Dzaleka Refugee Camp?" after a question on Antarctica): about that, not the previous turn's subject
+        referent = None
     return Constraints(
         question=question,
         years=tuple(year_spans(bare)),
-        places=tuple(dict.fromkeys(m.place for m in place_mentions(bare))),
+        places=places,
         kind=expected_kind(question),
         counted=counted_noun(question),
-        names=tuple(name_phrases(bare)),
+        names=names,
         breakdown=breakdown_asked(question),
         referent=referent,
     )

@@ -229,3 +229,18 @@ def test_a_long_page_is_searched_for_a_name_once_for_all_its_candidate_sentences
     assert not constraints.names_met("Mona Lisa", page)
     assert searched == ["Safe Harbor", "Mona Lisa"]
     assert constraints.names_met("Safe Harbor", page[:-21]) is False  # another text is searched on its own
+
+
+def test_a_short_question_naming_its_own_place_is_not_held_to_the_turn_before():
+    """After a question on Antarctica, "How many victims were identified at the Dzaleka Refugee Camp?" reads as a
+    follow-up (it is short) but asks about the camp: it is not refused for saying nothing about Antarctica. A
+    question that points back keeps the previous turn's subject, whatever place it names."""
+    antarctica = referent_of(["What does the library say about trafficking in Antarctica?"])
+    assert antarctica is not None
+    camp = read_constraints("How many victims were identified at the Dzaleka Refugee Camp?", referent=antarctica)
+    assert camp.referent is None
+    evidence = Context("As a result, 87 victims of trafficking were identified at the Dzaleka Refugee Camp.")
+    assert camp.unmet(evidence) == []
+    dzaleka = referent_of(["How many victims were identified at Dzaleka camp in Malawi?"])
+    of_them = read_constraints("How many of them were identified in Lilongwe?", referent=dzaleka)
+    assert of_them.referent is dzaleka
